@@ -1,0 +1,1 @@
+"""The assistant application: conversation core, flows, channels, store."""

@@ -1,0 +1,129 @@
+"""`python -m bot run|serve|analytics` — the assistant's launcher.
+
+`run` and `serve` start what the configuration does not provide: an embedded
+Redis (no REDIS_URL) and a local Rasa server (no RASA_URL, training the model
+first when its data changed), then the API / operator console, and — with
+`run` — a terminal chat. Ctrl-C stops everything cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+import uvicorn
+
+from bot.settings import Settings, get_settings
+
+log = logging.getLogger("launcher")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the launcher owns Ctrl-C."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+    def install_signal_handlers(self) -> None:  # older uvicorn versions
+        pass
+
+
+def _banner(settings: Settings, api_url: str, redis_note: str, telegram_note: str) -> str:
+    return (
+        "\n".join([
+            "",
+            "Assistant is up:",
+            f"  HTTP API        {api_url}/api/v1/conversations/<id>/messages  (X-Api-Key: {settings.assistant_api_key})",
+            f"  API docs        {api_url}/docs",
+            f"  Store           {redis_note}",
+            f"  Telegram        {telegram_note}",
+            "",
+        ])
+    )
+
+
+async def serve(with_chat: bool) -> int:
+    from bot.app import create_app
+    from bot.runtime import Runtime, load_retriever
+    from bot.store.redis_server import EmbeddedRedis
+    from nlu.service import RasaServer, ensure_model
+
+    settings = get_settings()
+    logs = settings.data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        if settings.redis_url:
+            redis_url, redis_note = settings.redis_url, "Redis at REDIS_URL"
+        else:
+            embedded = stack.enter_context(EmbeddedRedis(settings.data_dir / "redis"))
+            redis_url, redis_note = embedded.url, f"embedded Redis, data in {embedded.data_dir}"
+        rasa = None
+        rasa_url = settings.rasa_url
+        if not rasa_url:
+            model = await asyncio.to_thread(ensure_model, settings.rasa_venv, logs / "rasa-train.log")
+            rasa = RasaServer(settings.rasa_venv, model, settings.rasa_port, logs / "rasa.log").start()
+            stack.callback(rasa.stop)
+            rasa_url = rasa.url
+            print("Starting the NLU server (about a minute)…", file=sys.stderr, flush=True)
+        retriever = await asyncio.to_thread(load_retriever, settings)
+        if rasa:
+            await asyncio.to_thread(rasa.wait_ready)
+        runtime = await Runtime.create(settings, redis_url, rasa_url, retriever)
+        app = create_app(runtime)
+        config = uvicorn.Config(app, host=settings.assistant_host, port=settings.assistant_port,
+                                log_level="warning", lifespan="on")
+        server = _Server(config)
+        telegram_note = "off — set TELEGRAM_BOT_TOKEN to turn it on"
+        api_url = f"http://{settings.assistant_host}:{settings.assistant_port}"
+        print(_banner(settings, api_url, redis_note, telegram_note), file=sys.stderr, flush=True)
+
+        tasks = [asyncio.create_task(server.serve(), name="http")]
+        if with_chat:
+            from bot.channels.terminal import chat
+
+            tasks.append(asyncio.create_task(chat(runtime.engine), name="chat"))
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        stopper = asyncio.create_task(stop.wait(), name="signal")
+        done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+        server.should_exit = True
+        for task in tasks:
+            if task.get_name() != "http":
+                task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        stopper.cancel()
+        await runtime.close()
+        for task in done:
+            if task is not stopper and task.exception():
+                log.error("stopped because of an error", exc_info=task.exception())
+                return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="start everything and open a terminal chat")
+    sub.add_parser("serve", help="start everything, no terminal chat (foreground)")
+    sub.add_parser("analytics", help="print fallback/options rates and unanswered questions")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command in ("run", "serve"):
+        return asyncio.run(serve(with_chat=args.command == "run"))
+    if args.command == "analytics":
+        from bot.analytics import main as analytics_main
+
+        return asyncio.run(analytics_main(settings))
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

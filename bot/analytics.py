@@ -1,0 +1,86 @@
+"""Analytics over the anonymized turn log (R-21, standard section 6 indicators).
+
+`make analytics` prints: turns, fallback (out-of-scope) rate, clarify and
+options rates, handoff rate, «помогло»/«не помогло» counts, answers per life
+situation and channel, and the most frequent unanswered questions — the
+candidates for new knowledge-base entries.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from bot.settings import Settings
+
+
+@dataclass
+class Report:
+    turns: int = 0
+    text_turns: int = 0
+    decisions: Counter = field(default_factory=Counter)
+    channels: Counter = field(default_factory=Counter)
+    topics: Counter = field(default_factory=Counter)
+    unanswered: Counter = field(default_factory=Counter)
+
+    def rate(self, *decisions: str) -> float:
+        return sum(self.decisions[d] for d in decisions) / self.text_turns if self.text_turns else 0.0
+
+
+def build_report(events: list[dict[str, str]]) -> Report:
+    report = Report()
+    for event in events:
+        report.turns += 1
+        report.channels[event.get("channel", "?")] += 1
+        decision = event.get("decision", "")
+        report.decisions[decision] += 1
+        if event.get("text"):
+            report.text_turns += 1
+        if event.get("faq_id") and decision == "act":
+            report.topics[event["faq_id"]] += 1
+        if decision in ("out_of_scope", "options") and event.get("text"):
+            report.unanswered[" ".join(event["text"].lower().split())] += 1
+    return report
+
+
+def format_report(report: Report, top: int = 15) -> str:
+    d = report.decisions
+    lines = [
+        f"Turns: {report.turns} (text messages: {report.text_turns})",
+        f"Fallback rate (out of scope):  {report.rate('out_of_scope'):.1%}",
+        f"Clarify rate («Вы имели в виду»): {report.rate('clarify'):.1%}",
+        f"Options rate (top-3 offered):  {report.rate('options'):.1%}",
+        f"Handoffs to an operator:       {d['handoff']}",
+        f"«Помогло» / «Не помогло»:      {d['button:ok'] + d['resolved:yes']} / {d['button:nok'] + d['resolved:no']}",
+        "Channels: " + ", ".join(f"{k} {v}" for k, v in report.channels.most_common()),
+        "",
+        "Most answered topics:",
+        *[f"  {n:5d}  {topic}" for topic, n in report.topics.most_common(top)],
+        "",
+        "Top unanswered questions (candidates for new FAQ entries):",
+        *[f"  {n:5d}  {text}" for text, n in report.unanswered.most_common(top)],
+    ]
+    return "\n".join(lines)
+
+
+async def main(settings: Settings) -> int:
+    from bot.runtime import analytics_salt
+    from bot.store import connect
+    from bot.store.events import EventLog
+    from bot.store.redis_server import EmbeddedRedis
+
+    embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir / "redis")
+    if embedded and embedded.running():
+        embedded = None  # `make run` is up: read its server, do not start a second one
+        url = EmbeddedRedis(settings.data_dir / "redis").url
+    else:
+        url = settings.redis_url or embedded.start().url
+    try:
+        redis = connect(url)
+        events = await EventLog(redis, await analytics_salt(redis)).read_all()
+        print(format_report(build_report(events)))
+        await redis.aclose()
+    finally:
+        if embedded:
+            embedded.stop()
+    return 0

@@ -1,0 +1,283 @@
+"""The conversation engine: one message in, the replies out.
+
+Channels call `Engine.handle(Incoming)`. One conversation is processed by one
+worker at a time (Redis lock); the state is loaded, the message understood
+(text) or interpreted (button payload), a decision taken, the state saved,
+and the turn written to history and to the anonymized event log.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+from knowledge_base.loader import KnowledgeBase
+from knowledge_base.models import SEGMENT_TITLES, Segment
+from bot.store.conversations import ConversationState, ConversationStore, Pending, ProfileStore
+from bot.store.events import EventLog
+
+from . import texts
+from .dialogue import Decision, decide, parse_payload, suggestible, yes_or_no
+from .messages import (Button, Candidate, ConversationInfo, Incoming, Reply, ReplyKind,
+                       TurnResult, Understanding)
+from .understanding import Understander
+
+log = logging.getLogger("core.engine")
+
+OPERATOR_PAYLOAD = "do:ask_operator"
+START_TOPICS = ("register_ip", "support_measures", "tax_regimes")
+
+
+@dataclass
+class Turn:
+    """Everything one message may read or change; flushed when it is done."""
+
+    state: ConversationState
+    profile: dict[str, str]
+    replies: list[Reply] = field(default_factory=list)
+    profile_updates: dict[str, str] = field(default_factory=dict)
+    decision: str = "none"
+
+    def say(self, kind: ReplyKind, text: str, buttons: list[Button] | None = None, **extra) -> Reply:
+        reply = Reply(kind=kind, text=text, buttons=buttons or [], **extra)
+        self.replies.append(reply)
+        return reply
+
+
+# An intent the core hands to another module (a flow, the operator handoff).
+IntentHandler = Callable[["Engine", Turn, Understanding | None], Awaitable[None]]
+
+
+class Engine:
+    def __init__(self, *, conversations: ConversationStore, profiles: ProfileStore, events: EventLog,
+                 understander: Understander, kb: KnowledgeBase, org_name: str, assistant_name: str):
+        self.conversations = conversations
+        self.profiles = profiles
+        self.events = events
+        self.understander = understander
+        self.kb = kb
+        self.cal = understander.cal
+        self.org_name = org_name
+        self.assistant_name = assistant_name
+        # Other modules register here (handoff, payments, consent …).
+        self.intent_handlers: dict[str, IntentHandler] = {"ask_operator": Engine._default_handoff}
+
+    # ------------------------------------------------------------------ entry
+    async def handle(self, msg: Incoming) -> TurnResult:
+        started = time.perf_counter()
+        async with self.conversations.lock(msg.conversation_id):
+            state = await self.conversations.load(msg.conversation_id) or ConversationState(
+                conversation_id=msg.conversation_id, client_id=msg.client_id, channel=msg.channel)
+            await self.profiles.touch(msg.client_id, msg.channel)
+            turn = Turn(state=state, profile=await self.profiles.get(msg.client_id))
+            understanding = None
+            if msg.payload:
+                await self._press(turn, msg.payload)
+            elif msg.text and msg.text.strip():
+                understanding = await self.understander.understand(msg.text.strip())
+                await self._on_text(turn, understanding)
+            else:
+                turn.say(ReplyKind.error, texts.EMPTY_MESSAGE)
+            self._offer_operator(turn)
+            if turn.profile_updates:
+                await self.profiles.set(msg.client_id, **turn.profile_updates)
+            state.turns += 1
+            await self.conversations.save(state)
+            await self._record(msg, turn, understanding, started)
+        return TurnResult(conversation_id=msg.conversation_id, replies=turn.replies,
+                          understanding=understanding,
+                          state=ConversationInfo(flow=state.flow, with_operator=state.with_operator))
+
+    async def _record(self, msg: Incoming, turn: Turn, u: Understanding | None, started: float) -> None:
+        now = time.time()
+        client_entry = {"ts": now, "from": "client", "text": msg.text, "payload": msg.payload,
+                        "channel": msg.channel}
+        if u:
+            client_entry.update(intent=u.intent, faq_id=u.faq_id, confidence=u.confidence)
+        bot_entries = [{"ts": now, "from": "bot", "kind": r.kind.value, "text": r.text,
+                        "faq_id": r.faq_id} for r in turn.replies]
+        await self.conversations.append_history(msg.conversation_id, client_entry, *bot_entries)
+        await self.events.turn(
+            conversation_id=msg.conversation_id, channel=msg.channel, text=msg.text, payload=msg.payload,
+            intent=u.intent if u else None, faq_id=u.faq_id if u else None,
+            confidence=u.confidence if u else None,
+            ranking=[c.model_dump() for c in u.ranking[:3]] if u else [],
+            reply_kinds=[r.kind.value for r in turn.replies], decision=turn.decision,
+            latency_ms=(time.perf_counter() - started) * 1000)
+
+    # ------------------------------------------------------------ text input
+    async def _on_text(self, turn: Turn, u: Understanding) -> None:
+        pending, turn.state.pending = turn.state.pending, None
+        if pending and await self._answer_pending(turn, pending, u):
+            return
+        decision = decide(u.ranking, self.cal)
+        turn.decision = decision.value
+        if decision is Decision.act:
+            await self._act(turn, u.ranking[0], u)
+        elif decision is Decision.clarify:
+            self._clarify(turn, u.ranking)
+        elif decision is Decision.options:
+            self._options(turn, suggestible(u.ranking), texts.OPTIONS)
+        else:
+            self._out_of_scope(turn)
+
+    async def _answer_pending(self, turn: Turn, pending: Pending, u: Understanding) -> bool:
+        top = u.ranking[0]
+        if pending.kind == "segment" and u.entities.get("segment"):
+            self._set_segment(turn, u.entities["segment"])
+            return True
+        answer = yes_or_no(top.intent, top.score)
+        if answer is None or (pending.kind == "clarify" and top.intent == "thank"):
+            return False
+        turn.decision = f"{pending.kind}:{'yes' if answer else 'no'}"
+        if pending.kind == "resolved":
+            self._resolved(turn, answer, pending)
+        elif pending.kind == "clarify":
+            if answer and pending.target:
+                await self._press(turn, pending.target)
+            else:
+                self._options_from_keys(turn, pending.alternatives, texts.OPTIONS_AFTER_NO)
+        else:
+            return False
+        return True
+
+    # ----------------------------------------------------------- button input
+    async def _press(self, turn: Turn, raw: str) -> None:
+        payload = parse_payload(raw)
+        turn.decision = f"button:{payload.action}" if payload else "button:unknown"
+        pending, turn.state.pending = turn.state.pending, None
+        if payload is None:
+            turn.say(ReplyKind.info, texts.UNKNOWN_BUTTON)
+        elif payload.action == "faq" and payload.value in self.kb:
+            self._answer(turn, payload.value, [])
+        elif payload.action == "do":
+            await self._act(turn, Candidate(intent=payload.value, score=1.0), None)
+        elif payload.action in {"ok", "nok"}:
+            same = pending if pending and pending.kind == "resolved" and pending.target == payload.value else None
+            self._resolved(turn, payload.action == "ok", same or Pending(kind="resolved", target=payload.value))
+        elif payload.action == "cn":
+            self._options_from_keys(turn, pending.alternatives if pending else [], texts.OPTIONS_AFTER_NO)
+        elif payload.action == "seg":
+            self._set_segment(turn, payload.value)
+        else:
+            turn.say(ReplyKind.info, texts.UNKNOWN_BUTTON)
+
+    # ---------------------------------------------------------------- actions
+    async def _act(self, turn: Turn, top: Candidate, u: Understanding | None) -> None:
+        intent = top.intent
+        if intent == "faq" and top.faq_id in self.kb:
+            self._answer(turn, top.faq_id, u.ranking if u else [])
+        elif intent in self.intent_handlers:
+            await self.intent_handlers[intent](self, turn, u)
+        elif intent == "greet":
+            turn.say(ReplyKind.info, texts.greeting(self.org_name, self.assistant_name), self._start_buttons())
+        elif intent == "help":
+            turn.say(ReplyKind.info, texts.CAPABILITIES, self._start_buttons())
+        elif intent == "thank":
+            turn.say(ReplyKind.info, texts.THANKS_REPLY)
+        elif intent == "goodbye":
+            turn.say(ReplyKind.info, texts.GOODBYE)
+        elif intent in {"affirm", "deny"}:
+            turn.say(ReplyKind.info, texts.UNCLEAR_YES_NO)
+        elif intent == "set_segment":
+            segment = u.entities.get("segment") if u else None
+            if segment:
+                self._set_segment(turn, segment)
+            else:
+                self._ask_segment(turn)
+        elif intent == "out_of_scope":
+            self._out_of_scope(turn)
+        elif intent in texts.INTENT_TITLES:
+            turn.say(ReplyKind.info, texts.NOT_AVAILABLE_YET.format(title=texts.INTENT_TITLES[intent]))
+        else:
+            turn.say(ReplyKind.info, texts.UNKNOWN_BUTTON)
+
+    def _answer(self, turn: Turn, topic_id: str, ranking: list[Candidate]) -> None:
+        entry = self.kb[topic_id]
+        body = entry.answer_for(turn.profile.get("segment"))
+        source = texts.SOURCE.format(name=entry.source.name, url=entry.source.url)
+        turn.say(ReplyKind.answer, f"{body}\n\n{source}", faq_id=topic_id, source_url=str(entry.source.url))
+        others = [c.key for c in suggestible(ranking) if c.faq_id != topic_id]
+        others += [f"faq:{r}" for r in entry.related]
+        turn.state.pending = Pending(kind="resolved", target=topic_id, alternatives=list(dict.fromkeys(others))[:6])
+        turn.say(ReplyKind.ask_resolved, texts.ASK_RESOLVED, [
+            Button(title=texts.YES_HELPED, payload=f"ok:{topic_id}"),
+            Button(title=texts.NO_HELPED, payload=f"nok:{topic_id}"),
+            Button(title=texts.OPERATOR_BUTTON, payload=OPERATOR_PAYLOAD),
+        ])
+
+    def _resolved(self, turn: Turn, helped: bool, pending: Pending) -> None:
+        if helped:
+            turn.say(ReplyKind.info, texts.GLAD_TO_HELP)
+            return
+        keys = pending.alternatives
+        if not keys and pending.target in self.kb:
+            keys = [f"faq:{r}" for r in self.kb[pending.target].related]
+        if keys:
+            self._options_from_keys(turn, keys, texts.NOT_RESOLVED)
+        else:
+            turn.say(ReplyKind.options, texts.NOT_RESOLVED_NO_OPTIONS)
+
+    def _clarify(self, turn: Turn, ranking: list[Candidate]) -> None:
+        top, rest = ranking[0], suggestible(ranking[1:])
+        turn.state.pending = Pending(kind="clarify", target=top.key, alternatives=[c.key for c in rest[:5]])
+        turn.say(ReplyKind.clarify, texts.CLARIFY.format(title=self._title(top.key)), [
+            Button(title=texts.YES, payload=top.key),
+            Button(title=texts.NO, payload="cn"),
+        ])
+
+    def _options(self, turn: Turn, candidates: list[Candidate], lead: str) -> None:
+        self._options_from_keys(turn, [c.key for c in candidates], lead)
+
+    def _options_from_keys(self, turn: Turn, keys: list[str], lead: str) -> None:
+        keys = [k for k in dict.fromkeys(keys) if self._title(k)][:3]
+        if not keys:
+            self._out_of_scope(turn)
+            return
+        buttons = [Button(title=self._title(k), payload=k) for k in keys]
+        buttons.append(Button(title=texts.OTHER_BUTTON, payload=OPERATOR_PAYLOAD))
+        turn.say(ReplyKind.options, lead, buttons)
+
+    def _out_of_scope(self, turn: Turn) -> None:
+        turn.decision = "out_of_scope"
+        turn.say(ReplyKind.info, texts.OUT_OF_SCOPE, self._start_buttons())
+
+    def _ask_segment(self, turn: Turn) -> None:
+        turn.state.pending = Pending(kind="segment")
+        turn.say(ReplyKind.flow, texts.ASK_SEGMENT,
+                 [Button(title=title, payload=f"seg:{seg.value}") for seg, title in SEGMENT_TITLES.items()])
+
+    def _set_segment(self, turn: Turn, value: str) -> None:
+        try:
+            segment = Segment(value)
+        except ValueError:
+            self._ask_segment(turn)
+            return
+        turn.profile["segment"] = turn.profile_updates["segment"] = segment.value
+        title = SEGMENT_TITLES.get(segment, "универсальный профиль").lower()
+        turn.say(ReplyKind.info, texts.SEGMENT_SAVED.format(title=title))
+
+    # ---------------------------------------------------------------- helpers
+    def _title(self, key: str) -> str | None:
+        kind, _, value = key.partition(":")
+        if kind == "faq":
+            return self.kb[value].title if value in self.kb else None
+        return texts.INTENT_TITLES.get(value)
+
+    def _start_buttons(self) -> list[Button]:
+        return [Button(title=self.kb[t].title, payload=f"faq:{t}") for t in START_TOPICS if t in self.kb]
+
+    def _offer_operator(self, turn: Turn) -> None:
+        """Every reply set leaves a way to a human (standard §4.6.5.10)."""
+        if not turn.replies or any(r.kind in {ReplyKind.handoff, ReplyKind.operator} for r in turn.replies):
+            return
+        if any(b.payload == OPERATOR_PAYLOAD for r in turn.replies for b in r.buttons):
+            return
+        turn.replies[-1].buttons.append(Button(title=texts.OPERATOR_BUTTON, payload=OPERATOR_PAYLOAD))
+
+    async def _default_handoff(self, turn: Turn, u: Understanding | None) -> None:
+        """Placeholder until the handoff module registers its own handler."""
+        turn.decision = "handoff"
+        turn.say(ReplyKind.handoff, texts.HANDOFF_STARTED)

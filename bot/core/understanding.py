@@ -1,0 +1,90 @@
+"""Understanding = Rasa's intent ranking fused with the knowledge-base ranking.
+
+Both run concurrently. If Rasa is unreachable the knowledge base alone still
+answers FAQ questions (the conversation never stops because NLU is down).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel
+
+from knowledge_base.retriever import Retriever
+from nlu.client import NluResult, NluUnavailable, RasaClient
+from nlu.labels import split_label
+
+from .messages import Candidate, Understanding
+
+log = logging.getLogger("core.understanding")
+
+CALIBRATION_FILE = Path(__file__).with_name("calibration.yaml")
+
+
+class Calibration(BaseModel):
+    rasa_weight: float
+    kb_floor: float
+    kb_ceiling: float
+    answer: float
+    margin: float
+    clarify: float
+    options: float
+    out_of_scope: float
+
+    @classmethod
+    def load(cls, path: Path = CALIBRATION_FILE) -> "Calibration":
+        return cls.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+    def kb_score(self, cosine: float) -> float:
+        span = self.kb_ceiling - self.kb_floor
+        return min(1.0, max(0.0, (cosine - self.kb_floor) / span))
+
+
+ENTITY_NAMES = ("segment", "life_situation", "inn", "ogrn", "amount", "date", "phone", "email")
+
+
+def fuse(nlu: NluResult | None, kb: list[tuple[str, float]], cal: Calibration) -> list[Candidate]:
+    """One ranking of (intent, faq topic) candidates, best first."""
+    scores: dict[tuple[str, str | None], float] = {}
+    weight = cal.rasa_weight if nlu is not None else 0.0
+    rasa = {split_label(label): conf for label, conf in (nlu.ranking if nlu else [])}
+    for (intent, topic), conf in rasa.items():
+        scores[(intent, topic)] = weight * conf if topic else conf
+    for topic, cosine in kb:
+        key = ("faq", topic)
+        scores[key] = scores.get(key, 0.0) + (1 - weight) * cal.kb_score(cosine)
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+    return [Candidate(intent=i, faq_id=t, score=round(s, 4)) for (i, t), s in ranked]
+
+
+class Understander:
+    def __init__(self, nlu: RasaClient | None, retriever: Retriever, calibration: Calibration):
+        self.nlu = nlu
+        self.retriever = retriever
+        self.cal = calibration
+
+    async def _parse(self, text: str) -> NluResult | None:
+        if self.nlu is None:
+            return None
+        try:
+            return await self.nlu.parse(text)
+        except NluUnavailable as exc:
+            log.warning("NLU unavailable, answering from the knowledge base only: %s", exc)
+            return None
+
+    async def understand(self, text: str) -> Understanding:
+        nlu_task = asyncio.create_task(self._parse(text))
+        kb = await asyncio.to_thread(self.retriever.search, text, 10)
+        nlu = await nlu_task
+        ranking = fuse(nlu, [(s.topic_id, s.similarity) for s in kb], self.cal)
+        top = ranking[0]
+        entities = {}
+        for name in ENTITY_NAMES:
+            value = nlu.entity(name) if nlu else None
+            if value:
+                entities[name] = value
+        return Understanding(intent=top.intent, faq_id=top.faq_id, confidence=top.score,
+                             ranking=ranking[:10], entities=entities)

@@ -1,0 +1,75 @@
+"""Wires the parts together: store, knowledge base, NLU client, engine."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import yaml
+from redis.asyncio import Redis
+
+from bot.core.engine import Engine
+from bot.core.understanding import Calibration, Understander
+from bot.settings import ROOT, Settings
+from bot.store import connect, keys
+from bot.store.conversations import ConversationStore, ProfileStore
+from bot.store.events import EventLog
+from knowledge_base.embeddings import make_embedder
+from knowledge_base.loader import KnowledgeBase, load_knowledge_base
+from knowledge_base.retriever import Retriever
+from nlu.client import RasaClient
+
+
+def contract_topic_ids() -> list[str]:
+    data = yaml.safe_load((ROOT / "contract" / "faq_topics.yaml").read_text(encoding="utf-8"))
+    return [t["id"] for t in data["topics"]]
+
+
+def load_retriever(settings: Settings) -> tuple[KnowledgeBase, Retriever]:
+    kb = load_knowledge_base(settings.kb_dir, contract_topic_ids())
+    embedder = make_embedder(settings.embeddings_backend, settings.embeddings_model_path)
+    return kb, Retriever(kb, embedder, cache_dir=settings.data_dir / "cache")
+
+
+async def analytics_salt(redis: Redis) -> str:
+    """A per-installation secret so anonymized ids cannot be reversed by guessing."""
+    await redis.set(keys.PREFIX + "secret:analytics_salt", secrets.token_hex(16), nx=True)
+    return await redis.get(keys.PREFIX + "secret:analytics_salt")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    redis: Redis
+    kb: KnowledgeBase
+    nlu: RasaClient | None
+    engine: Engine
+
+    @classmethod
+    async def create(cls, settings: Settings, redis_url: str, rasa_url: str | None,
+                     retriever: tuple[KnowledgeBase, Retriever] | None = None) -> "Runtime":
+        redis = connect(redis_url)
+        kb, search = retriever or load_retriever(settings)
+        nlu = RasaClient(rasa_url, settings.nlu_timeout_seconds) if rasa_url else None
+        engine = Engine(
+            conversations=ConversationStore(redis), profiles=ProfileStore(redis),
+            events=EventLog(redis, await analytics_salt(redis)),
+            understander=Understander(nlu, search, Calibration.load()), kb=kb,
+            org_name=settings.org_name, assistant_name=settings.assistant_name)
+        return cls(settings=settings, redis=redis, kb=kb, nlu=nlu, engine=engine)
+
+    async def readiness(self) -> tuple[bool, str]:
+        try:
+            await self.redis.ping()
+        except Exception as exc:  # noqa: BLE001 - any store failure means "not ready"
+            return False, f"store (Redis) does not answer: {exc.__class__.__name__}"
+        if self.nlu is None or not await self.nlu.ready():
+            return False, "NLU model is not loaded yet"
+        if not len(self.kb):
+            return False, "knowledge base is empty"
+        return True, "ready"
+
+    async def close(self) -> None:
+        if self.nlu:
+            await self.nlu.close()
+        await self.redis.aclose()

@@ -1,0 +1,105 @@
+"""Conversation state, history and client profiles in Redis.
+
+A conversation is processed by one worker at a time: `lock()` takes a Redis
+mutex (so several app replicas never race) and waits for it with a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from contextlib import asynccontextmanager
+from typing import Any
+
+from pydantic import BaseModel, Field
+from redis.asyncio import Redis
+
+from . import keys
+
+
+class Pending(BaseModel):
+    """A question the assistant asked and is waiting an answer to."""
+
+    kind: str  # resolved | clarify | segment
+    target: str | None = None  # clarify: the payload «да» stands for; resolved: the faq id
+    alternatives: list[str] = Field(default_factory=list)  # payloads to offer after «нет»
+
+
+class ConversationState(BaseModel):
+    conversation_id: str
+    client_id: str
+    channel: str
+    flow: str | None = None
+    flow_state: dict[str, Any] = Field(default_factory=dict)
+    pending: Pending | None = None
+    with_operator: bool = False
+    turns: int = 0
+    created_at: float = Field(default_factory=time.time)
+    updated_at: float = Field(default_factory=time.time)
+
+
+class ConversationBusy(RuntimeError):
+    pass
+
+
+class ConversationStore:
+    def __init__(self, redis: Redis):
+        self.redis = redis
+
+    async def load(self, cid: str) -> ConversationState | None:
+        raw = await self.redis.get(keys.conversation(cid))
+        return ConversationState.model_validate_json(raw) if raw else None
+
+    async def save(self, state: ConversationState) -> None:
+        state.updated_at = time.time()
+        await self.redis.set(keys.conversation(state.conversation_id), state.model_dump_json())
+
+    async def append_history(self, cid: str, *entries: dict[str, Any]) -> None:
+        if not entries:
+            return
+        key = keys.history(cid)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.rpush(key, *(json.dumps(e, ensure_ascii=False) for e in entries))
+        pipe.ltrim(key, -keys.HISTORY_MAX, -1)
+        await pipe.execute()
+
+    async def history(self, cid: str, limit: int = keys.HISTORY_MAX) -> list[dict[str, Any]]:
+        raw = await self.redis.lrange(keys.history(cid), -limit, -1)
+        return [json.loads(r) for r in raw]
+
+    @asynccontextmanager
+    async def lock(self, cid: str, wait: float = 20.0):
+        key, token = keys.lock(cid), secrets.token_hex(8)
+        deadline = time.monotonic() + wait
+        delay = 0.005
+        while not await self.redis.set(key, token, nx=True, px=keys.LOCK_TTL_MS):
+            if time.monotonic() > deadline:
+                raise ConversationBusy(cid)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.1)
+        try:
+            yield
+        finally:
+            await self.redis.eval(keys.RELEASE_LOCK, 1, key, token)
+
+
+class ProfileStore:
+    """Client profile (R-5): segment and the channel identities seen."""
+
+    def __init__(self, redis: Redis):
+        self.redis = redis
+
+    async def get(self, client_id: str) -> dict[str, str]:
+        return await self.redis.hgetall(keys.client(client_id))
+
+    async def set(self, client_id: str, **fields: str) -> None:
+        await self.redis.hset(keys.client(client_id), mapping=fields)
+
+    async def touch(self, client_id: str, channel: str) -> None:
+        now = str(int(time.time()))
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hsetnx(keys.client(client_id), "first_seen", now)
+        pipe.hset(keys.client(client_id), mapping={"last_seen": now, "last_channel": channel})
+        await pipe.execute()

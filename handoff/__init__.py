@@ -1,0 +1,1 @@
+"""Human operator handoff (issue 4)."""

@@ -1,0 +1,151 @@
+"""Train the Rasa model when its inputs change, and run the Rasa server.
+
+Rasa lives in its own virtualenv (`.venv-rasa`, Python 3.10: it pins
+pydantic 1 and aiogram 2); the application talks to it over HTTP only.
+The model file name carries a hash of everything that shapes the model, so
+an unchanged project is never retrained.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+NLU_DIR = Path(__file__).resolve().parent
+MODELS = NLU_DIR / "models"
+log = logging.getLogger("nlu")
+
+
+def _inputs() -> list[Path]:
+    files = [NLU_DIR / "config.yml", NLU_DIR / "domain.yml"]
+    files += sorted((NLU_DIR / "data").glob("*.yml"))
+    files += sorted((NLU_DIR / "components").glob("*.py"))
+    return files
+
+
+def model_hash() -> str:
+    digest = hashlib.sha256()
+    for path in _inputs():
+        digest.update(path.relative_to(NLU_DIR).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def model_path() -> Path:
+    return MODELS / f"nlu-{model_hash()}.tar.gz"
+
+
+def rasa_env(rasa_venv: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        RASA_TELEMETRY_ENABLED="false",
+        PYTHONPATH=str(NLU_DIR),
+        TF_CPP_MIN_LOG_LEVEL="3",
+        RASA_CACHE_DIRECTORY=str(NLU_DIR / ".rasa" / "cache"),
+        VIRTUAL_ENV=str(rasa_venv),
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+    )
+    env.pop("PYTHONHOME", None)
+    return env
+
+
+def rasa_executable(rasa_venv: Path) -> Path:
+    exe = Path(rasa_venv) / "bin" / "rasa"
+    if not exe.exists():
+        raise FileNotFoundError(f"Rasa is not installed in {rasa_venv}: run `make setup` first")
+    return exe
+
+
+def ensure_model(rasa_venv: Path, log_file: Path | None = None) -> Path:
+    """Return the model for the current data, training it if needed."""
+    target = model_path()
+    if target.exists():
+        return target
+    MODELS.mkdir(parents=True, exist_ok=True)
+    with open(MODELS / ".train.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one training at a time, across processes
+        if target.exists():
+            return target
+        print(f"Training the NLU model ({target.name}); this takes a few minutes the first time…",
+              file=sys.stderr, flush=True)
+        started = time.monotonic()
+        cmd = [str(rasa_executable(rasa_venv)), "train", "nlu", "--config", "config.yml",
+               "--domain", "domain.yml", "--nlu", "data", "--out", str(MODELS),
+               "--fixed-model-name", target.name.removesuffix(".tar.gz")]
+        out = open(log_file, "ab") if log_file else None
+        try:
+            result = subprocess.run(cmd, cwd=NLU_DIR, env=rasa_env(rasa_venv), stdout=out,
+                                    stderr=subprocess.STDOUT if out else None)
+        finally:
+            if out:
+                out.close()
+        if result.returncode != 0 or not target.exists():
+            where = f"see {log_file}" if log_file else "see the output above"
+            raise RuntimeError(f"Rasa training failed (exit {result.returncode}); {where}")
+        for old in MODELS.glob("nlu-*.tar.gz"):
+            if old != target:
+                old.unlink(missing_ok=True)
+        print(f"NLU model trained in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    return target
+
+
+class RasaServer:
+    """`rasa run --enable-api` on localhost, as a child process."""
+
+    def __init__(self, rasa_venv: Path, model: Path, port: int, log_file: Path | None = None):
+        self.rasa_venv, self.model, self.port, self.log_file = rasa_venv, model, port, log_file
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "RasaServer":
+        cmd = [str(rasa_executable(self.rasa_venv)), "run", "--enable-api", "-m", str(self.model),
+               "-i", "127.0.0.1", "-p", str(self.port)]
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
+        self.proc = subprocess.Popen(cmd, cwd=NLU_DIR, env=rasa_env(self.rasa_venv), stdout=out,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def wait_ready(self, timeout: float = 240.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc and self.proc.poll() is not None:
+                raise RuntimeError(f"Rasa server exited with code {self.proc.returncode}; see {self.log_file}")
+            try:
+                resp = httpx.get(f"{self.url}/status", timeout=2)
+                if resp.status_code == 200 and resp.json().get("model_file"):
+                    return
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"Rasa server not ready within {timeout:.0f}s; see {self.log_file}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def main() -> None:
+    from bot.settings import get_settings
+
+    logging.basicConfig(level=logging.INFO)
+    print(ensure_model(get_settings().rasa_venv))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Tools the end-to-end tests drive for real: the Telegram Bot API emulator
+# (npm), headless Chromium and espeak-ng (Debian packages).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v espeak-ng >/dev/null || missing+=(espeak-ng)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing ${missing[*]} (Debian packages)…"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "WARNING: ${missing[*]} not installed; the tests that need them will be skipped." >&2
+    echo "         Install with: sudo apt-get install ${missing[*]}" >&2
+  fi
+fi
+if [ -f tests/emulator/package.json ] && [ ! -d tests/emulator/node_modules ]; then
+  (cd tests/emulator && npm ci --silent --no-audit --no-fund)
+fi

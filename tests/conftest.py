@@ -1,0 +1,82 @@
+"""Shared fixtures: a real Redis server and a real trained Rasa model, each
+started once per test run; the assistant assembled on top of them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from bot.app import create_app
+from bot.runtime import Runtime, load_retriever
+from bot.settings import ROOT, Settings
+from bot.store.redis_server import EmbeddedRedis
+from nlu.service import RasaServer, ensure_model
+
+ARTIFACTS = ROOT / "tests" / ".artifacts"
+API_KEY = "test-key"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def tmp_root() -> Path:
+    return Path(tempfile.mkdtemp(prefix="assistant-tests-"))
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_root):
+    server = EmbeddedRedis(tmp_root / "redis").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_root) -> Settings:
+    return Settings(_env_file=None, assistant_api_key=API_KEY, data_dir=tmp_root / "data",
+                    redis_url="", rasa_url="")
+
+
+@pytest.fixture(scope="session")
+def retriever(settings):
+    return load_retriever(settings)
+
+
+@pytest.fixture(scope="session")
+def rasa_url(settings):
+    """The real Rasa server with the project's trained model (trained if stale)."""
+    if os.environ.get("TEST_RASA_URL"):
+        yield os.environ["TEST_RASA_URL"]
+        return
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    model = ensure_model(settings.rasa_venv, ARTIFACTS / "rasa-train.log")
+    server = RasaServer(settings.rasa_venv, model, free_port(), ARTIFACTS / "rasa-server.log").start()
+    try:
+        server.wait_ready()
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def runtime(settings, redis_server, rasa_url, retriever):
+    rt = await Runtime.create(settings, redis_server.url, rasa_url, retriever)
+    yield rt
+    await rt.close()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def api(runtime):
+    transport = httpx.ASGITransport(app=create_app(runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://assistant",
+                                 headers={"X-Api-Key": API_KEY}) as client:
+        yield client

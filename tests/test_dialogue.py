@@ -1,0 +1,69 @@
+"""Pure decision rules of the default dialogue, as tables."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.dialogue import Decision, Payload, decide, parse_payload, yes_or_no
+from bot.core.messages import Candidate
+from bot.core.understanding import Calibration, fuse
+from nlu.client import NluResult
+
+CAL = Calibration.load()
+
+
+def ranking(*items: tuple[str, float]) -> list[Candidate]:
+    out = []
+    for name, score in items:
+        intent, _, topic = name.partition(":")
+        out.append(Candidate(intent=intent, faq_id=topic or None, score=score))
+    return out
+
+
+@pytest.mark.parametrize("items, expected", [
+    ([("faq:usn", 0.92), ("faq:patent", 0.05)], Decision.act),
+    ([("pay_fee", 0.9), ("faq:payment_methods", 0.3)], Decision.act),
+    # good but not certain → «Вы имели в виду …?»
+    ([("faq:usn", 0.45), ("faq:patent", 0.10)], Decision.clarify),
+    # strong but two close contenders → not certain either
+    ([("faq:usn", 0.60), ("faq:tax_regimes", 0.55)], Decision.clarify),
+    # weak → the first three options
+    ([("faq:microloan", 0.20), ("faq:guarantee", 0.18), ("faq:support_measures", 0.15)], Decision.options),
+    ([("out_of_scope", 0.9), ("faq:usn", 0.05)], Decision.out_of_scope),
+    ([("out_of_scope", 0.3), ("faq:usn", 0.25)], Decision.options),
+    ([("faq:usn", 0.02)], Decision.out_of_scope),
+    # small talk never becomes «Вы имели в виду: спасибо?»
+    ([("thank", 0.5), ("faq:usn", 0.4)], Decision.act),
+    ([], Decision.out_of_scope),
+])
+def test_decide(items, expected):
+    assert decide(ranking(*items), CAL) is expected
+
+
+@pytest.mark.parametrize("intent, score, expected", [
+    ("affirm", 0.9, True), ("deny", 0.9, False), ("thank", 0.8, True),
+    ("affirm", 0.2, None), ("faq", 0.9, None),
+])
+def test_yes_or_no(intent, score, expected):
+    assert yes_or_no(intent, score) is expected
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("faq:usn", Payload("faq", "usn")), ("do:ask_operator", Payload("do", "ask_operator")),
+    ("cn", Payload("cn")), ("ok:usn", Payload("ok", "usn")), ("seg:ip", Payload("seg", "ip")),
+    ("faq:", None), ("hello", None), ("", None),
+])
+def test_parse_payload(raw, expected):
+    assert parse_payload(raw) == expected
+
+
+def test_fusion_combines_rasa_and_knowledge_base():
+    nlu = NluResult(ranking=[("faq__usn", 0.7), ("faq__patent", 0.2), ("pay_fee", 0.1)])
+    fused = fuse(nlu, [("usn", 0.95), ("tax_regimes", 0.90)], CAL)
+    assert [(c.intent, c.faq_id) for c in fused[:2]] == [("faq", "usn"), ("faq", "tax_regimes")]
+    assert fused[0].score == pytest.approx(CAL.rasa_weight * 0.7 + (1 - CAL.rasa_weight) * 1.0)
+
+
+def test_fusion_without_nlu_uses_the_knowledge_base_alone():
+    fused = fuse(None, [("usn", 0.95), ("patent", 0.85)], CAL)
+    assert fused[0].faq_id == "usn" and fused[0].score == pytest.approx(1.0)

@@ -1,0 +1,1 @@
+"""Voice channel (issue 7)."""
