@@ -82,7 +82,10 @@ async def serve(with_chat: bool) -> int:
         api_url = f"http://{settings.assistant_host}:{settings.assistant_port}"
         print(_banner(settings, api_url, redis_note, telegram_note), file=sys.stderr, flush=True)
 
+        from bot import modules
+
         tasks = [asyncio.create_task(server.serve(), name="http")]
+        tasks += [asyncio.create_task(job, name="module") for job in modules.background(runtime)]
         if with_chat:
             from bot.channels.terminal import chat
 

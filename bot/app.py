@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from bot import modules
 from bot.channels.api import build_router, install_auth_handler, install_error_handlers
 from bot.runtime import Runtime
 
@@ -34,4 +35,5 @@ def create_app(runtime: Runtime) -> FastAPI:
                             content={"status": "ready" if ok else "not_ready", "reason": reason})
 
     app.include_router(build_router(lambda: app.state.runtime))
+    modules.routes(app, runtime)
     return app

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import yaml
 from redis.asyncio import Redis
 
+from bot import modules
+from bot.channels.outbound import Outbound
 from bot.core.engine import Engine
 from bot.core.understanding import Calibration, Understander
 from bot.settings import ROOT, Settings
@@ -44,6 +46,7 @@ class Runtime:
     kb: KnowledgeBase
     nlu: RasaClient | None
     engine: Engine
+    outbound: Outbound
 
     @classmethod
     async def create(cls, settings: Settings, redis_url: str, rasa_url: str | None,
@@ -56,7 +59,9 @@ class Runtime:
             events=EventLog(redis, await analytics_salt(redis)),
             understander=Understander(nlu, search, Calibration.load()), kb=kb,
             org_name=settings.org_name, assistant_name=settings.assistant_name)
-        return cls(settings=settings, redis=redis, kb=kb, nlu=nlu, engine=engine)
+        runtime = cls(settings=settings, redis=redis, kb=kb, nlu=nlu, engine=engine, outbound=Outbound())
+        modules.install(runtime)
+        return runtime
 
     async def readiness(self) -> tuple[bool, str]:
         try:

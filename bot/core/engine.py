@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable
 
 from knowledge_base.loader import KnowledgeBase
 from knowledge_base.models import SEGMENT_TITLES, Segment
 from bot.store.conversations import ConversationState, ConversationStore, Pending, ProfileStore
 from bot.store.events import EventLog
+from bot.flows.base import Flow, FlowContext, FlowEvent, Step
 
 from . import texts
 from .dialogue import Decision, decide, parse_payload, suggestible, yes_or_no
@@ -36,6 +38,7 @@ class Turn:
 
     state: ConversationState
     profile: dict[str, str]
+    text: str | None = None  # the client's text this turn, if any
     replies: list[Reply] = field(default_factory=list)
     profile_updates: dict[str, str] = field(default_factory=dict)
     decision: str = "none"
@@ -48,6 +51,11 @@ class Turn:
 
 # An intent the core hands to another module (a flow, the operator handoff).
 IntentHandler = Callable[["Engine", Turn, Understanding | None], Awaitable[None]]
+# Performs a flow's effect after its pure step.
+EffectHandler = Callable[["Engine", Turn, dict[str, Any]], Awaitable[None]]
+# Sees every message first; returns True when it consumed it (e.g. the
+# conversation is with a human operator, so the bot stays silent).
+Interceptor = Callable[["Engine", Turn, Incoming], Awaitable[bool]]
 
 
 class Engine:
@@ -63,6 +71,21 @@ class Engine:
         self.assistant_name = assistant_name
         # Other modules register here (handoff, payments, consent …).
         self.intent_handlers: dict[str, IntentHandler] = {"ask_operator": Engine._default_handoff}
+        self.flows: dict[str, Flow] = {}
+        self.effect_handlers: dict[str, EffectHandler] = {}
+        self.interceptors: list[Interceptor] = []
+
+    def register_flow(self, flow: Flow, effects: dict[str, EffectHandler] | None = None) -> None:
+        self.flows[flow.name] = flow
+        self.effect_handlers.update(effects or {})
+
+        async def start(engine: "Engine", turn: Turn, u: Understanding | None) -> None:
+            event = FlowEvent(intent=u.intent if u else None, score=u.confidence if u else 1.0,
+                              entities=u.entities if u else {})
+            await engine._run_step(turn, flow, flow.start(engine._context(turn), event))
+
+        for intent in flow.start_intents:
+            self.intent_handlers[intent] = start
 
     # ------------------------------------------------------------------ entry
     async def handle(self, msg: Incoming) -> TurnResult:
@@ -71,15 +94,14 @@ class Engine:
             state = await self.conversations.load(msg.conversation_id) or ConversationState(
                 conversation_id=msg.conversation_id, client_id=msg.client_id, channel=msg.channel)
             await self.profiles.touch(msg.client_id, msg.channel)
-            turn = Turn(state=state, profile=await self.profiles.get(msg.client_id))
+            turn = Turn(state=state, profile=await self.profiles.get(msg.client_id), text=msg.text)
             understanding = None
-            if msg.payload:
-                await self._press(turn, msg.payload)
-            elif msg.text and msg.text.strip():
-                understanding = await self.understander.understand(msg.text.strip())
-                await self._on_text(turn, understanding)
+            for intercept in self.interceptors:
+                if await intercept(self, turn, msg):
+                    turn.decision = "intercepted" if turn.decision == "none" else turn.decision
+                    break
             else:
-                turn.say(ReplyKind.error, texts.EMPTY_MESSAGE)
+                understanding = await self._dispatch(turn, msg)
             self._offer_operator(turn)
             if turn.profile_updates:
                 await self.profiles.set(msg.client_id, **turn.profile_updates)
@@ -89,6 +111,17 @@ class Engine:
         return TurnResult(conversation_id=msg.conversation_id, replies=turn.replies,
                           understanding=understanding,
                           state=ConversationInfo(flow=state.flow, with_operator=state.with_operator))
+
+    async def _dispatch(self, turn: Turn, msg: Incoming) -> Understanding | None:
+        if msg.payload:
+            await self._press(turn, msg.payload)
+            return None
+        if msg.text and msg.text.strip():
+            understanding = await self.understander.understand(msg.text.strip())
+            await self._on_text(turn, understanding)
+            return understanding
+        turn.say(ReplyKind.error, texts.EMPTY_MESSAGE)
+        return None
 
     async def _record(self, msg: Incoming, turn: Turn, u: Understanding | None, started: float) -> None:
         now = time.time()
@@ -109,6 +142,15 @@ class Engine:
 
     # ------------------------------------------------------------ text input
     async def _on_text(self, turn: Turn, u: Understanding) -> None:
+        flow = self.flows.get(turn.state.flow or "")
+        top = u.ranking[0]
+        wants_operator = top.intent == "ask_operator" and top.score >= self.cal.answer
+        if flow and not wants_operator:
+            event = FlowEvent(text=turn.text, intent=top.intent, score=top.score, entities=u.entities)
+            step = flow.step(turn.state.flow_state, event, self._context(turn))
+            if not step.passthrough:
+                await self._run_step(turn, flow, step)
+                return
         pending, turn.state.pending = turn.state.pending, None
         if pending and await self._answer_pending(turn, pending, u):
             return
@@ -161,6 +203,8 @@ class Engine:
             self._options_from_keys(turn, pending.alternatives if pending else [], texts.OPTIONS_AFTER_NO)
         elif payload.action == "seg":
             self._set_segment(turn, payload.value)
+        elif payload.action == "flow":
+            await self._flow_button(turn, payload.value)
         else:
             turn.say(ReplyKind.info, texts.UNKNOWN_BUTTON)
 
@@ -258,6 +302,29 @@ class Engine:
         turn.profile["segment"] = turn.profile_updates["segment"] = segment.value
         title = SEGMENT_TITLES.get(segment, "универсальный профиль").lower()
         turn.say(ReplyKind.info, texts.SEGMENT_SAVED.format(title=title))
+
+    # ------------------------------------------------------------------ flows
+    def _context(self, turn: Turn) -> FlowContext:
+        return FlowContext(conversation_id=turn.state.conversation_id, client_id=turn.state.client_id,
+                           channel=turn.state.channel, profile=dict(turn.profile),
+                           now=datetime.now(timezone.utc))
+
+    async def _flow_button(self, turn: Turn, value: str) -> None:
+        name, _, choice = value.partition(":")
+        flow = self.flows.get(name)
+        if flow is None or turn.state.flow != name:
+            turn.say(ReplyKind.info, texts.UNKNOWN_BUTTON)
+            return
+        await self._run_step(turn, flow, flow.step(turn.state.flow_state, FlowEvent(payload=choice),
+                                                   self._context(turn)))
+
+    async def _run_step(self, turn: Turn, flow: Flow, step: Step) -> None:
+        turn.decision = f"flow:{flow.name}"
+        turn.replies.extend(step.replies)
+        turn.state.flow = flow.name if step.state is not None else None
+        turn.state.flow_state = step.state or {}
+        for effect in step.effects:
+            await self.effect_handlers[effect.kind](self, turn, effect.data)
 
     # ---------------------------------------------------------------- helpers
     def _title(self, key: str) -> str | None:

@@ -1,0 +1,71 @@
+"""The flow protocol and the data a step sees and returns.
+
+Button payloads of a flow are `flow:<flow name>:<value>` (≤ 64 bytes); the
+engine routes them to the flow's `step` as `FlowEvent(payload=value)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.core.messages import Button, Reply, ReplyKind
+
+
+@dataclass(frozen=True)
+class FlowContext:
+    """Read-only facts a step may use."""
+
+    conversation_id: str
+    client_id: str
+    channel: str
+    profile: dict[str, str]
+    now: datetime
+
+
+@dataclass(frozen=True)
+class FlowEvent:
+    text: str | None = None
+    payload: str | None = None  # the <value> of a `flow:<name>:<value>` button
+    intent: str | None = None
+    score: float = 0.0
+    entities: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Effect:
+    """Something the runner must do after the step (kind → a registered handler)."""
+
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Step:
+    state: dict[str, Any] | None  # None: the flow is over
+    replies: list[Reply] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+    # True: the step did not take this text (e.g. a FAQ question mid-flow);
+    # the engine answers it normally and the flow keeps its state.
+    passthrough: bool = False
+
+
+class Flow(Protocol):
+    name: str
+    start_intents: tuple[str, ...]
+
+    def start(self, ctx: FlowContext, event: FlowEvent) -> Step: ...
+
+    def step(self, state: dict[str, Any], event: FlowEvent, ctx: FlowContext) -> Step: ...
+
+
+def button(flow: str, title: str, value: str) -> Button:
+    payload = f"flow:{flow}:{value}"
+    if len(payload.encode()) > 64:
+        raise ValueError(f"button payload too long for Telegram: {payload!r}")
+    return Button(title=title, payload=payload)
+
+
+def reply(text: str, *buttons: Button, kind: ReplyKind = ReplyKind.flow) -> Reply:
+    return Reply(kind=kind, text=text, buttons=list(buttons))
