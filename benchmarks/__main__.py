@@ -1,0 +1,250 @@
+"""`make bench`: the project's speed and quality figures, as tables and a chart.
+
+1. NLU on HWU64-ru: this project's Rasa pipeline vs a stock Rasa pipeline
+   (benchmarks/nlu_hwu64.py, run in the Rasa virtualenv, models cached).
+2. The public dev set (eval/dev.tsv) through the real HTTP API.
+3. Turn latency (p50/p95) and throughput with 1, 10 and 50 concurrent
+   conversations through the HTTP API.
+4. Voice: recognition real-time factor and end of speech → first audio frame
+   (benchmarks/voice_bench.py, when the voice module is present).
+
+Results: benchmarks/results/README.md (Markdown), results.json, chart.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+API_KEY = "bench-key"
+QUESTIONS = [
+    "как открыть ип", "сколько стоит регистрация ооо", "как перейти на усн", "нужна ли касса",
+    "какие есть гранты", "как нанять первого сотрудника", "где получить эцп", "как закрыть ип",
+    "что такое единый налоговый платеж", "хочу микрозайм", "добрый день", "спасибо",
+]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+# ------------------------------------------------------------------ HWU64
+def bench_hwu64() -> list[dict]:
+    script = ROOT / "benchmarks" / "nlu_hwu64.py"
+    if not script.exists():
+        return []
+    python = ROOT / ".venv-rasa" / "bin" / "python"
+    subprocess.run([str(python), str(script), "--out", str(RESULTS)], cwd=ROOT, check=True,
+                   env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"})
+    return json.loads((RESULTS / "nlu_hwu64.json").read_text())["rows"] if (RESULTS / "nlu_hwu64.json").exists() else []
+
+
+# ------------------------------------------------------- the assistant server
+class Assistant:
+    """`python -m bot serve` as its own process on a free port (the real topology)."""
+
+    def __init__(self, rasa_url: str):
+        self.port = free_port()
+        self.data = Path(tempfile.mkdtemp(prefix="bench-"))
+        env = {**os.environ, "ASSISTANT_PORT": str(self.port), "ASSISTANT_API_KEY": API_KEY,
+               "DATA_DIR": str(self.data), "RASA_URL": rasa_url, "LOG_LEVEL": "WARNING",
+               "TELEGRAM_BOT_TOKEN": ""}
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env,
+                                     stdout=subprocess.DEVNULL, stderr=open(self.data / "serve.log", "wb"))
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"assistant exited; see {self.data / 'serve.log'}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError("assistant not ready")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+async def bench_dev_set(url: str) -> list[dict]:
+    rows = [line.split("\t") for line in (ROOT / "eval" / "dev.tsv").read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")]
+    top1, top3, total = defaultdict(int), defaultdict(int), defaultdict(int)
+    async with httpx.AsyncClient(base_url=url, headers={"X-Api-Key": API_KEY}, timeout=30) as client:
+        for i, (kind, expected, text) in enumerate(rows):
+            resp = (await client.post(f"/api/v1/conversations/dev{i}/messages", json={"text": text})).json()
+            labels = [f"faq:{c['faq_id']}" if c["intent"] == "faq" else c["intent"]
+                      for c in resp["understanding"]["ranking"]]
+            accepted = expected.split("|")
+            total[kind] += 1
+            top1[kind] += labels[0] in accepted
+            top3[kind] += any(label in accepted for label in labels[:3])
+    return [{"kind": k, "n": total[k], "top1": top1[k] / total[k], "top3": top3[k] / total[k]} for k in total]
+
+
+async def bench_load(url: str, concurrency: int, turns_each: int) -> dict:
+    latencies: list[float] = []
+
+    async def conversation(client: httpx.AsyncClient, n: int) -> None:
+        for t in range(turns_each):
+            text = QUESTIONS[(n + t) % len(QUESTIONS)]
+            started = time.perf_counter()
+            resp = await client.post(f"/api/v1/conversations/load{concurrency}-{n}/messages", json={"text": text})
+            resp.raise_for_status()
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    limits = httpx.Limits(max_connections=concurrency + 5)
+    async with httpx.AsyncClient(base_url=url, headers={"X-Api-Key": API_KEY}, timeout=60, limits=limits) as client:
+        await conversation(client, -1)  # warm-up
+        latencies.clear()
+        started = time.perf_counter()
+        await asyncio.gather(*(conversation(client, n) for n in range(concurrency)))
+        wall = time.perf_counter() - started
+    return {"concurrency": concurrency, "turns": len(latencies), "p50_ms": percentile(latencies, 0.5),
+            "p95_ms": percentile(latencies, 0.95), "mean_ms": statistics.mean(latencies),
+            "throughput_tps": len(latencies) / wall}
+
+
+def bench_voice() -> list[dict]:
+    try:
+        from benchmarks import voice_bench
+    except ImportError:
+        return []
+    return voice_bench.run()
+
+
+# ---------------------------------------------------------------- reporting
+def table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
+    head = "| " + " | ".join(title for _, title, _ in columns) + " |"
+    sep = "|" + "|".join("---" for _ in columns) + "|"
+    body = ["| " + " | ".join(format(r.get(key, ""), fmt) if r.get(key) is not None else ""
+                              for key, _, fmt in columns) + " |" for r in rows]
+    return "\n".join([head, sep, *body])
+
+
+def chart(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    hwu = results.get("hwu64") or []
+    if hwu:
+        names = [r["pipeline"] for r in hwu]
+        x = range(len(names))
+        axes[0].bar([i - 0.2 for i in x], [r["accuracy"] for r in hwu], 0.4, label="accuracy")
+        axes[0].bar([i + 0.2 for i in x], [r["top3"] for r in hwu], 0.4, label="top-3")
+        axes[0].axhline(0.85, color="red", linestyle="--", linewidth=1, label="target 0.85")
+        axes[0].set_xticks(list(x), names, fontsize=8)
+        axes[0].set_ylim(0.5, 1.0)
+        axes[0].legend(fontsize=8)
+    axes[0].set_title("HWU64-ru intent classification")
+    load = results.get("load") or []
+    if load:
+        conc = [str(r["concurrency"]) for r in load]
+        axes[1].plot(conc, [r["p50_ms"] for r in load], marker="o", label="p50")
+        axes[1].plot(conc, [r["p95_ms"] for r in load], marker="o", label="p95")
+        axes[1].axhline(150, color="red", linestyle="--", linewidth=1, label="p95 target at 10")
+        axes[1].set_xlabel("concurrent conversations")
+        axes[1].set_ylabel("turn latency, ms")
+        axes[1].legend(fontsize=8)
+    axes[1].set_title("HTTP API turn latency")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def report(results: dict) -> str:
+    parts = [f"# Benchmark results\n\nMachine: {os.cpu_count()} cores; run {time.strftime('%Y-%m-%d %H:%M')}.\n"]
+    if results.get("hwu64"):
+        parts += ["## NLU on HWU64-ru (train 5000 / test 5000)\n",
+                  table(results["hwu64"], [("pipeline", "pipeline", ""), ("accuracy", "accuracy", ".3f"),
+                                           ("top3", "top-3", ".3f"), ("train_seconds", "train, s", ".0f"),
+                                           ("parse_ms_p50", "parse p50, ms", ".1f")]),
+                  "\nTarget: accuracy ≥ 0.85 (best published frozen encoder: 0.82).\n"]
+    if results.get("dev"):
+        parts += ["## Dev set through the HTTP API\n",
+                  table(results["dev"], [("kind", "kind", ""), ("n", "n", "d"), ("top1", "top-1", ".2f"),
+                                         ("top3", "top-3", ".2f")]), ""]
+    if results.get("load"):
+        parts += ["## Turn latency and throughput (HTTP API)\n",
+                  table(results["load"], [("concurrency", "concurrent", "d"), ("turns", "turns", "d"),
+                                          ("p50_ms", "p50, ms", ".1f"), ("p95_ms", "p95, ms", ".1f"),
+                                          ("throughput_tps", "turns/s", ".1f")]),
+                  "\nTarget: p95 ≤ 150 ms at 10 concurrent conversations.\n"]
+    if results.get("voice"):
+        keys = list(results["voice"][0])
+        parts += ["## Voice\n", table(results["voice"], [(k, k, ".3f" if isinstance(results["voice"][0][k], float)
+                                                          else "") for k in keys]),
+                  "\nTarget: end of speech → first audio frame ≤ 800 ms.\n"]
+    return "\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the benchmarks")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["hwu64", "dev", "load", "voice"])
+    parser.add_argument("--turns", type=int, default=10, help="turns per conversation in the load test")
+    args = parser.parse_args(argv)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    results: dict = {}
+    if "hwu64" not in args.skip:
+        results["hwu64"] = bench_hwu64()
+    if not {"dev", "load"} <= set(args.skip):
+        from bot.settings import get_settings
+        from nlu.service import RasaServer, ensure_model
+
+        settings = get_settings()
+        rasa = RasaServer(settings.rasa_venv, ensure_model(settings.rasa_venv), free_port()).start()
+        try:
+            rasa.wait_ready()
+            assistant = Assistant(rasa.url)
+            try:
+                assistant.wait_ready()
+                if "dev" not in args.skip:
+                    results["dev"] = asyncio.run(bench_dev_set(assistant.url))
+                if "load" not in args.skip:
+                    results["load"] = [asyncio.run(bench_load(assistant.url, c, args.turns)) for c in (1, 10, 50)]
+            finally:
+                assistant.stop()
+        finally:
+            rasa.stop()
+    if "voice" not in args.skip:
+        results["voice"] = bench_voice()
+    text = report(results)
+    (RESULTS / "README.md").write_text(text, encoding="utf-8")
+    (RESULTS / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    chart(results, RESULTS / "chart.png")
+    print(text)
+    print(f"\nSaved: {RESULTS / 'README.md'}, {RESULTS / 'chart.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
