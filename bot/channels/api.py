@@ -83,14 +83,20 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(422, "invalid_request", message, details)
 
 
+async def api_key_id(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> str:
+    """Checks X-Api-Key; returns a short hash of it that scopes conversations."""
+    runtime: Runtime = request.app.state.runtime
+    if not x_api_key or x_api_key not in runtime.settings.api_keys:
+        raise _Unauthorized()
+    return hashlib.sha256(x_api_key.encode()).hexdigest()[:10]
+
+
+def scoped_conversation_id(key_id: str, conversation_id: str) -> str:
+    return f"api:{key_id}:{conversation_id}"
+
+
 def build_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
     router = APIRouter()
-
-    async def api_key(x_api_key: Annotated[str | None, Header()] = None) -> str:
-        runtime = get_runtime()
-        if not x_api_key or x_api_key not in runtime.settings.api_keys:
-            raise _Unauthorized()
-        return hashlib.sha256(x_api_key.encode()).hexdigest()[:10]
 
     @router.post("/api/v1/conversations/{conversation_id}/messages", response_model=TurnResult,
                  responses={401: {"model": ApiError}, 422: {"model": ApiError}, 503: {"model": ApiError}},
@@ -98,10 +104,10 @@ def build_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
     async def send_message(
         body: MessageIn,
         conversation_id: Annotated[str, Path(pattern=CONVERSATION_ID)],
-        key_id: Annotated[str, Depends(api_key)],
+        key_id: Annotated[str, Depends(api_key_id)],
     ):
         runtime = get_runtime()
-        scoped = f"api:{key_id}:{conversation_id}"
+        scoped = scoped_conversation_id(key_id, conversation_id)
         client = f"api:{key_id}:{body.client_id}" if body.client_id else scoped
         incoming = Incoming(conversation_id=scoped, channel="api", client_id=client,
                             text=body.text if body.payload is None else None, payload=body.payload)

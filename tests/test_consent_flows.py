@@ -1,0 +1,225 @@
+"""Consent conversations through the HTTP API with the real Rasa model and
+Redis: give, view and withdraw in one press each; a proactive message's
+«Отписаться» works at once and stops what is queued; personal-data consent
+is asked only when a flow needs the data, and a refusal is respected."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest_asyncio
+
+from bot.consent.campaigns import Campaign, create_campaign, launch_campaign
+from bot.consent.documents import load_documents, show
+from bot.consent.flows import ConsentFlow, ensure_personal_data_consent
+from bot.consent.ledger import Ledger
+from bot.consent.model import Kind, legacy_pd_field
+from bot.consent.notifications import Sender
+from bot.core.messages import Incoming
+from bot.flows.base import FlowContext, FlowEvent, Step, button, reply
+from bot.store import keys
+from tests.chat import Chat
+from tests.conftest import API_KEY
+
+KEY_ID = hashlib.sha256(API_KEY.encode()).hexdigest()[:10]
+ORG = "центр «Мой бизнес»"
+
+
+def scoped(client_id: str) -> str:
+    return f"api:{KEY_ID}:{client_id}"
+
+
+def unique(name: str) -> str:
+    return f"{name}-{time.time_ns()}"
+
+
+async def test_a_question_never_needs_consent(api):
+    chat = Chat(api, client_id=unique("faq-only"))
+    await chat.say("как открыть ип")
+    assert chat.kinds() == ["answer", "ask_resolved"]
+    assert "согласи" not in chat.text().lower()
+
+
+async def test_give_view_and_withdraw_one_press_each(api, runtime):
+    chat = Chat(api, client_id=unique("consent-api"))
+    ledger = Ledger(runtime.redis)
+
+    await chat.say("подпишите меня на уведомления")
+    assert chat.last["state"]["flow"] == "consent"
+    assert "Нажимая кнопку, вы соглашаетесь" in chat.text()
+    assert "flow:consent:g:taxes" in [b["payload"] for b in chat.buttons()]
+    await chat.press("flow:consent:g:taxes")
+    assert "Готово" in chat.text() and "«налоги»" in chat.text()
+    assert chat.last["state"]["flow"] is None
+
+    state = await ledger.state(scoped(chat.client_id))
+    grant = state.grants["situation:taxes"]
+    expected = show(load_documents().for_kind(Kind.situation), ORG, "налоги")
+    assert (grant.channel, grant.text_id, grant.version, grant.sha256) == ("api", expected.text_id, "1",
+                                                                          expected.sha256)
+    assert await ledger.cached(scoped(chat.client_id)) == state
+
+    await chat.say("на что я давал согласие")
+    today = datetime.now(ZoneInfo(runtime.settings.notify_timezone)).strftime("%d.%m.%Y")
+    assert "Ваши согласия:" in chat.text()
+    assert f"с {today} — сообщения о мерах поддержки и услугах по теме «налоги»" in chat.text()
+
+    await chat.say("отпишите меня")
+    assert "Какое согласие отозвать?" in chat.text()
+    await chat.press_title("Тема «налоги»")
+    assert "согласие отозвано" in chat.text()
+    state = await ledger.state(scoped(chat.client_id))
+    assert state.grants == {} and "situation:taxes" in state.withdrawn
+
+    await chat.say("мои согласия")
+    assert "Отозванные:" in chat.text() and "отозвано" in chat.text()
+
+
+async def test_notification_settings_with_buttons(api, runtime):
+    chat = Chat(api, client_id=unique("prefs"))
+    await chat.say("настройки уведомлений")
+    assert "Настройки уведомлений:" in chat.text()
+    await chat.press("flow:consent:pc:content")
+    await chat.press_title("Раз в неделю")
+    assert "раз в неделю" in chat.text()
+    await chat.press("flow:consent:q")
+    await chat.press_title("Не ограничивать")
+    assert "тихие часы — не заданы" in chat.text()
+    state = await Ledger(runtime.redis).state(scoped(chat.client_id))
+    assert state.frequency["content"].value == "weekly" and state.quiet == "off"
+
+
+async def _outbox(api, cid: str, after: str | None = None) -> dict:
+    resp = await api.get(f"/api/v1/conversations/{cid}/messages", params={"after": after} if after else None)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+async def test_unsubscribe_from_a_proactive_message_works_at_once(api, runtime):
+    chat = Chat(api, client_id=unique("unsub"))
+    await chat.press("do:give_consent")
+    await chat.press("flow:consent:g:support")
+    midday = datetime.now(ZoneInfo(runtime.settings.notify_timezone)).replace(hour=12, minute=0)
+    sender = Sender.for_runtime(runtime, clock=lambda: midday.timestamp())
+
+    first = await create_campaign(runtime.redis, Campaign(
+        id=unique("grant-news"), title="Новый грант", category="content", life_situation="support",
+        text="Открыт приём заявок на грант для начинающих предпринимателей."))
+    await launch_campaign(runtime.redis, first.id)
+    await sender.drain()
+    page = await _outbox(api, chat.cid)
+    [message] = [r for r in page["replies"] if first.text in r["text"]]
+    assert "дали согласие: сообщения о мерах поддержки и услугах по теме «господдержка»" in message["text"]
+    unsubscribe = message["buttons"][0]
+    assert unsubscribe["title"] == "Отписаться"
+
+    # queued but not yet sent when the client unsubscribes
+    second = await create_campaign(runtime.redis, Campaign(
+        id=unique("grant-more"), title="Ещё грант", category="content", life_situation="support",
+        text="Продлён приём заявок на грант."))
+    assert (await launch_campaign(runtime.redis, second.id)).queued == 1
+    await chat.press(unsubscribe["payload"])
+    assert "согласие отозвано" in chat.text()
+    await sender.drain()
+    later = await _outbox(api, chat.cid, page["cursor"])
+    assert later["replies"] == []
+    item = await runtime.redis.hgetall(keys.notification(f"c:{second.id}:{scoped(chat.client_id)}"))
+    assert item["status"] == "skipped"
+
+
+async def test_consent_in_the_terminal_chat(runtime):
+    """The terminal channel talks to the same engine: give and view there too."""
+    client, cid = unique("terminal:local"), unique("terminal")
+
+    async def send(**kw) -> str:
+        result = await runtime.engine.handle(Incoming(conversation_id=cid, channel="terminal", client_id=client, **kw))
+        return "\n".join(r.text for r in result.replies)
+
+    assert "Нажимая кнопку" in await send(text="хочу получать уведомления")
+    assert "Готово" in await send(payload="flow:consent:g:*")
+    assert "все темы" in await send(text="мои подписки")
+    assert (await Ledger(runtime.redis).state(client)).grants["situation:*"].channel == "terminal"
+
+
+# ------------------------------------------------ personal-data gate in a flow
+class FormFlow:
+    """A tiny form that needs personal data (stands for the applications flow)."""
+
+    name = "pdform"
+    start_intents = ("pdform_start",)
+
+    def start(self, ctx: FlowContext, event: FlowEvent) -> Step:
+        return self.step({}, event, ctx)
+
+    def step(self, state: dict[str, Any], event: FlowEvent, ctx: FlowContext) -> Step:
+        gate = ensure_personal_data_consent(self.name, "applications", state, event, ctx)
+        if not gate.passed:
+            return gate.step
+        if state.get("asked") and not gate.just_given:
+            return Step(state=None, replies=[reply(f"Записал ИНН {event.text}.")], effects=gate.effects)
+        return Step(state={**gate.state, "asked": True}, replies=[reply("Напишите, пожалуйста, ИНН.",
+                                                                        button(self.name, "Отмена", "x"))],
+                    effects=gate.effects)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def form(runtime):
+    runtime.engine.register_flow(FormFlow())
+    return FormFlow.name
+
+
+async def test_personal_data_consent_is_asked_before_the_data_and_a_refusal_is_respected(api, runtime, form):
+    chat = Chat(api, client_id=unique("pd"))
+    ledger = Ledger(runtime.redis)
+    await chat.press("do:pdform_start")
+    assert "согласие на обработку персональных данных" in chat.text() and "(версия 1)" in chat.text()
+    assert [b["payload"] for b in chat.buttons()][:2] == ["flow:pdform:pd_yes", "flow:pdform:pd_no"]
+    await chat.press("flow:pdform:pd_no")
+    assert "Вы по-прежнему можете" in chat.text() and chat.last["state"]["flow"] is None
+    records = await ledger.records(scoped(chat.client_id))
+    assert [(r.kind.value, r.action.value) for r in records] == [("personal_data", "decline")]
+
+    await chat.say("как перейти на упрощенку")  # questions are answered without any consent
+    assert chat.answered_topic() == "usn"
+
+    await chat.press("do:pdform_start")
+    await chat.press("flow:pdform:pd_yes")
+    assert "Напишите, пожалуйста, ИНН." in chat.text()
+    doc = show(load_documents().for_purpose("applications"), ORG)
+    grant = (await ledger.state(scoped(chat.client_id))).grants["personal_data:applications"]
+    assert (grant.version, grant.sha256) == ("1", doc.sha256)
+    profile = await runtime.redis.hgetall(keys.client(scoped(chat.client_id)))
+    assert legacy_pd_field("applications") in profile
+
+    await chat.press("do:pdform_start")  # given once: not asked again
+    assert chat.text().startswith("Напишите, пожалуйста, ИНН.")
+
+
+def test_consent_steps_are_pure_tables():
+    tz = ZoneInfo("Asia/Kamchatka")
+    flow = ConsentFlow(org=ORG, tz=tz, default_quiet="21:00-09:00")
+    now = datetime(2025, 3, 12, 2, 0, tzinfo=ZoneInfo("UTC"))
+    ctx = FlowContext(conversation_id="c", client_id="k", channel="api", profile={}, now=now)
+    cases = [
+        (FlowEvent(intent="give_consent", entities={"life_situation": "taxes"}), "confirm", "Прошу подтвердить"),
+        (FlowEvent(intent="consent_status"), None, "Вы пока не давали мне согласий"),
+        (FlowEvent(intent="revoke_consent"), None, "У вас нет действующих согласий"),
+        (FlowEvent(intent="notification_settings"), "prefs", "Тихие часы (местное время): 21:00–09:00"),
+    ]
+    for event, stage, words in cases:
+        step = flow.start(ctx, event)
+        assert (step.state or {}).get("stage") == stage and words in step.replies[0].text, event
+    granted = flow.press("g:taxes", ctx)
+    assert granted.state is None and granted.effects[0].data["records"][0]["scope"] == "taxes"
+    assert "С 12.03.2025 действует ваше согласие" in granted.replies[0].text
+    assert flow.press("r:situation:taxes", ctx).replies[0].text.startswith("Вы уже отписаны")
+    assert flow.press("bogus", ctx).effects == []
+    gate = ensure_personal_data_consent("f", "payments", {"n": 1}, FlowEvent(), ctx, org=ORG)
+    assert not gate.passed and gate.step.state == {"n": 1, "_pd": "payments"}
+    again = ensure_personal_data_consent("f", "payments", gate.step.state, FlowEvent(payload="pd_yes"), ctx, org=ORG)
+    assert again.passed and again.just_given and again.state == {"n": 1}
+    assert again.effects[0].data["records"][0]["action"] == "grant"

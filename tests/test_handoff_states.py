@@ -1,0 +1,163 @@
+"""Pure parts of the handoff: the state machine table, the rating and
+callback flows, the operator summary (no I/O)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from bot.flows.base import FlowContext, FlowEvent
+from handoff.callback_flow import CallbackFlow
+from handoff.callbacks import masked_phone, normalize_phone
+from handoff.rating import RatingFlow
+from handoff.states import Event, Refused, Status, transition
+from handoff.summary import reason_from, summarize
+
+S, E = Status, Event
+
+
+@pytest.mark.parametrize("status, event, expected", [
+    (S.bot, E.request, S.waiting),
+    (S.waiting, E.claim, S.with_operator),
+    (S.waiting, E.cancel, S.bot),
+    (S.with_operator, E.transfer, S.with_operator),
+    (S.with_operator, E.requeue, S.waiting),
+    (S.with_operator, E.resolve, S.resolved),
+    (S.resolved, E.back, S.bot),
+    (S.resolved, E.request, S.waiting),
+])
+def test_allowed_transitions(status, event, expected):
+    assert transition(status, event) is expected
+
+
+@pytest.mark.parametrize("status, event, words", [
+    (S.with_operator, E.claim, "другой оператор"),
+    (S.bot, E.claim, "не ждёт"),
+    (S.with_operator, E.cancel, "уже подключился"),
+    (S.waiting, E.resolve, "возьмите"),
+    (S.bot, E.resolve, "недоступно"),
+])
+def test_refused_transitions_explain_themselves(status, event, words):
+    with pytest.raises(Refused) as exc:
+        transition(status, event)
+    assert words in exc.value.reason
+
+
+@pytest.mark.parametrize("transfers, allowed", [(0, True), (1, True), (2, False)])
+def test_no_more_than_two_transfers(transfers, allowed):
+    for event in (E.transfer, E.requeue):
+        if allowed:
+            transition(S.with_operator, event, transfers=transfers, max_transfers=2)
+        else:
+            with pytest.raises(Refused) as exc:
+                transition(S.with_operator, event, transfers=transfers, max_transfers=2)
+            assert "не более 2" in exc.value.reason
+
+
+CTX = FlowContext(conversation_id="c", client_id="u", channel="api", profile={},
+                  now=datetime(2026, 11, 23, tzinfo=timezone.utc))
+
+
+def test_rating_asks_both_scales_saves_and_resumes_the_earlier_flow():
+    flow = RatingFlow()
+    resume = {"flow": "payment", "state": {"step": "amount"}}
+    first = flow.start(CTX, FlowEvent(), resume=resume, operator="anna")
+    titles = [b.title for b in first.replies[0].buttons]
+    assert titles == ["4 — Удовлетворён", "3 — Скорее удовлетворён", "2 — Скорее не удовлетворён",
+                      "1 — Не удовлетворён", "Пропустить"]
+    assert all(b.payload.startswith("flow:rating:") and len(b.payload) <= 64 for b in first.replies[0].buttons)
+    second = flow.step(first.state, FlowEvent(payload="s3"), CTX)
+    assert [b.title for b in second.replies[0].buttons][0] == "4 — Легко"
+    assert [b.title for b in second.replies[0].buttons][3] == "1 — Сложно"
+    done = flow.step(second.state, FlowEvent(text="4"), CTX)
+    assert done.state is None and "используем" in done.replies[0].text
+    assert [(e.kind, e.data) for e in done.effects] == [
+        ("handoff.save_rating", {"satisfaction": 3, "ease": 4, "operator": "anna"}),
+        ("handoff.resume", {"resume": resume})]
+
+
+@pytest.mark.parametrize("event, expect", [
+    (FlowEvent(payload="skip"), "skipped"),
+    (FlowEvent(text="как открыть ип", intent="faq", score=0.9), "passthrough"),
+    (FlowEvent(text="ну не знаю", intent="deny", score=0.6), "ask again"),
+])
+def test_rating_skip_question_or_unclear_answer(event, expect):
+    flow = RatingFlow()
+    state = flow.start(CTX, FlowEvent()).state
+    step = flow.step(state, event, CTX)
+    if expect == "skipped":
+        assert step.state is None and [e.kind for e in step.effects] == ["handoff.resume"]
+    elif expect == "passthrough":
+        assert step.passthrough and step.state == state
+    else:
+        assert step.state == state and "кнопкой" in step.replies[0].text
+
+
+@pytest.mark.parametrize("text, phone", [
+    ("+7 914 123-45-67", "+79141234567"),
+    ("8 (914) 123 45 67", "+79141234567"),
+    ("9141234567", "+79141234567"),
+    ("12345", None),
+    ("+1 202 555 0100", None),
+    ("позвоните мне", None),
+])
+def test_phone_numbers_are_normalized(text, phone):
+    assert normalize_phone(text) == phone
+
+
+def test_masked_phone_shows_only_the_last_digits():
+    assert masked_phone("+79141234567") == "+7 *** ***-45-67"
+
+
+def test_callback_flow_asks_consent_then_phone_then_offers_slots():
+    flow = CallbackFlow()
+    start = flow.start(CTX, FlowEvent(intent="request_callback"))
+    assert "Согласны" in start.replies[0].text and "152-ФЗ" in start.replies[0].text
+    consent = flow.step(start.state, FlowEvent(payload="yes"), CTX)
+    assert [e.kind for e in consent.effects] == ["handoff.consent"] and "номер" in consent.replies[0].text
+    bad = flow.step(consent.state, FlowEvent(text="двенадцать"), CTX)
+    assert "+7 914 123-45-67" in bad.replies[0].text and bad.state["step"] == "phone"
+    good = flow.step(consent.state, FlowEvent(text="8 914 123 45 67"), CTX)
+    assert good.state == {"step": "slot", "phone": "+79141234567"}
+    assert [e.kind for e in good.effects] == ["handoff.offer_slots"]
+    book = flow.step(good.state, FlowEvent(payload="s1795410000"), CTX)
+    assert book.effects[0].kind == "handoff.book_callback"
+    assert book.effects[0].data == {"slot": 1795410000, "phone": "+79141234567"}
+
+
+def test_callback_flow_without_consent_stores_nothing_and_keeps_helping():
+    flow = CallbackFlow()
+    start = flow.start(CTX, FlowEvent())
+    refused = flow.step(start.state, FlowEvent(payload="no"), CTX)
+    assert refused.state is None and not refused.effects and "продолжу помогать" in refused.replies[0].text
+
+
+def test_callback_flow_reuses_a_saved_phone_after_consent():
+    ctx = FlowContext(conversation_id="c", client_id="u", channel="api", now=CTX.now,
+                      profile={"consent_pd_callback": "{}", "phone": "+79141234567"})
+    flow = CallbackFlow()
+    start = flow.start(ctx, FlowEvent())
+    assert "-45-67" in start.replies[0].text
+    assert flow.step(start.state, FlowEvent(payload="saved"), ctx).state["phone"] == "+79141234567"
+    assert flow.step(start.state, FlowEvent(text="отмена"), ctx).state is None
+
+
+def test_summary_for_the_operator():
+    history = [
+        {"from": "client", "text": "здравствуйте", "intent": "greet"},
+        {"from": "bot", "kind": "info", "text": "Здравствуйте!"},
+        {"from": "client", "text": "как получить грант", "intent": "faq"},
+        {"from": "bot", "kind": "answer", "text": "Гранты дают по программе …\n\nИсточник: …"},
+        {"from": "bot", "kind": "ask_resolved", "text": "Помог ли этот ответ?"},
+        {"from": "client", "text": None, "payload": "nok:grants"},
+        {"from": "bot", "kind": "options", "text": "Жаль …"},
+    ]
+    reason = reason_from(history, typed=False, flow=None)
+    assert reason == "not_helped"
+    s = summarize(history, flow="", reason=reason, flow_titles={})
+    assert s.asked == ["как получить грант"]
+    assert s.answered == "Гранты дают по программе …"
+    assert s.reason == "ответ помощника не помог" and s.flow == "нет"
+    assert reason_from(history[:2], typed=True, flow=None) == "asked"
+    assert reason_from(history, typed=True, flow="payment") == "flow"

@@ -1,0 +1,249 @@
+"""Payments end to end: real Redis, the real Rasa model, our app on a real
+port and a local YooKassa stand-in (tests/yookassa_standin.py) speaking the
+gateway's HTTP API — idempotency, webhook replay, reconciliation and the
+conversation through the HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest_asyncio
+import uvicorn
+
+from bot.app import create_app
+from bot.payments.module import WEBHOOK_PATH
+from bot.payments.orders import PaymentMethod, PaymentStatus
+from bot.payments.reconcile import reconcile_once
+from bot.runtime import Runtime
+from tests.chat import Chat
+from tests.conftest import API_KEY, free_port
+from tests.yookassa_standin import YooKassaStandIn
+
+
+class Outbox:
+    """A recording outbound sender: what reached clients outside a turn."""
+
+    def __init__(self):
+        self.sent: list[tuple[str, str]] = []
+
+    async def __call__(self, conversation_id, client_id, replies) -> bool:
+        self.sent.extend((conversation_id, r.text) for r in replies)
+        return True
+
+    def to(self, conversation_id: str) -> list[str]:
+        return [text for cid, text in self.sent if cid == conversation_id]
+
+
+class Pay:
+    def __init__(self, runtime, standin, http, outbox):
+        self.runtime, self.standin, self.http, self.outbox = runtime, standin, http, outbox
+        self.svc = runtime.payments
+
+    async def order_with_card_payment(self, key: str):
+        order = await self.svc.create_order("ip_registration", client_id=f"c-{key}", conversation_id=f"conv-{key}",
+                                            channel="api", idempotency_key=key)
+        order, started = await self.svc.start(order.id, PaymentMethod.card)
+        return order, started.provider_payment_id
+
+
+async def _until(predicate, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while not await predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def pay(settings, redis_server, rasa_url, retriever):
+    standin = await YooKassaStandIn().start()
+    port = free_port()
+    conf = settings.model_copy(update={
+        "yookassa_api_url": standin.base_url, "yookassa_shop_id": standin.shop_id,
+        "yookassa_secret_key": standin.secret_key, "payments_public_base_url": f"http://127.0.0.1:{port}"})
+    runtime = await Runtime.create(conf, redis_server.url, rasa_url, retriever)
+    outbox = Outbox()
+    runtime.outbound.register("api", outbox)
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    standin.notify_url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"X-Api-Key": API_KEY},
+                                 timeout=30) as http:
+        await _until(lambda: asyncio.sleep(0, result=server.started))
+        yield Pay(runtime, standin, http, outbox)
+    server.should_exit = True
+    await task
+    await standin.stop()
+    await runtime.payments.gateway.close()
+    await runtime.close()
+
+
+# ------------------------------------------------------------ idempotency
+async def test_concurrent_duplicate_creation_makes_one_order(pay):
+    orders = await asyncio.gather(*(pay.svc.create_order(
+        "ooo_registration", client_id="dup-client", conversation_id="dup", channel="api",
+        idempotency_key="dup:1") for _ in range(10)))
+    assert len({o.id for o in orders}) == 1 and len({o.uin for o in orders}) == 1
+    assert [o.id for o in await pay.svc.orders.for_client("dup-client")] == [orders[0].id]
+
+
+async def test_concurrent_card_starts_make_one_gateway_payment(pay):
+    order = await pay.svc.create_order("ip_registration", client_id="c-conc", conversation_id="conv-conc",
+                                       channel="api", idempotency_key="conc:1")
+    before = pay.standin.creations()
+    results = await asyncio.gather(*(pay.svc.start(order.id, PaymentMethod.card) for _ in range(5)))
+    assert len({started.provider_payment_id for _, started in results}) == 1
+    assert pay.standin.creations() == before + 1
+    keys = {r["key"] for r in pay.standin.requests if r["method"] == "POST"}
+    assert f"order-{order.id}-card" in keys
+    order = await pay.svc.orders.get(order.id)
+    assert order.status is PaymentStatus.pending and len(order.attempts) == 1
+
+
+async def test_a_lost_gateway_response_is_retried_without_a_second_payment(pay):
+    order = await pay.svc.create_order("ip_registration", client_id="c-lost", conversation_id="conv-lost",
+                                       channel="api", idempotency_key="lost:1")
+    before = pay.standin.creations()
+    pay.standin.fail_next_create_responses = 1  # the gateway created it, but we got a 500
+    _, started = await pay.svc.start(order.id, PaymentMethod.card)
+    assert started.confirmation_url and pay.standin.creations() == before + 1
+    posts = [r for r in pay.standin.requests if r["key"] == f"order-{order.id}-card"]
+    assert len(posts) == 2  # retried with the same Idempotence-Key
+
+
+# ---------------------------------------------------------------- webhooks
+async def test_webhook_replay_duplicate_and_out_of_order(pay):
+    order, payment_id = await pay.order_with_card_payment("hook:1")
+    stale = pay.standin.notification("payment.waiting_for_capture", pay.standin.snapshot(payment_id))
+    # A forged «succeeded» while the gateway still says pending changes nothing.
+    forged = pay.standin.notification("payment.succeeded", {**pay.standin.snapshot(payment_id), "status": "succeeded"})
+    r = await pay.standin.deliver(forged); print("DBG", r.status_code, r.text)
+    assert r.json()["status"] == "unchanged"
+    assert (await pay.svc.orders.get(order.id)).status is PaymentStatus.pending
+
+    succeeded = pay.standin.notification("payment.succeeded", pay.standin.succeed(payment_id))
+    answers = await asyncio.gather(*(pay.standin.deliver(succeeded) for _ in range(3)))
+    assert all(a.status_code == 200 for a in answers)
+    assert (await pay.standin.deliver(succeeded)).json()["status"] == "duplicate"
+    # Late, out-of-order notifications about an older state are ignored.
+    assert (await pay.standin.deliver(stale)).status_code == 200
+    canceled_claim = pay.standin.notification("payment.canceled", {**pay.standin.snapshot(payment_id),
+                                                                   "status": "canceled"})
+    assert (await pay.standin.deliver(canceled_claim)).status_code == 200
+
+    order = await pay.svc.orders.get(order.id)
+    assert order.status is PaymentStatus.paid and order.payment_id == payment_id and order.notified
+    confirmations = pay.outbox.to(order.conversation_id)
+    assert len(confirmations) == 1 and "Оплата получена" in confirmations[0] and order.uin in confirmations[0]
+
+
+async def test_webhook_for_an_unknown_payment_is_acknowledged_and_ignored(pay):
+    body = pay.standin.notification("payment.succeeded", {"id": "not-ours", "status": "succeeded"})
+    answer = await pay.standin.deliver(body)
+    assert answer.status_code == 200 and answer.json()["status"] == "unknown"
+    assert (await pay.http.post(WEBHOOK_PATH, content=b"not json")).status_code == 200
+
+
+async def test_a_canceled_payment_marks_the_order_failed_and_tells_the_client(pay):
+    order, payment_id = await pay.order_with_card_payment("hook:cancel")
+    await pay.standin.deliver(pay.standin.notification("payment.canceled", pay.standin.cancel(payment_id)))
+    assert (await pay.svc.orders.get(order.id)).status is PaymentStatus.failed
+    assert any("не прошёл" in t for t in pay.outbox.to(order.conversation_id))
+
+
+# ---------------------------------------------------------- reconciliation
+async def test_reconciliation_finds_a_payment_whose_webhook_was_lost(pay):
+    order, payment_id = await pay.order_with_card_payment("rec:1")
+    pay.standin.succeed(payment_id)  # no notification delivered
+    counts = await reconcile_once(pay.svc)
+    assert counts["paid"] >= 1
+    assert (await pay.svc.orders.get(order.id)).status is PaymentStatus.paid
+    await reconcile_once(pay.svc)  # a second pass changes nothing and sends nothing more
+    assert len(pay.outbox.to(order.conversation_id)) == 1
+    assert order.id not in await pay.svc.orders.open_ids()
+
+
+async def test_unpaid_orders_expire_and_a_late_payment_is_still_recorded(pay):
+    order, payment_id = await pay.order_with_card_payment("rec:late")
+    counts = await reconcile_once(pay.svc, now=order.expires_at + 1)
+    assert counts["expired"] >= 1 and (await pay.svc.orders.get(order.id)).status is PaymentStatus.expired
+    await pay.standin.deliver(pay.standin.notification("payment.succeeded", pay.standin.succeed(payment_id)))
+    assert (await pay.svc.orders.get(order.id)).status is PaymentStatus.paid
+    assert any("Оплата получена" in t for t in pay.outbox.to(order.conversation_id))
+
+
+# ------------------------------------------------------ conversation (API)
+async def test_client_pays_by_card_after_the_registration_faq(pay):
+    chat = Chat(pay.http)
+    await chat.say("хочу открыть ип, что делать")
+    assert chat.answered_topic() == "register_ip"
+    await chat.say("хочу оплатить госпошлину")
+    assert chat.last["state"]["flow"] == "pay"
+    assert "регистрацию ИП" in chat.text() and "1\u00a0200" in chat.text()  # proposed from context
+    await chat.press_title("Да, её")
+    assert "Основание" in chat.text() and "электронной подаче" in chat.text()
+    await chat.press_title("Всё верно")
+    payloads = [b["payload"] for b in chat.buttons()]
+    assert "flow:pay:m:qr" in payloads and "flow:pay:m:card" in payloads
+
+    before = pay.standin.creations()
+    await asyncio.gather(chat.press("flow:pay:m:card"), Chat(pay.http, cid=chat.cid).press("flow:pay:m:card"))
+    assert pay.standin.creations() == before + 1  # a double tap never makes two payments
+    assert "http://127.0.0.1" in chat.text() and "/checkout/" in chat.text()
+
+    await chat.press_title("Проверить оплату")
+    assert "пока не поступила" in chat.text()
+
+    # The client pays on the gateway's page and leaves; the notification arrives.
+    state = await pay.runtime.engine.conversations.load(f"api:{_key_id()}:{chat.cid}")
+    order = await pay.svc.orders.get(state.flow_state["order"])
+    payment_id = order.attempt(PaymentMethod.card).provider_payment_id
+    await pay.standin.deliver(pay.standin.notification("payment.succeeded", pay.standin.succeed(payment_id)))
+    assert len(pay.outbox.to(order.conversation_id)) == 1  # transactional notification
+
+    await chat.say("прошла ли моя оплата?")
+    text = chat.text()
+    assert "Оплата получена" in text and "1\u00a0200" in text and order.uin in text
+    assert payment_id in text and "Госпошлина за государственную регистрацию" in text
+    assert chat.last["state"]["flow"] is None
+
+
+async def test_client_gets_a_qr_code_with_the_same_requisites_as_text(pay):
+    chat = Chat(pay.http)
+    await chat.say("оплатить госпошлину")
+    assert chat.last["state"]["flow"] == "pay"
+    await chat.press("flow:pay:f:ooo_registration")
+    await chat.press_title("Всё верно")
+    await chat.press("flow:pay:m:qr")
+    image = next(r for r in chat.last["replies"] if r.get("image_url"))
+    assert "УИН" in image["text"] and "КБК 18210807010018000110" in image["text"]
+    assert "демонстрационные реквизиты" in image["text"]  # sample requisites are never silent
+    png = await pay.http.get(httpx.URL(image["image_url"]).path)
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert png.content[:4] == b"\x89PNG"
+    await chat.press_title("Проверить оплату")
+    assert "пока не поступила" in chat.text()
+    await chat.press_title("Отменить")
+    assert chat.last["state"]["flow"] is None
+    missing = await pay.http.get("/payments/qr/0123456789abcdef01234567.png")
+    assert missing.status_code == 404 and "Запросите оплату" in missing.json()["message"]
+
+
+async def test_status_question_without_payments_says_what_to_do(pay):
+    chat = Chat(pay.http)
+    await chat.say("прошла ли моя оплата?")
+    assert "не нашёл ваших платежей" in chat.text()
+
+
+async def test_a_typed_uin_with_a_typo_gets_a_fix_it_answer(pay):
+    chat = Chat(pay.http)
+    await chat.say("прошла ли оплата по уин 18810177000000000411")
+    assert chat.kinds()[0] == "error" and "контрольная цифра" in chat.text()
+
+
+def _key_id() -> str:
+    import hashlib
+
+    return hashlib.sha256(API_KEY.encode()).hexdigest()[:10]
