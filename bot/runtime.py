@@ -30,7 +30,7 @@ def contract_topic_ids() -> list[str]:
 def load_retriever(settings: Settings) -> tuple[KnowledgeBase, Retriever]:
     kb = load_knowledge_base(settings.kb_dir, contract_topic_ids())
     embedder = make_embedder(settings.embeddings_backend, settings.embeddings_model_path)
-    return kb, Retriever(kb, embedder, cache_dir=settings.data_dir / "cache")
+    return kb, Retriever(kb, embedder, cache_dir=settings.cache_dir)
 
 
 async def analytics_salt(redis: Redis) -> str:

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     # Storage: empty REDIS_URL = start an embedded Redis under DATA_DIR
     redis_url: str = ""
     data_dir: Path = ROOT / "data"
+    cache_dir: Path = ROOT / "data" / "cache"  # derived, rebuildable data (embedding index)
 
     # NLU: empty RASA_URL = start Rasa from .venv-rasa on RASA_PORT
     rasa_url: str = ""
@@ -48,6 +49,52 @@ class Settings(BaseSettings):
     telegram_api_base: str = ""  # self-hosted or test Bot API server
     telegram_webhook_url: str = ""  # public HTTPS base URL; empty = long polling
     telegram_webhook_secret: str = ""
+
+    # Operator handoff and console (handoff/, issue 4)
+    handoff_schedule_file: Path = ROOT / "handoff" / "schedule.yaml"  # operator hours and holidays
+    handoff_timezone: str = ""  # overrides the schedule file's timezone, e.g. Asia/Kamchatka
+    handoff_wait_timeout_seconds: int = 300  # no operator by then: offer a callback or the bot
+    handoff_max_transfers: int = 2  # standard §4.6.8.3: no more than two transfers
+    handoff_segment_priority: str = ""  # queue head start per segment in seconds, e.g. "sme:120,ip:60"
+    handoff_presence_ttl_seconds: int = 60  # an operator without a heartbeat this long is offline
+    handoff_watch_interval_seconds: float = 5.0  # how often waiting conversations are checked
+    callback_slot_minutes: int = 30  # length of a callback slot
+    callback_slot_capacity: int = 2  # callbacks per slot (operators calling back at once)
+    callback_lead_minutes: int = 30  # earliest callback this long after booking
+    console_secret_key: str = ""  # signs console sessions; empty = generated and kept in Redis
+    console_session_hours: int = 12
+    console_cookie_secure: bool = False  # True behind HTTPS
+
+    # Payments of state fees (bot/payments, issue 6)
+    payments_catalogue_file: Path = ROOT / "bot" / "payments" / "fees.yaml"  # fee catalogue (amounts, requisites)
+    payments_public_base_url: str = ""  # public base URL of this app for QR images / return page; empty = ASSISTANT_HOST:PORT
+    payments_uin_prefix: str = "00000000"  # 8-digit participant code (УРН) that starts every УИН we issue
+    payments_qr_encoding: str = Field("utf-8", pattern="^(windows-1251|utf-8)$")  # GOST R 56042 header 2 or 1
+    payments_order_ttl_hours: float = 72.0  # an unpaid order expires after this
+    payments_reconcile_interval_seconds: float = 60.0  # how often pending payments are polled
+    yookassa_api_url: str = "http://127.0.0.1:8099/v3"  # card gateway (YooKassa API shape); real: https://api.yookassa.ru/v3
+    yookassa_shop_id: str = ""  # empty = card payment is not offered
+    yookassa_secret_key: str = ""
+    yookassa_timeout_seconds: float = 10.0
+    telegram_payments_provider_token: str = ""  # from @BotFather; empty = no Telegram invoices
+
+    # Consent ledger and proactive notifications (bot/consent, issue 5)
+    notify_timezone: str = "Asia/Kamchatka"  # local time of quiet hours and digests
+    notify_quiet_hours: str = Field("21:00-09:00", pattern=r"^(off|\d\d:\d\d-\d\d:\d\d)$")  # default; clients set their own
+    notify_digest_hour: int = Field(10, ge=0, le=23)  # local hour of daily / weekly (Monday) digests
+    notify_max_attempts: int = 5  # delivery attempts on transient errors before giving up
+    notify_retry_seconds: float = 30.0  # first retry delay; doubles with each attempt
+
+    # Voice line (voice/, issue 7): Vosk recognition, espeak-ng synthesis, /call page, Asterisk AudioSocket
+    vosk_model_path: str = ""  # folder of a Vosk model (vosk-model-small-ru-0.22 / vosk-model-ru-0.42); empty = voice off
+    voice_grammar: str = ""  # JSON list of phrases to restrict recognition to (tests, demos); empty = open vocabulary
+    voice_tts_voice: str = "ru"  # espeak-ng voice
+    voice_tts_speed: int = Field(165, ge=80, le=400)  # espeak-ng words per minute
+    voice_audiosocket_host: str = "127.0.0.1"  # where the AudioSocket server listens for Asterisk
+    voice_audiosocket_port: int = 0  # e.g. 9092; 0 = AudioSocket off
+    voice_silence_seconds: float = 8.0  # caller silent this long: re-prompt, then offer the operator, then goodbye
+    voice_min_confidence: float = Field(0.5, ge=0.0, le=1.0)  # below this a recognition counts as «not heard»
+    voice_end_silence_ms: int = Field(400, ge=100, le=3000)  # pause that ends an utterance
 
     log_level: str = "INFO"
 
