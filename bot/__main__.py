@@ -42,6 +42,7 @@ def _banner(settings: Settings, api_url: str, redis_note: str, telegram_note: st
             f"  API docs        {api_url}/docs",
             f"  Store           {redis_note}",
             f"  Telegram        {telegram_note}",
+            f"  Logs            {settings.data_dir / 'logs'}",
             "",
         ])
     )
@@ -78,7 +79,9 @@ async def serve(with_chat: bool) -> int:
         config = uvicorn.Config(app, host=settings.assistant_host, port=settings.assistant_port,
                                 log_level="warning", lifespan="on")
         server = _Server(config)
-        telegram_note = "off — set TELEGRAM_BOT_TOKEN to turn it on"
+        from bot.channels.telegram import launcher_note  # Telegram channel: its banner line
+
+        telegram_note = launcher_note(settings)
         api_url = f"http://{settings.assistant_host}:{settings.assistant_port}"
         print(_banner(settings, api_url, redis_note, telegram_note), file=sys.stderr, flush=True)
 
@@ -118,7 +121,15 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("analytics", help="print fallback/options rates and unanswered questions")
     args = parser.parse_args(argv)
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    if args.command == "run":
+        # the terminal belongs to the chat: logs go to a file
+        (settings.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        logging.basicConfig(level=settings.log_level, format=fmt,
+                            filename=settings.data_dir / "logs" / "assistant.log")
+    else:
+        logging.basicConfig(level=settings.log_level, format=fmt)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if args.command in ("run", "serve"):
         return asyncio.run(serve(with_chat=args.command == "run"))
     if args.command == "analytics":

@@ -16,6 +16,8 @@ PROMPT = "\nВы: "
 def render(replies: list[Reply]) -> tuple[str, list[Button]]:
     lines, buttons = [], []
     for reply in replies:
+        if lines:
+            lines.append("")
         lines.append(reply.text)
         for button in reply.buttons:
             buttons.append(button)
