@@ -58,7 +58,7 @@ async def test_give_view_and_withdraw_one_press_each(api, runtime):
 
     state = await ledger.state(scoped(chat.client_id))
     grant = state.grants["situation:taxes"]
-    expected = show(load_documents().for_kind(Kind.situation), ORG, "налоги")
+    expected = show(load_documents().for_kind(Kind.situation), ORG, "по теме «налоги»")
     assert (grant.channel, grant.text_id, grant.version, grant.sha256) == ("api", expected.text_id, "1",
                                                                           expected.sha256)
     assert await ledger.cached(scoped(chat.client_id)) == state
@@ -121,14 +121,15 @@ async def test_unsubscribe_from_a_proactive_message_works_at_once(api, runtime):
     second = await create_campaign(runtime.redis, Campaign(
         id=unique("grant-more"), title="Ещё грант", category="content", life_situation="support",
         text="Продлён приём заявок на грант."))
-    assert (await launch_campaign(runtime.redis, second.id)).queued == 1
+    await launch_campaign(runtime.redis, second.id)
+    queued = keys.notification(f"c:{second.id}:{scoped(chat.client_id)}")
+    assert (await runtime.redis.hgetall(queued))["status"] == "queued"
     await chat.press(unsubscribe["payload"])
     assert "согласие отозвано" in chat.text()
     await sender.drain()
     later = await _outbox(api, chat.cid, page["cursor"])
     assert later["replies"] == []
-    item = await runtime.redis.hgetall(keys.notification(f"c:{second.id}:{scoped(chat.client_id)}"))
-    assert item["status"] == "skipped"
+    assert (await runtime.redis.hgetall(queued))["status"] == "skipped"
 
 
 async def test_consent_in_the_terminal_chat(runtime):
@@ -141,7 +142,7 @@ async def test_consent_in_the_terminal_chat(runtime):
 
     assert "Нажимая кнопку" in await send(text="хочу получать уведомления")
     assert "Готово" in await send(payload="flow:consent:g:*")
-    assert "все темы" in await send(text="мои подписки")
+    assert "по всем темам" in await send(text="мои подписки")
     assert (await Ledger(runtime.redis).state(client)).grants["situation:*"].channel == "terminal"
 
 

@@ -44,7 +44,7 @@ async def redis(redis_server):
 async def test_replay_of_the_ledger_is_the_current_state_and_the_cache_agrees(redis):
     ledger, cid = Ledger(redis), client()
     docs = load_documents()
-    taxes = show(docs.for_kind(Kind.situation), "центр", "налоги")
+    taxes = show(docs.for_kind(Kind.situation), "центр", "по теме «налоги»")
     history = [
         rec(cid, Kind.situation, "taxes", Action.grant, T0, **taxes.ledger_fields()),
         rec(cid, Kind.situation, "support", Action.grant, T0 + 1),
@@ -110,7 +110,7 @@ def test_consent_texts_are_versioned_and_hashed(tmp_path):
     docs = load_documents()
     for purpose in ("applications", "payments", "appointments", "callback"):
         assert docs.for_purpose(purpose).kind is Kind.personal_data
-    shown = show(docs.for_kind(Kind.situation), "центр «Мой бизнес»", "налоги")
+    shown = show(docs.for_kind(Kind.situation), "центр «Мой бизнес»", "по теме «налоги»")
     assert "«налоги»" in shown.text and shown.sha256 == hashlib.sha256(shown.text.encode()).hexdigest()
 
     bad = tmp_path / "texts.yaml"
@@ -128,7 +128,7 @@ def test_consent_texts_are_versioned_and_hashed(tmp_path):
 async def test_client_history_and_compliance_export(redis):
     ledger, cid = Ledger(redis), client()
     docs = load_documents()
-    taxes = show(docs.for_kind(Kind.situation), "центр", "налоги")
+    taxes = show(docs.for_kind(Kind.situation), "центр", "по теме «налоги»")
     await ledger.append(rec(cid, Kind.situation, "taxes", Action.grant, T0, **taxes.ledger_fields()))
     await ledger.append(rec(cid, Kind.notify, "content", Action.set, T0 + 60, settings={"frequency": "daily"}))
     await ledger.append(rec(cid, Kind.situation, "taxes", Action.withdraw, T0 + 120, reason="unsubscribe"))

@@ -18,6 +18,7 @@ import pytest_asyncio
 
 from bot.channels.outbound import Outbound
 from bot.consent.campaigns import Campaign, CampaignExists, create_campaign, launch_campaign
+from bot.consent import texts
 from bot.consent.documents import load_documents, show
 from bot.consent.ledger import Ledger
 from bot.consent.model import Action, Kind, Record
@@ -96,7 +97,8 @@ async def a_client(redis, *grants: str, when: float = at(10, 15), frequency: dic
     records = []
     for grant in grants:
         kind, _, scope = grant.partition(":")
-        shown = show(docs.for_kind(Kind(kind)), "центр", "налоги" if scope == "taxes" else scope)
+        topic = scope if kind == "service" else texts.topic_phrase(scope)
+        shown = show(docs.for_kind(Kind(kind)), "центр", topic)
         records.append(Record(client_id=cid, kind=Kind(kind), scope=scope, action=Action.grant, ts=when,
                               channel="test", **shown.ledger_fields()))
     for category, value in (frequency or {}).items():
@@ -289,3 +291,17 @@ def test_campaign_definitions_are_validated():
     with pytest.raises(ValueError, match="unknown life situation"):
         Campaign.model_validate({"id": "x", "title": "Налоги", "category": "content",
                                  "text": "Новые ставки налога.", "life_situation": "weather"})
+
+
+async def test_a_broken_item_does_not_block_the_queue(redis, sender, channel, clock):
+    cid = await a_client(redis, "situation:taxes")
+    await redis.hset(keys.notification("broken"), mapping={"client_id": cid, "category": "nonsense",
+                                                           "text": "x", "status": "queued", "attempts": "0"})
+    await redis.xadd(keys.notify_queue(), {"nid": "broken"})
+    campaign = await a_campaign(redis)
+    await launch_campaign(redis, campaign.id, clock=clock)
+    for _ in range(3):
+        await sender.drain()
+        clock.t += 60
+    assert len(channel.to(cid)) == 1
+    assert (await notification(redis, "broken"))["status"] == "failed"

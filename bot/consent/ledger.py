@@ -1,0 +1,113 @@
+"""The consent ledger in Redis: append-only, replayed into the current state.
+
+`append` writes the client's stream, the global audit stream, the client
+index and the cached state in one MULTI (optimistic WATCH on the client's
+stream, so concurrent writers never cache a stale state). It returns only
+after Redis has confirmed; any failure raises — the caller must tell the
+client nothing was changed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import AsyncIterator
+
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from bot.store import keys
+
+from .model import (PROFILE_FIELD, Action, ConsentState, Kind, Record, apply, legacy_pd_field,
+                    replay)
+
+
+class Ledger:
+    def __init__(self, redis: Redis):
+        self.redis = redis
+
+    async def append(self, *records: Record) -> ConsentState:
+        if not records:
+            return await self.state("")
+        # normalise through the stored form, so the cache equals a later replay exactly
+        records = tuple(Record.from_fields("", r.to_fields()) for r in records)
+        client_id = records[0].client_id
+        if any(r.client_id != client_id for r in records):
+            raise ValueError("one append is for one client")
+        key = keys.consent_ledger(client_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    state = replay(_records(await pipe.xrange(key)))
+                    for rec in records:
+                        state = apply(state, rec)
+                    pipe.multi()
+                    for rec in records:
+                        fields = rec.to_fields()
+                        pipe.xadd(key, fields)
+                        pipe.xadd(keys.consent_audit(), fields)
+                    pipe.sadd(keys.consent_clients(), client_id)
+                    pipe.hset(keys.client(client_id), mapping={PROFILE_FIELD: state.model_dump_json(),
+                                                               **_legacy_fields(state)})
+                    stale = [legacy_pd_field(r.scope) for r in records
+                             if r.kind is Kind.personal_data and r.action is Action.withdraw
+                             and f"personal_data:{r.scope}" not in state.grants]
+                    if stale:
+                        pipe.hdel(keys.client(client_id), *stale)
+                    await pipe.execute()
+                    return state
+                except WatchError:
+                    continue  # another write for this client landed first: replay again
+
+    async def records(self, client_id: str) -> list[Record]:
+        return _records(await self.redis.xrange(keys.consent_ledger(client_id)))
+
+    async def state(self, client_id: str) -> ConsentState:
+        """The authoritative current state: a replay of the client's ledger."""
+        return replay(await self.records(client_id)) if client_id else ConsentState()
+
+    async def cached(self, client_id: str) -> ConsentState:
+        raw = await self.redis.hget(keys.client(client_id), PROFILE_FIELD)
+        return ConsentState.model_validate_json(raw) if raw else ConsentState()
+
+    async def clients(self) -> list[str]:
+        return sorted([c async for c in self.redis.sscan_iter(keys.consent_clients(), count=500)])
+
+    async def audit(self, since: float | None = None, until: float | None = None,
+                    batch: int = 1000) -> AsyncIterator[Record]:
+        """Every record of every client in the order written, optionally within [since, until)
+        of the record's own time (for the compliance export)."""
+        start = "-"
+        while True:
+            entries = await self.redis.xrange(keys.consent_audit(), min=start, max="+", count=batch)
+            for entry_id, fields in entries:
+                rec = Record.from_fields(entry_id, fields)
+                if (since is None or rec.ts >= since) and (until is None or rec.ts < until):
+                    yield rec
+            if len(entries) < batch:
+                return
+            start = "(" + entries[-1][0]
+
+
+def _records(entries: list[tuple[str, dict[str, str]]]) -> list[Record]:
+    return [Record.from_fields(entry_id, fields) for entry_id, fields in entries]
+
+
+def _legacy_fields(state: ConsentState) -> dict[str, str]:
+    """Mirror personal-data consents where `handoff.callbacks.has_consent` looks."""
+    return {legacy_pd_field(g.scope): json.dumps({"purpose": g.scope, "version": g.version,
+                                                  "channel": g.channel, "ts": g.granted_at})
+            for g in state.active(Kind.personal_data)}
+
+
+async def record_personal_data_consent(redis: Redis, client_id: str, *, purpose: str, text_version: str,
+                                       channel: str, conversation_id: str = "", granted: bool = True,
+                                       text_id: str = "", sha256: str = "", title: str = "",
+                                       now: float | None = None) -> ConsentState:
+    """Drop-in for `handoff.callbacks.record_personal_data_consent`, writing the real ledger."""
+    rec = Record(client_id=client_id, kind=Kind.personal_data, scope=purpose,
+                 action=Action.grant if granted else Action.decline, ts=time.time() if now is None else now,
+                 channel=channel, text_id=text_id or purpose, version=text_version, sha256=sha256,
+                 title=title or f"обработка персональных данных ({purpose})")
+    return await Ledger(redis).append(rec)
