@@ -12,34 +12,37 @@ import httpx
 import pytest_asyncio
 import uvicorn
 
+from bot import modules
 from bot.app import create_app
 from bot.payments.module import WEBHOOK_PATH
 from bot.payments.orders import PaymentMethod, PaymentStatus
 from bot.payments.reconcile import reconcile_once
 from bot.runtime import Runtime
 from tests.chat import Chat
+
+try:
+    from bot.consent.notifications import notification
+except ImportError:  # the consent module is optional
+    notification = None
 from tests.conftest import API_KEY, free_port
 from tests.yookassa_standin import YooKassaStandIn
 
 
-class Outbox:
-    """A recording outbound sender: what reached clients outside a turn."""
-
-    def __init__(self):
-        self.sent: list[tuple[str, str]] = []
-
-    async def __call__(self, conversation_id, client_id, replies) -> bool:
-        self.sent.extend((conversation_id, r.text) for r in replies)
-        return True
-
-    def to(self, conversation_id: str) -> list[str]:
-        return [text for cid, text in self.sent if cid == conversation_id]
-
-
 class Pay:
-    def __init__(self, runtime, standin, http, outbox):
-        self.runtime, self.standin, self.http, self.outbox = runtime, standin, http, outbox
+    def __init__(self, runtime, standin, http):
+        self.runtime, self.standin, self.http = runtime, standin, http
         self.svc = runtime.payments
+        self.announced: list[tuple[str, str]] = []  # what the service sent clients outside a turn
+        deliver = self.svc.notifier
+
+        async def recording(order, replies) -> bool:
+            self.announced.extend((order.conversation_id, r.text) for r in replies)
+            return await deliver(order, replies)
+
+        self.svc.notifier = recording
+
+    def told(self, conversation_id: str) -> list[str]:
+        return [text for cid, text in self.announced if cid == conversation_id]
 
     async def order_with_card_payment(self, key: str):
         order = await self.svc.create_order("ip_registration", client_id=f"c-{key}", conversation_id=f"conv-{key}",
@@ -63,8 +66,6 @@ async def pay(settings, redis_server, rasa_url, retriever):
         "yookassa_api_url": standin.base_url, "yookassa_shop_id": standin.shop_id,
         "yookassa_secret_key": standin.secret_key, "payments_public_base_url": f"http://127.0.0.1:{port}"})
     runtime = await Runtime.create(conf, redis_server.url, rasa_url, retriever)
-    outbox = Outbox()
-    runtime.outbound.register("api", outbox)
     server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
@@ -72,7 +73,7 @@ async def pay(settings, redis_server, rasa_url, retriever):
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"X-Api-Key": API_KEY},
                                  timeout=30) as http:
         await _until(lambda: asyncio.sleep(0, result=server.started))
-        yield Pay(runtime, standin, http, outbox)
+        yield Pay(runtime, standin, http)
     server.should_exit = True
     await task
     await standin.stop()
@@ -119,8 +120,7 @@ async def test_webhook_replay_duplicate_and_out_of_order(pay):
     stale = pay.standin.notification("payment.waiting_for_capture", pay.standin.snapshot(payment_id))
     # A forged «succeeded» while the gateway still says pending changes nothing.
     forged = pay.standin.notification("payment.succeeded", {**pay.standin.snapshot(payment_id), "status": "succeeded"})
-    r = await pay.standin.deliver(forged); print("DBG", r.status_code, r.text)
-    assert r.json()["status"] == "unchanged"
+    assert (await pay.standin.deliver(forged)).json()["status"] == "unchanged"
     assert (await pay.svc.orders.get(order.id)).status is PaymentStatus.pending
 
     succeeded = pay.standin.notification("payment.succeeded", pay.standin.succeed(payment_id))
@@ -135,7 +135,7 @@ async def test_webhook_replay_duplicate_and_out_of_order(pay):
 
     order = await pay.svc.orders.get(order.id)
     assert order.status is PaymentStatus.paid and order.payment_id == payment_id and order.notified
-    confirmations = pay.outbox.to(order.conversation_id)
+    confirmations = pay.told(order.conversation_id)
     assert len(confirmations) == 1 and "Оплата получена" in confirmations[0] and order.uin in confirmations[0]
 
 
@@ -150,7 +150,7 @@ async def test_a_canceled_payment_marks_the_order_failed_and_tells_the_client(pa
     order, payment_id = await pay.order_with_card_payment("hook:cancel")
     await pay.standin.deliver(pay.standin.notification("payment.canceled", pay.standin.cancel(payment_id)))
     assert (await pay.svc.orders.get(order.id)).status is PaymentStatus.failed
-    assert any("не прошёл" in t for t in pay.outbox.to(order.conversation_id))
+    assert any("не прошёл" in t for t in pay.told(order.conversation_id))
 
 
 # ---------------------------------------------------------- reconciliation
@@ -161,7 +161,7 @@ async def test_reconciliation_finds_a_payment_whose_webhook_was_lost(pay):
     assert counts["paid"] >= 1
     assert (await pay.svc.orders.get(order.id)).status is PaymentStatus.paid
     await reconcile_once(pay.svc)  # a second pass changes nothing and sends nothing more
-    assert len(pay.outbox.to(order.conversation_id)) == 1
+    assert len(pay.told(order.conversation_id)) == 1
     assert order.id not in await pay.svc.orders.open_ids()
 
 
@@ -171,7 +171,7 @@ async def test_unpaid_orders_expire_and_a_late_payment_is_still_recorded(pay):
     assert counts["expired"] >= 1 and (await pay.svc.orders.get(order.id)).status is PaymentStatus.expired
     await pay.standin.deliver(pay.standin.notification("payment.succeeded", pay.standin.succeed(payment_id)))
     assert (await pay.svc.orders.get(order.id)).status is PaymentStatus.paid
-    assert any("Оплата получена" in t for t in pay.outbox.to(order.conversation_id))
+    assert any("Оплата получена" in t for t in pay.told(order.conversation_id))
 
 
 # ------------------------------------------------------ conversation (API)
@@ -201,7 +201,11 @@ async def test_client_pays_by_card_after_the_registration_faq(pay):
     order = await pay.svc.orders.get(state.flow_state["order"])
     payment_id = order.attempt(PaymentMethod.card).provider_payment_id
     await pay.standin.deliver(pay.standin.notification("payment.succeeded", pay.standin.succeed(payment_id)))
-    assert len(pay.outbox.to(order.conversation_id)) == 1  # transactional notification
+    assert len(pay.told(order.conversation_id)) == 1  # transactional notification, once
+    if "bot.consent.module" in modules.MODULES:  # queued for the consent module's sender
+        item = await notification(pay.runtime.redis, f"payment:{order.id}:paid")
+        assert item["client_id"] == order.client_id and item["category"] == "transactional"
+        assert "Оплата получена" in item["text"] and order.uin in item["text"]
 
     await chat.say("прошла ли моя оплата?")
     text = chat.text()
@@ -247,3 +251,46 @@ def _key_id() -> str:
     import hashlib
 
     return hashlib.sha256(API_KEY.encode()).hexdigest()[:10]
+
+
+# ----------------------------------------------------------- Telegram pieces
+async def test_telegram_pre_checkout_and_successful_payment(pay):
+    from bot.payments import telegram_payments as tp
+
+    order = await pay.svc.create_order("egrul_extract", client_id="tg:7", conversation_id="tg:7",
+                                       channel="telegram", idempotency_key="tg:7:1")
+    invoice = tp.invoice(order, "TEST:provider")
+    assert invoice["currency"] == "RUB" and invoice["prices"][0].amount == order.amount_kopecks == 20000
+    assert invoice["payload"] == f"pay:{order.id}" and len(invoice["payload"].encode()) <= 128
+    assert len(invoice["title"]) <= 32 and order.uin in invoice["description"]
+
+    assert await tp.pre_checkout(pay.svc, invoice["payload"], "RUB", 20000) == (True, None)
+    ok, error = await tp.pre_checkout(pay.svc, invoice["payload"], "RUB", 19900)
+    assert not ok and "не совпадает" in error
+    ok, error = await tp.pre_checkout(pay.svc, "pay:unknown", "RUB", 20000)
+    assert not ok and error
+
+    paid = await asyncio.gather(*(tp.successful_payment(pay.svc, invoice["payload"], "RUB", 20000, "tg-charge-1")
+                                  for _ in range(3)))  # replayed updates
+    assert all(o.status is PaymentStatus.paid and o.payment_id == "tg-charge-1" for o in paid)
+    assert pay.told("tg:7") == []  # the client is in the chat: the channel confirms in the turn
+    ok, error = await tp.pre_checkout(pay.svc, invoice["payload"], "RUB", 20000)
+    assert not ok and "уже оплачено" in error  # never charged twice
+
+
+async def test_telegram_payments_plug_into_the_telegram_channel(settings, redis_server, rasa_url, retriever):
+    from bot.channels import telegram as tg
+
+    conf = settings.model_copy(update={"telegram_bot_token": "123456:ABC-def",
+                                       "telegram_payments_provider_token": "TEST:provider"})
+    runtime = await Runtime.create(conf, redis_server.url, rasa_url, retriever)
+    try:
+        svc = runtime.payments
+        assert [m.value for m in svc.methods("telegram")][0] == "telegram"
+        assert "telegram" not in [m.value for m in svc.methods("api")]
+        assert svc.invoice_sender is not None
+        assert runtime.telegram.dp.sub_routers[0].name == "payments"  # ahead of the catch-all
+        assert "pre_checkout_query" in tg.ALLOWED_UPDATES
+    finally:
+        await runtime.telegram.bot.session.close()
+        await runtime.close()

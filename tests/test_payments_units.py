@@ -3,8 +3,6 @@ catalogue and the status machine."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.payments import qr, uin
@@ -153,3 +151,57 @@ def test_status_values_are_validated_in_one_place():
     assert set(TRANSITIONS) == set(S)
     with pytest.raises(ValueError):
         transition("pending", "lost")
+
+
+# ------------------------------------------------------- flow (pure steps)
+def _flow_and_ctx(seconds: int = 0, channel: str = "api"):
+    from datetime import datetime, timezone
+
+    from bot.flows.base import FlowContext
+    from bot.payments.flow import PayFlow
+
+    flow = PayFlow(load_catalogue(CATALOGUE), lambda ch: ["qr", "card"] + (["telegram"] if ch == "telegram" else []))
+    ctx = FlowContext(conversation_id="c1", client_id="k1", channel=channel, profile={},
+                      now=datetime.fromtimestamp(1_800_000_000 + seconds, timezone.utc))
+    return flow, ctx
+
+
+def test_pay_flow_proposes_the_fee_from_context_and_creates_the_order_by_effect():
+    from bot.flows.base import FlowEvent
+
+    flow, ctx = _flow_and_ctx()
+    step = flow.start(ctx, FlowEvent(entities={"context_fee": "ooo_registration"}))
+    assert step.state["stage"] == "propose" and "10\u00a0000" in step.replies[0].text
+    step = flow.step(step.state, FlowEvent(text="да", intent="affirm"), ctx)
+    assert step.state["stage"] == "confirm" and "Основание" in step.replies[0].text
+    assert "демонстрационные реквизиты" in step.replies[0].text
+    step = flow.step(step.state, FlowEvent(payload="ok"), ctx)
+    assert [b.payload for b in step.replies[0].buttons][:2] == ["flow:pay:m:qr", "flow:pay:m:card"]
+    assert step.effects[0].kind == "pay.create" and step.effects[0].data["fee"] == "ooo_registration"
+    first_key = step.effects[0].data["key"]
+    step = flow.step(step.state, FlowEvent(text="оплачу картой", intent="pay_fee"), ctx)
+    assert step.effects[0].kind == "pay.start" and step.effects[0].data == {"method": "card"}
+    step = flow.step(step.state, FlowEvent(text="прошла оплата?", intent="payment_status"), ctx)
+    assert step.effects[0].kind == "pay.check"
+    assert flow.step(step.state, FlowEvent(payload="x"), ctx).state is None  # cancelled
+
+    flow, later = _flow_and_ctx(seconds=60)  # a new payment later gets a new order
+    step = flow.start(later, FlowEvent(entities={"context_fee": "ooo_registration"}))
+    step = flow.step(flow.step(step.state, FlowEvent(payload="f:ooo_registration"), later).state,
+                     FlowEvent(payload="ok"), later)
+    assert step.effects[0].data["key"] != first_key
+
+
+def test_pay_flow_offers_all_fees_and_lets_questions_through():
+    from bot.flows.base import FlowEvent
+
+    flow, ctx = _flow_and_ctx()
+    step = flow.start(ctx, FlowEvent(entities={"amount": "1200"}))  # two fees cost 1 200 ₽
+    payloads = [b.payload for b in step.replies[0].buttons]
+    assert payloads[:2] == ["flow:pay:f:ip_registration", "flow:pay:f:ooo_changes"]
+    assert len(payloads) == len(flow.catalogue.fees) + 1 and all(len(p.encode()) <= 64 for p in payloads)
+    question = flow.step(step.state, FlowEvent(text="какие налоги платит самозанятый", intent="faq"), ctx)
+    assert question.passthrough
+    typed = flow.step(step.state, FlowEvent(text="за ооо", intent="pay_fee"), ctx)
+    assert typed.state["fee"] == "ooo_registration"
+    assert [b.payload for b in flow.start(_flow_and_ctx(channel="telegram")[1], FlowEvent()).replies[0].buttons]

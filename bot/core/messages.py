@@ -30,6 +30,10 @@ class Reply(BaseModel):
     buttons: list[Button] = Field(default_factory=list)
     faq_id: str | None = None  # set on answers from the knowledge base
     source_url: str | None = None
+    # An image to show with the text (e.g. a payment QR code): an absolute URL
+    # of a PNG served by this app. Channels that cannot show images rely on
+    # the text, which always carries the same information.
+    image_url: str | None = None
 
 
 class Incoming(BaseModel):

@@ -1,0 +1,189 @@
+"""Payment orders (accruals with a УИН) in Redis, and their status machine.
+
+    created → pending → paid | failed | expired ;  paid → refunded
+
+`transition()` is the one place that decides which status changes are
+allowed; the store applies it atomically (WATCH/MULTI), so concurrent
+webhooks, reconciliation and the conversation never fight over an order.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, Field
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from bot.store import keys
+
+from . import uin as uin_codes
+from .catalogue import Fee, Payee
+
+
+class PaymentStatus(str, Enum):
+    created = "created"    # accrual issued, no way to pay chosen yet
+    pending = "pending"    # a payment was started (QR shown, card link, invoice)
+    paid = "paid"
+    failed = "failed"      # the gateway declined / the client cancelled at the gateway
+    expired = "expired"    # nobody paid in time
+    refunded = "refunded"
+
+
+class PaymentMethod(str, Enum):
+    qr = "qr"
+    card = "card"
+    telegram = "telegram"
+
+
+S = PaymentStatus
+# Allowed changes. A payment confirmed after we gave up waiting (expired) is
+# still recorded as paid: money must never be lost.
+TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
+    S.created: frozenset({S.pending, S.paid, S.expired}),
+    S.pending: frozenset({S.paid, S.failed, S.expired}),
+    S.failed: frozenset(),
+    S.expired: frozenset({S.paid}),
+    S.paid: frozenset({S.refunded}),
+    S.refunded: frozenset(),
+}
+OPEN = frozenset({S.created, S.pending})
+
+
+class InvalidTransition(ValueError):
+    pass
+
+
+def transition(current: PaymentStatus, new: PaymentStatus) -> PaymentStatus:
+    """The status after trying to move `current` to `new`.
+
+    Staying put is always fine (a replayed event); anything not in the table
+    raises InvalidTransition, e.g. a stale «pending» arriving after «paid».
+    """
+    current, new = PaymentStatus(current), PaymentStatus(new)
+    if new is current or new in TRANSITIONS[current]:
+        return new
+    raise InvalidTransition(f"{current.value} → {new.value}")
+
+
+class Attempt(BaseModel):
+    """One way of paying this order that was started."""
+
+    method: PaymentMethod
+    provider_payment_id: str | None = None
+    confirmation_url: str | None = None
+    started_at: float = Field(default_factory=time.time)
+
+
+class Order(BaseModel):
+    id: str
+    uin: str
+    fee_id: str
+    fee_name: str
+    amount_kopecks: int
+    purpose: str
+    payee: Payee
+    client_id: str
+    conversation_id: str
+    channel: str
+    status: PaymentStatus = PaymentStatus.created
+    created_at: float = Field(default_factory=time.time)
+    updated_at: float = Field(default_factory=time.time)
+    expires_at: float
+    attempts: list[Attempt] = Field(default_factory=list)
+    paid_at: float | None = None
+    paid_method: PaymentMethod | None = None
+    payment_id: str | None = None  # the provider's id of the payment that paid it
+    notified: bool = False  # the confirmation reached the client
+    extra_payments: list[str] = Field(default_factory=list)  # paid twice: needs a refund by staff
+
+    def attempt(self, method: PaymentMethod) -> Attempt | None:
+        return next((a for a in reversed(self.attempts) if a.method is method), None)
+
+    @property
+    def paid_date(self) -> str:
+        ts = self.paid_at or self.updated_at
+        return datetime.fromtimestamp(ts, timezone.utc).astimezone().strftime("%d.%m.%Y %H:%M")
+
+
+class OrderStore:
+    def __init__(self, redis: Redis, uin_prefix: str = "00000000"):
+        self.redis = redis
+        self.uin_prefix = uin_prefix
+
+    async def create(self, fee: Fee, *, client_id: str, conversation_id: str, channel: str,
+                     idempotency_key: str, ttl_seconds: float) -> Order:
+        """Create the order for this key once; repeating the call returns the same order."""
+        existing = await self.redis.get(keys.payment_create(idempotency_key))
+        if existing and (order := await self.get(existing)):
+            return order
+        number = await self.redis.incr(keys.payment_uin_sequence())
+        now = time.time()
+        order = Order(id=secrets.token_hex(12), uin=uin_codes.make(self.uin_prefix, number), fee_id=fee.id,
+                      fee_name=fee.name, amount_kopecks=fee.amount_kopecks, purpose=fee.purpose,
+                      payee=fee.payee, client_id=client_id, conversation_id=conversation_id,
+                      channel=channel, created_at=now, updated_at=now, expires_at=now + ttl_seconds)
+        owner = await self.redis.eval(
+            keys.CREATE_PAYMENT_ONCE, 5, keys.payment_create(idempotency_key), keys.payment_order(order.id),
+            keys.payment_client(client_id), keys.payments_pending(), keys.payment_uin(order.uin), order.id, order.model_dump_json(), now, keys.PAYMENT_CREATE_TTL_S)
+        return order if owner == order.id else await self.get(owner)
+
+    async def get(self, order_id: str | None) -> Order | None:
+        if not order_id:
+            return None
+        raw = await self.redis.get(keys.payment_order(order_id))
+        return Order.model_validate_json(raw) if raw else None
+
+    async def by_uin(self, uin: str) -> Order | None:
+        return await self.get(await self.redis.get(keys.payment_uin(uin)))
+
+    async def by_provider(self, provider: str, payment_id: str) -> Order | None:
+        return await self.get(await self.redis.get(keys.payment_provider(provider, payment_id)))
+
+    async def link_provider(self, provider: str, payment_id: str, order_id: str) -> None:
+        await self.redis.set(keys.payment_provider(provider, payment_id), order_id)
+
+    async def for_client(self, client_id: str, limit: int = 5) -> list[Order]:
+        ids = await self.redis.zrevrange(keys.payment_client(client_id), 0, limit - 1)
+        return [o for o in [await self.get(i) for i in ids] if o]
+
+    async def open_ids(self, limit: int = 200) -> list[str]:
+        """Orders not yet paid, failed or expired, oldest first."""
+        return await self.redis.zrange(keys.payments_pending(), 0, limit - 1)
+
+    async def update(self, order_id: str, status: PaymentStatus | None = None,
+                     **changes: Any) -> tuple[Order, bool]:
+        """Apply a status change and field changes atomically.
+
+        Returns (order after, changed) where `changed` says whether *this*
+        call moved the status — only that caller announces it, so replays
+        and races never produce a second confirmation. An impossible change
+        raises InvalidTransition and leaves the order untouched.
+        """
+        key = keys.payment_order(order_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    if raw is None:
+                        raise KeyError(order_id)
+                    order = Order.model_validate_json(raw)
+                    before = order.status
+                    after = transition(before, status) if status else before
+                    data = order.model_dump() | changes | {"status": after, "updated_at": time.time()}
+                    if after is PaymentStatus.paid and before is not PaymentStatus.paid:
+                        data["paid_at"] = data.get("paid_at") or time.time()
+                    new = Order.model_validate(data)
+                    pipe.multi()
+                    pipe.set(key, new.model_dump_json())
+                    if after not in OPEN:
+                        pipe.zrem(keys.payments_pending(), order_id)
+                    await pipe.execute()
+                    return new, after is not before
+                except WatchError:
+                    continue

@@ -1,0 +1,186 @@
+"""Creating orders, starting payments and recording what providers report.
+
+Every status change goes through OrderStore.update (the status machine,
+atomic); only the call that actually changed the status announces it, so a
+replayed webhook, a reconciliation pass and the client's «проверить» never
+send two confirmations — and a payment confirmed while the client is away
+still reaches them as a transactional notification.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from typing import Awaitable, Callable
+
+from bot.core.messages import Reply, ReplyKind
+
+from . import texts
+from .catalogue import Catalogue, format_rubles
+from .orders import InvalidTransition, Order, OrderStore, PaymentMethod, PaymentStatus
+from .providers import Observed, Provider, Started
+
+log = logging.getLogger("payments.service")
+
+# The Telegram channel sets this to deliver an invoice: (order, sendInvoice kwargs) -> sent?
+InvoiceSender = Callable[[Order, dict], Awaitable[bool]]
+# Delivers replies to a client outside a turn: (order, replies) -> delivered?
+Notifier = Callable[[Order, list[Reply]], Awaitable[bool]]
+
+
+class OrderClosed(RuntimeError):
+    def __init__(self, order: Order):
+        super().__init__(order.status.value)
+        self.order = order
+
+
+def confirmation(order: Order) -> Reply:
+    return Reply(kind=ReplyKind.info, text=texts.CONFIRMED.format(
+        name=order.fee_name, amount=format_rubles(order.amount_kopecks), purpose=order.purpose,
+        uin=order.uin, date=order.paid_date, payment_id=order.payment_id or order.id))
+
+
+def status_reply(order: Order) -> Reply:
+    """What to tell the client about one order, by its status."""
+    amount = format_rubles(order.amount_kopecks)
+    if order.status is PaymentStatus.paid:
+        return confirmation(order)
+    text = {
+        PaymentStatus.failed: texts.FAILED, PaymentStatus.expired: texts.EXPIRED,
+        PaymentStatus.refunded: texts.REFUNDED,
+    }.get(order.status, texts.NOT_YET)
+    return Reply(kind=ReplyKind.info, text=text.format(uin=order.uin, amount=amount))
+
+
+class PaymentService:
+    def __init__(self, orders: OrderStore, catalogue: Catalogue, *, order_ttl_seconds: float,
+                 notifier: Notifier | None = None, qr_encoding: str = "windows-1251"):
+        self.orders = orders
+        self.catalogue = catalogue
+        self.order_ttl_seconds = order_ttl_seconds
+        self.qr_encoding = qr_encoding
+        self.gateway = None  # YooKassaClient when card payments are configured (webhook checks)
+        self.providers: dict[PaymentMethod, Provider] = {}
+        self.notifier = notifier
+        self.invoice_sender: InvoiceSender | None = None
+
+    def register(self, provider: Provider) -> None:
+        self.providers[provider.method] = provider
+
+    def methods(self, channel: str) -> list[PaymentMethod]:
+        """Ways to pay offered in this channel, preferred first."""
+        out = [m for m in (PaymentMethod.qr, PaymentMethod.card) if m in self.providers]
+        if channel == "telegram" and PaymentMethod.telegram in self.providers and self.invoice_sender:
+            out.insert(0, PaymentMethod.telegram)
+        return out
+
+    # ------------------------------------------------------------- creating
+    async def create_order(self, fee_id: str, *, client_id: str, conversation_id: str, channel: str,
+                           idempotency_key: str) -> Order:
+        fee = self.catalogue.get(fee_id)
+        if fee is None:
+            raise KeyError(fee_id)
+        return await self.orders.create(fee, client_id=client_id, conversation_id=conversation_id,
+                                        channel=channel, idempotency_key=idempotency_key,
+                                        ttl_seconds=self.order_ttl_seconds)
+
+    async def start(self, order_id: str, method: PaymentMethod) -> tuple[Order, Started]:
+        """Start (or re-show) a way of paying; raises OrderClosed if the order is not open."""
+        order = await self.orders.get(order_id)
+        if order is None:
+            raise KeyError(order_id)
+        if order.status not in (PaymentStatus.created, PaymentStatus.pending):
+            raise OrderClosed(order)
+        started = await self.providers[method].start(order)
+        known = order.attempt(method)
+        attempts = list(order.attempts)
+        if not known or known.provider_payment_id != started.provider_payment_id:
+            attempts.append({"method": method, "provider_payment_id": started.provider_payment_id,
+                             "confirmation_url": started.confirmation_url})
+            if started.provider_payment_id:
+                await self.orders.link_provider(method.value, started.provider_payment_id, order.id)
+        try:
+            order, _ = await self.orders.update(order.id, PaymentStatus.pending, attempts=attempts)
+        except InvalidTransition:  # paid or closed meanwhile (a webhook won the race)
+            raise OrderClosed(await self.orders.get(order.id)) from None
+        return order, started
+
+    # ------------------------------------------------------------ observing
+    async def apply(self, order: Order, observed: Observed, method: PaymentMethod | None, *,
+                    announce: bool) -> tuple[Order, bool]:
+        """Record what a provider reports. Returns (order, changed by this call)."""
+        status = observed.status
+        if status is None:
+            return order, False
+        if observed.amount_kopecks is not None and observed.amount_kopecks != order.amount_kopecks \
+                and status is PaymentStatus.paid:
+            log.error("order %s: paid amount differs from the accrual; left for staff", order.id)
+            return order, False
+        if status is PaymentStatus.paid and order.status in (PaymentStatus.paid, PaymentStatus.refunded) \
+                and observed.provider_payment_id and order.payment_id \
+                and observed.provider_payment_id != order.payment_id \
+                and observed.provider_payment_id not in order.extra_payments:
+            # The same accrual paid twice (e.g. QR and card): never lose it, flag it for a refund.
+            log.warning("order %s paid twice; second payment recorded for a refund", order.id)
+            order, _ = await self.orders.update(
+                order.id, extra_payments=[*order.extra_payments, observed.provider_payment_id])
+            return order, False
+        changes = {}
+        if status is PaymentStatus.paid and order.status is not PaymentStatus.paid:
+            changes = {"paid_method": method, "payment_id": observed.provider_payment_id or order.id}
+        try:
+            order, changed = await self.orders.update(order.id, status, **changes)
+        except InvalidTransition as exc:
+            log.info("order %s: ignored stale status (%s)", order.id, exc)
+            return await self.orders.get(order.id), False
+        if changed and announce and order.status in (PaymentStatus.paid, PaymentStatus.failed,
+                                                     PaymentStatus.refunded):
+            await self.announce(order)
+        return order, changed
+
+    async def refresh(self, order_id: str, *, announce: bool) -> tuple[Order, bool]:
+        """Ask every provider that has a payment for this order; apply what they know."""
+        order = await self.orders.get(order_id)
+        if order is None:
+            raise KeyError(order_id)
+        changed_any = False
+        for method in dict.fromkeys(a.method for a in order.attempts):
+            provider = self.providers.get(method)
+            if provider is None:
+                continue
+            observed = await provider.check(order)
+            order, changed = await self.apply(order, observed, method, announce=announce)
+            changed_any |= changed
+        return order, changed_any
+
+    async def expire_if_due(self, order: Order, now: float | None = None) -> tuple[Order, bool]:
+        if order.status in (PaymentStatus.created, PaymentStatus.pending) and (now or time.time()) >= order.expires_at:
+            try:
+                return await self.orders.update(order.id, PaymentStatus.expired)
+            except InvalidTransition:
+                return await self.orders.get(order.id), False
+        return order, False
+
+    # ------------------------------------------------------------ announcing
+    async def announce(self, order: Order) -> bool:
+        """Send the outcome to the client outside a conversation turn (transactional)."""
+        if self.notifier is None:
+            return False
+        delivered = False
+        try:
+            delivered = await self.notifier(order, [status_reply(order)])
+        except Exception:  # noqa: BLE001 - a failed delivery must not undo the recorded payment
+            log.exception("order %s: notification failed", order.id)
+        if delivered and order.status is PaymentStatus.paid:
+            order, _ = await self.orders.update(order.id, notified=True)
+        return delivered
+
+
+def consent_notify():
+    """`bot.consent.notifications.notify` when the consent module provides it."""
+    try:
+        module = importlib.import_module("bot.consent.notifications")
+    except ImportError:
+        return None
+    return getattr(module, "notify", None)
