@@ -1,0 +1,157 @@
+"""Callbacks (R-17): a client leaves a phone number and an operator calls
+back in a free slot of working hours. Booking is reusable by any channel
+(the voice line books with the caller's number): see `CallbackBook.book`.
+
+Personal data: the phone number is stored only after consent (R-7), which is
+recorded by `record_personal_data_consent` — a minimal stand-in that the
+consent ledger (another module) can replace. Phones never go to logs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+
+from redis.asyncio import Redis
+
+from bot.store import keys
+from bot.store.conversations import ProfileStore
+
+from .schedule import Schedule
+
+CALLBACK_PURPOSE = "callback"
+CONSENT_TEXT_VERSION = "callback-phone-v1"
+CONSENT_TEXT = (
+    "Чтобы оператор вам перезвонил, мне нужен ваш номер телефона. Согласны ли вы на обработку "
+    "номера телефона центром только для этого звонка (152-ФЗ «О персональных данных»)? "
+    "Отозвать согласие можно в любой момент — просто напишите нам об этом."
+)
+
+
+def consent_field(purpose: str) -> str:
+    return f"consent_pd_{purpose}"
+
+
+async def record_personal_data_consent(profiles: ProfileStore, client_id: str, *, purpose: str,
+                                       text_version: str, channel: str, conversation_id: str,
+                                       now: float | None = None) -> dict:
+    """Record that the client agreed to `purpose` (minimal: one profile field).
+
+    The consent ledger (R-8, append-only history) replaces this function;
+    callers pass everything a ledger entry needs.
+    """
+    entry = {"purpose": purpose, "version": text_version, "channel": channel,
+             "conversation_id": conversation_id, "ts": round(time.time() if now is None else now, 3)}
+    await profiles.set(client_id, **{consent_field(purpose): json.dumps(entry, ensure_ascii=False)})
+    return entry
+
+
+def has_consent(profile: dict[str, str], purpose: str = CALLBACK_PURPOSE) -> bool:
+    return bool(profile.get(consent_field(purpose)))
+
+
+_NON_DIGITS = re.compile(r"\D")
+
+
+def normalize_phone(text: str) -> str | None:
+    """A Russian phone number as +7XXXXXXXXXX, or None when it is not one."""
+    digits = _NON_DIGITS.sub("", text or "")
+    if len(digits) == 11 and digits[0] in "78":
+        digits = digits[1:]
+    if len(digits) == 10 and digits[0] in "3489":
+        return "+7" + digits
+    return None
+
+
+def masked_phone(phone: str) -> str:
+    """«+7 *** ***-45-67» — enough for the client to recognise it."""
+    return f"+7 *** ***-{phone[-4:-2]}-{phone[-2:]}" if phone and len(phone) >= 4 else "—"
+
+
+@dataclass
+class Callback:
+    id: str
+    client_id: str
+    conversation_id: str
+    channel: str
+    phone: str
+    slot: int  # unix seconds of the slot start
+    status: str = "booked"  # booked | done | cancelled
+    reason: str = ""
+    created_at: float = 0.0
+    done_by: str = ""
+
+    @classmethod
+    def from_hash(cls, h: dict[str, str]) -> "Callback":
+        return cls(id=h["id"], client_id=h.get("client_id", ""), conversation_id=h.get("conversation_id", ""),
+                   channel=h.get("channel", ""), phone=h.get("phone", ""), slot=int(h.get("slot") or 0),
+                   status=h.get("status", "booked"), reason=h.get("reason", ""),
+                   created_at=float(h.get("created_at") or 0), done_by=h.get("done_by", ""))
+
+
+class CallbackBook:
+    def __init__(self, redis: Redis, schedule: Schedule, *, slot_minutes: int = 30, capacity: int = 2,
+                 lead_minutes: int = 30):
+        self.redis = redis
+        self.schedule = schedule
+        self.slot_minutes = slot_minutes
+        self.capacity = capacity
+        self.lead = timedelta(minutes=lead_minutes)
+
+    async def free_slots(self, now: datetime, limit: int = 3) -> list[datetime]:
+        free: list[datetime] = []
+        candidates = self.schedule.slots(now, self.slot_minutes, self.lead)
+        while len(free) < limit:
+            batch = [s for _, s in zip(range(48), candidates)]
+            if not batch:
+                break
+            counts = await self.redis.mget([keys.callback_slot(int(s.timestamp())) for s in batch])
+            free += [s for s, n in zip(batch, counts) if int(n or 0) < self.capacity]
+        return free[:limit]
+
+    async def book(self, *, client_id: str, phone: str, channel: str, now: datetime,
+                   conversation_id: str = "", reason: str = "", slot: datetime | None = None) -> Callback | None:
+        """Book `slot` (or the first free one). None when it (or every slot) is full."""
+        wanted = [slot] if slot is not None else await self.free_slots(now, limit=20)
+        for start in wanted:
+            if slot is not None and start not in set(self.schedule.slots(now, self.slot_minutes, self.lead)):
+                return None  # stale button: the slot is in the past or outside working hours
+            epoch = int(start.timestamp())
+            ttl = max(60, epoch - int(now.timestamp()) + 7 * 24 * 3600)
+            if await self.redis.eval(keys.CALLBACK_BOOK_SLOT, 1, keys.callback_slot(epoch), self.capacity, ttl):
+                return await self._save(Callback(id=secrets.token_hex(6), client_id=client_id,
+                                                 conversation_id=conversation_id, channel=channel, phone=phone,
+                                                 slot=epoch, reason=reason, created_at=time.time()))
+        return None
+
+    async def _save(self, cb: Callback) -> Callback:
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(keys.callback(cb.id), mapping={k: str(v) for k, v in asdict(cb).items()})
+        pipe.expire(keys.callback(cb.id), keys.CALLBACK_TTL_S)
+        pipe.zadd(keys.callbacks(), {cb.id: cb.slot})
+        await pipe.execute()
+        return cb
+
+    async def get(self, callback_id: str) -> Callback | None:
+        h = await self.redis.hgetall(keys.callback(callback_id))
+        return Callback.from_hash(h) if h else None
+
+    async def upcoming(self, limit: int = 200, include_done: bool = False) -> list[Callback]:
+        ids = await self.redis.zrange(keys.callbacks(), 0, limit - 1)
+        items = [await self.get(i) for i in ids]
+        return [c for c in items if c and (include_done or c.status == "booked")]
+
+    async def mark_done(self, callback_id: str, operator: str) -> bool:
+        cb = await self.get(callback_id)
+        if cb is None or cb.status != "booked":
+            return False
+        await self.redis.hset(keys.callback(callback_id), mapping={"status": "done", "done_by": operator})
+        return True
+
+
+def slot_time(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, timezone.utc)

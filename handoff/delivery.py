@@ -1,0 +1,86 @@
+"""Delivering operator messages to the client's channel.
+
+API clients have no push channel: their messages wait in a per-conversation
+outbox (a Redis stream) and are fetched with
+`GET /api/v1/conversations/{conversation_id}/messages?after=<cursor>`.
+The terminal chat prints them. Other channels register their own senders.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Path, Query
+from pydantic import BaseModel, Field
+
+from bot.channels.api import CONVERSATION_ID, ApiError, _error, api_key_id, scoped_conversation_id
+from bot.core.messages import Reply
+from bot.store import keys
+
+CURSOR = re.compile(r"^\d{1,20}-\d{1,20}$")
+PAGE = 100
+
+
+def api_sender(redis):
+    async def send(conversation_id: str, client_id: str, replies: list[Reply]) -> bool:
+        key = keys.outbox(conversation_id)
+        pipe = redis.pipeline(transaction=True)
+        for r in replies:
+            pipe.xadd(key, {"reply": r.model_dump_json()}, maxlen=keys.OUTBOX_MAXLEN, approximate=True)
+        pipe.expire(key, keys.OUTBOX_TTL_S)
+        await pipe.execute()
+        return True
+
+    return send
+
+
+def terminal_sender(stdout=None):
+    async def send(conversation_id: str, client_id: str, replies: list[Reply]) -> bool:
+        out = stdout or sys.stdout
+        for r in replies:
+            who = "Оператор" if r.kind.value == "operator" else "Помощник"
+            buttons = "".join(f"\n  • {b.title}" for b in r.buttons)
+            out.write(f"\n{who}: {r.text}{buttons}\n")
+        out.flush()
+        return True
+
+    return send
+
+
+class OutboxPage(BaseModel):
+    replies: list[Reply] = Field(description="Messages sent to this conversation on their own "
+                                             "(operator replies, the rating question …), oldest first.")
+    cursor: str = Field(description="Pass as `after` on the next call to get only newer messages.")
+
+
+def add_outbox_route(app: FastAPI, runtime) -> None:
+    router = APIRouter()
+
+    @router.get(
+        "/api/v1/conversations/{conversation_id}/messages", response_model=OutboxPage,
+        responses={401: {"model": ApiError}, 422: {"model": ApiError}},
+        summary="Poll messages sent to a conversation outside a turn (operator replies)")
+    async def poll_messages(
+        conversation_id: Annotated[str, Path(pattern=CONVERSATION_ID)],
+        key_id: Annotated[str, Depends(api_key_id)],
+        after: Annotated[str | None, Query(description="Cursor from the previous call; empty = from the start.",
+                                           max_length=41)] = None,
+    ):
+        """While the conversation is with an operator (`state.with_operator`), poll this every few
+        seconds: operator replies (`kind: "operator"`) and what the assistant says on its own arrive
+        here, in order. Keep the returned `cursor` and pass it as `after`. Same X-Api-Key and
+        conversation scoping as POST …/messages."""
+        if after and not CURSOR.match(after):
+            return _error(422, "invalid_request", "Запрос не принят: параметр after — это значение cursor из "
+                          "предыдущего ответа (вида 1700000000000-0); чтобы получить все сообщения, не "
+                          "передавайте его.", [{"field": "after", "problem": "неверный формат курсора"}])
+        scoped = scoped_conversation_id(key_id, conversation_id)
+        start = f"({after}" if after else "-"
+        entries = await runtime.redis.xrange(keys.outbox(scoped), min=start, max="+", count=PAGE)
+        replies = [Reply.model_validate_json(fields["reply"]) for _id, fields in entries]
+        cursor = entries[-1][0] if entries else (after or "0-0")
+        return OutboxPage(replies=replies, cursor=cursor)
+
+    app.include_router(router)

@@ -1,0 +1,195 @@
+"""The operator queue in Redis: durable (AOF), fair (longest waiting first,
+an optional head start per segment) and claimed atomically (Lua), so two
+operators never take the same client."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bot.store import keys
+
+from .states import Event, Refused, Status, transfer_limit_text, transition
+
+
+def parse_segment_priority(text: str) -> dict[str, float]:
+    """"sme:120,ip:60" → {"sme": 120.0, "ip": 60.0} (seconds of head start)."""
+    result = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, seconds = part.partition(":")
+        try:
+            result[name.strip()] = float(seconds)
+        except ValueError as exc:
+            raise ValueError(f"HANDOFF_SEGMENT_PRIORITY: {part!r} must look like segment:seconds") from exc
+    return result
+
+
+@dataclass
+class Ticket:
+    """One conversation's handoff record as the console sees it."""
+
+    conversation_id: str
+    status: Status
+    client_id: str = ""
+    channel: str = ""
+    segment: str = ""
+    reason: str = ""
+    flow: str = ""
+    flow_state: dict[str, Any] | None = None
+    operator: str = ""
+    transfers: int = 0
+    enqueued_at: float = 0.0
+    claimed_at: float = 0.0
+    resolved_at: float = 0.0
+    offered_at: float = 0.0
+
+    @classmethod
+    def from_hash(cls, cid: str, h: dict[str, str]) -> "Ticket":
+        return cls(conversation_id=cid, status=Status(h.get("status") or "bot"),
+                   client_id=h.get("client_id", ""), channel=h.get("channel", ""),
+                   segment=h.get("segment", ""), reason=h.get("reason", ""), flow=h.get("flow", ""),
+                   flow_state=json.loads(h["flow_state"]) if h.get("flow_state") else None,
+                   operator=h.get("operator", ""), transfers=int(h.get("transfers") or 0),
+                   enqueued_at=float(h.get("enqueued_at") or 0), claimed_at=float(h.get("claimed_at") or 0),
+                   resolved_at=float(h.get("resolved_at") or 0),
+                   offered_at=float(h.get("offered_at") or 0))
+
+    def waited(self, now: float) -> float:
+        end = self.claimed_at if self.status is not Status.waiting and self.claimed_at else now
+        return max(0.0, end - self.enqueued_at)
+
+
+def _day(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y%m%d")
+
+
+class HandoffQueue:
+    def __init__(self, redis: Redis, *, max_transfers: int = 2, segment_priority: dict[str, float] | None = None):
+        self.redis = redis
+        self.max_transfers = max_transfers
+        self.segment_priority = segment_priority or {}
+
+    # ---------------------------------------------------------------- reads
+    async def get(self, cid: str) -> Ticket | None:
+        h = await self.redis.hgetall(keys.handoff(cid))
+        return Ticket.from_hash(cid, h) if h else None
+
+    async def status(self, cid: str) -> Status:
+        return Status(await self.redis.hget(keys.handoff(cid), "status") or "bot")
+
+    async def waiting(self, limit: int = 200) -> list[Ticket]:
+        """In the order operators should take them."""
+        cids = await self.redis.zrange(keys.handoff_queue(), 0, limit - 1)
+        tickets = [await self.get(cid) for cid in cids]
+        return [t for t in tickets if t and t.status is Status.waiting]
+
+    async def length(self) -> int:
+        return await self.redis.zcard(keys.handoff_queue())
+
+    async def mine(self, operator: str) -> list[Ticket]:
+        tickets = [await self.get(cid) for cid in sorted(await self.redis.smembers(keys.handoff_mine(operator)))]
+        return [t for t in tickets if t and t.status is Status.with_operator and t.operator == operator]
+
+    # --------------------------------------------------------------- writes
+    async def enqueue(self, cid: str, *, client_id: str, channel: str, segment: str = "", reason: str = "",
+                      flow: str | None = None, flow_state: dict | None = None, now: float | None = None) -> bool:
+        """False when the conversation is already waiting or with an operator."""
+        now = time.time() if now is None else now
+        priority = now - self.segment_priority.get(segment, 0.0)
+        fields = {"client_id": client_id, "channel": channel, "segment": segment, "reason": reason,
+                  "flow": flow or "", "flow_state": json.dumps(flow_state or {}, ensure_ascii=False),
+                  "priority": f"{priority:.3f}"}
+        args = [cid, f"{priority:.3f}", f"{now:.3f}", *(x for kv in fields.items() for x in kv)]
+        done = await self.redis.eval(keys.HANDOFF_ENQUEUE, 2, keys.handoff(cid), keys.handoff_queue(), *args)
+        if done:
+            await self._count(now, "requested")
+            await self.publish("queue", cid)
+        return bool(done)
+
+    async def claim(self, operator: str, cid: str = "", now: float | None = None) -> str | None:
+        """Take `cid` (or the first in line): the cid on success, None if someone else was faster."""
+        now = time.time() if now is None else now
+        got = await self.redis.eval(keys.HANDOFF_CLAIM, 1, keys.handoff_queue(), cid, operator, f"{now:.3f}",
+                                    keys.handoff_prefix(), keys.handoff_mine(operator))
+        if got:
+            ticket = await self.get(got)
+            await self._count(now, "claimed", wait=ticket.waited(now) if ticket else 0.0)
+            await self.publish("queue", got)
+        return got or None
+
+    async def cancel(self, cid: str, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        done = await self.redis.eval(keys.HANDOFF_CANCEL, 2, keys.handoff(cid), keys.handoff_queue(), cid,
+                                     f"{now:.3f}")
+        if done:
+            await self._count(now, "cancelled")
+            await self.publish("queue", cid)
+        return bool(done)
+
+    async def transfer(self, cid: str, operator: str, target: str = "", now: float | None = None) -> None:
+        """To `target` operator, or back to the queue when target is empty. Raises Refused."""
+        now = time.time() if now is None else now
+        ticket = await self.get(cid)
+        if ticket is None or ticket.operator != operator:
+            raise Refused("Этот разговор сейчас не у вас — обновите страницу очереди.")
+        if target == operator:
+            raise Refused("Разговор уже у вас. Выберите другого оператора или верните его в очередь.")
+        transition(ticket.status, Event.requeue if not target else Event.transfer,
+                   transfers=ticket.transfers, max_transfers=self.max_transfers)
+        result = await self.redis.eval(
+            keys.HANDOFF_TRANSFER, 4, keys.handoff(cid), keys.handoff_queue(), keys.handoff_mine(operator),
+            keys.handoff_mine(target or operator), cid, operator, target, self.max_transfers, f"{now:.3f}")
+        if result == -2:
+            raise Refused(transfer_limit_text(self.max_transfers))
+        if result != 1:
+            raise Refused("Этот разговор сейчас не у вас — обновите страницу очереди.")
+        await self._count(now, "transfers")
+        await self.publish("queue", cid)
+
+    async def resolve(self, cid: str, operator: str, now: float | None = None) -> Ticket:
+        now = time.time() if now is None else now
+        ticket = await self.get(cid)
+        if ticket is None or ticket.operator != operator:
+            raise Refused("Этот разговор сейчас не у вас — обновите страницу очереди.")
+        transition(ticket.status, Event.resolve)
+        if not await self.redis.eval(keys.HANDOFF_RESOLVE, 2, keys.handoff(cid), keys.handoff_mine(operator),
+                                     cid, operator, f"{now:.3f}"):
+            raise Refused("Разговор уже завершён или передан.")
+        await self._count(now, "resolved")
+        await self.publish("queue", cid)
+        ticket.status, ticket.resolved_at = Status.resolved, now
+        return ticket
+
+    async def mark_offered(self, cid: str, now: float, older_than: float) -> bool:
+        """True when the client may be offered a callback now (atomic: one offer per period)."""
+        return bool(await self.redis.eval(keys.HANDOFF_MARK_OFFERED, 1, keys.handoff(cid),
+                                          f"{now:.3f}", f"{older_than:.3f}"))
+
+    async def back_to_bot(self, cid: str) -> None:
+        """resolved → bot: the assistant has taken the conversation back."""
+        await self.redis.hset(keys.handoff(cid), "status", Status.bot.value)
+
+    # ----------------------------------------------------- stats and events
+    async def _count(self, now: float, field: str, wait: float = 0.0) -> None:
+        key = keys.handoff_stats(_day(now))
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hincrby(key, field, 1)
+        if wait:
+            pipe.hincrbyfloat(key, "wait_seconds", wait)
+        pipe.expire(key, 400 * 24 * 3600)
+        await pipe.execute()
+
+    async def count(self, field: str, now: float | None = None) -> None:
+        await self._count(time.time() if now is None else now, field)
+
+    async def stats(self, now: float | None = None) -> dict[str, float]:
+        raw = await self.redis.hgetall(keys.handoff_stats(_day(time.time() if now is None else now)))
+        return {k: float(v) for k, v in raw.items()}
+
+    async def publish(self, kind: str, cid: str, **extra) -> None:
+        await self.redis.publish(keys.handoff_events(), json.dumps({"type": kind, "cid": cid, **extra}))

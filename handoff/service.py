@@ -1,0 +1,305 @@
+"""The handoff service: the engine's `ask_operator` handler and interceptor,
+the operator actions the console calls, delivery to the client's channel and
+the watcher of waiting clients (timeouts, working hours)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from bot.core.messages import Button, Incoming, Reply, ReplyKind, Understanding
+from bot.core.texts import INTENT_TITLES
+from bot.flows.base import FlowContext, FlowEvent
+from bot.store import keys
+
+from . import texts
+from .callback_flow import CallbackFlow
+from .callbacks import (CALLBACK_PURPOSE, CONSENT_TEXT_VERSION, Callback, CallbackBook, consent_field,
+                        masked_phone, record_personal_data_consent, slot_time)
+from .presence import PresenceBoard
+from .queue import HandoffQueue, Ticket, parse_segment_priority
+from .rating import RatingFlow
+from .schedule import Schedule
+from .states import HUMAN_STATUSES, Refused, Status
+from .summary import Summary, reason_from, summarize
+
+log = logging.getLogger("handoff")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class HandoffService:
+    def __init__(self, runtime, schedule: Schedule, clock: Clock = utc_now):
+        s = runtime.settings
+        self.runtime = runtime
+        self.engine = runtime.engine
+        self.redis = runtime.redis
+        self.clock = clock
+        self.queue = HandoffQueue(runtime.redis, max_transfers=s.handoff_max_transfers,
+                                  segment_priority=parse_segment_priority(s.handoff_segment_priority))
+        self.presence = PresenceBoard(runtime.redis, s.handoff_presence_ttl_seconds)
+        self.callbacks = CallbackBook(runtime.redis, schedule, slot_minutes=s.callback_slot_minutes,
+                                      capacity=s.callback_slot_capacity, lead_minutes=s.callback_lead_minutes)
+        self.schedule = schedule
+        self.wait_timeout = s.handoff_wait_timeout_seconds
+        self.rating = RatingFlow()
+        self.callback_flow = CallbackFlow()
+
+    # ------------------------------------------------------------- plumbing
+    def set_schedule(self, schedule: Schedule) -> None:
+        self.schedule = self.callbacks.schedule = schedule
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def install(self) -> None:
+        engine = self.engine
+        engine.register_flow(self.rating, {"handoff.save_rating": self._save_rating,
+                                           "handoff.resume": self._resume})
+        engine.register_flow(self.callback_flow, {"handoff.consent": self._consent,
+                                                  "handoff.offer_slots": self._offer_slots,
+                                                  "handoff.book_callback": self._book})
+        engine.intent_handlers["ask_operator"] = self.request
+        engine.interceptors.append(self.intercept)
+
+    # ------------------------------------------------ inside a client's turn
+    async def request(self, engine, turn, u: Understanding | None) -> None:
+        """The client wants a human (typed or pressed, at any step)."""
+        turn.decision = "handoff"
+        state, now = turn.state, self.now()
+        ts = now.timestamp()
+        if not self.schedule.is_open(now):
+            await self.queue.count("out_of_hours", ts)
+            turn.say(ReplyKind.handoff, self._out_of_hours(now), [
+                Button(title=texts.CALLBACK_BUTTON, payload="do:request_callback"),
+                Button(title=texts.BOT_BUTTON, payload="flow:handoff:bot")])
+            return
+        history = await engine.conversations.history(state.conversation_id, limit=30)
+        flow = state.flow if state.flow not in (None, self.rating.name) else None
+        reason = reason_from(history, typed=turn.text is not None, flow=flow)
+        queued = await self.queue.enqueue(
+            state.conversation_id, client_id=state.client_id, channel=state.channel,
+            segment=turn.profile.get("segment", ""), reason=reason, flow=flow,
+            flow_state=state.flow_state if flow else None, now=ts)
+        state.with_operator = True
+        text = texts.QUEUED if queued else texts.ALREADY_QUEUED
+        if queued and not await self.presence.online(ts):
+            text += texts.NOBODY_ONLINE.format(minutes=max(1, round(self.wait_timeout / 60)))
+        turn.say(ReplyKind.handoff, text, [Button(title=texts.CANCEL_BUTTON, payload="flow:handoff:cancel")])
+        log.info("handoff requested", extra={"conversation": state.conversation_id, "reason": reason})
+
+    async def intercept(self, engine, turn, msg: Incoming) -> bool:
+        """While waiting or with an operator the bot is silent; messages go to the operator."""
+        payload = msg.payload or ""
+        if payload.startswith("flow:handoff:"):
+            await self._handoff_button(engine, turn, payload.removeprefix("flow:handoff:"))
+            return True
+        if not turn.state.with_operator:
+            return False
+        cid = turn.state.conversation_id
+        status = await self.queue.status(cid)
+        if status not in HUMAN_STATUSES:
+            turn.state.with_operator = False  # the record ended elsewhere: the bot takes over
+            return False
+        if status is Status.waiting and texts.is_cancel(msg.text):
+            await self._cancel(turn, texts.CANCELLED)
+            return True
+        turn.decision = "to_operator"
+        await self.queue.publish("message", cid, sender="client", text=msg.text or "(нажата кнопка)")
+        return True
+
+    async def _handoff_button(self, engine, turn, value: str) -> None:
+        cid = turn.state.conversation_id
+        status = await self.queue.status(cid)
+        turn.decision = f"handoff:{value}"
+        if value == "wait" and status is Status.waiting:
+            turn.say(ReplyKind.handoff, texts.STILL_WAITING)
+        elif value in ("cancel", "bot", "callback"):
+            if status is Status.with_operator:
+                turn.say(ReplyKind.handoff, texts.OPERATOR_ALREADY_HERE)
+                return
+            if status is Status.waiting and not await self._cancel(turn, None):
+                return
+            turn.state.with_operator = False
+            if value == "callback":
+                await engine.intent_handlers["request_callback"](engine, turn, None)
+            elif value == "bot":
+                turn.say(ReplyKind.info, texts.BACK_TO_BOT)
+            else:
+                turn.say(ReplyKind.info, texts.CANCELLED if status is Status.waiting else texts.NOT_WAITING)
+        else:
+            turn.say(ReplyKind.info, texts.NOT_WAITING)
+
+    async def _cancel(self, turn, say: str | None) -> bool:
+        if await self.queue.cancel(turn.state.conversation_id, self.now().timestamp()):
+            turn.state.with_operator = False
+            if say:
+                turn.say(ReplyKind.info, say)
+            return True
+        turn.say(ReplyKind.handoff, texts.OPERATOR_ALREADY_HERE)  # an operator took it a moment ago
+        return False
+
+    def _out_of_hours(self, now: datetime) -> str:
+        nxt = self.schedule.next_open(now)
+        hours = self.schedule.describe()
+        if nxt is None:
+            return texts.OUT_OF_HOURS_NO_NEXT.format(hours=hours)
+        return texts.OUT_OF_HOURS.format(hours=hours, next=self.schedule.when(nxt, now))
+
+    # ------------------------------------------------------------- effects
+    async def _save_rating(self, engine, turn, data: dict[str, Any]) -> None:
+        event = {"ts": f"{time.time():.3f}", "channel": turn.state.channel,
+                 "satisfaction": str(data.get("satisfaction") or ""), "ease": str(data.get("ease") or ""),
+                 "operator": data.get("operator") or "", "context": "operator"}
+        await self.redis.xadd(keys.handoff_ratings(), event, maxlen=keys.RATINGS_MAXLEN, approximate=True)
+        await self.queue.count("rated")
+
+    async def _resume(self, engine, turn, data: dict[str, Any]) -> None:
+        resume = data.get("resume") or {}
+        if resume.get("flow") in engine.flows:
+            turn.state.flow, turn.state.flow_state = resume["flow"], resume.get("state") or {}
+            turn.say(ReplyKind.info, texts.RESUMED)
+
+    async def _consent(self, engine, turn, data: dict[str, Any]) -> None:
+        entry = await record_personal_data_consent(
+            engine.profiles, turn.state.client_id, purpose=CALLBACK_PURPOSE, text_version=CONSENT_TEXT_VERSION,
+            channel=turn.state.channel, conversation_id=turn.state.conversation_id)
+        turn.profile[consent_field(CALLBACK_PURPOSE)] = str(entry)
+
+    async def _offer_slots(self, engine, turn, data: dict[str, Any]) -> None:
+        now = self.now()
+        slots = await self.callbacks.free_slots(now, limit=3)
+        hours = self.schedule.describe()
+        if not slots:
+            turn.state.flow, turn.state.flow_state = None, {}
+            turn.say(ReplyKind.info, texts.NO_SLOTS.format(hours=hours))
+            return
+        buttons = [Button(title=self.schedule.when(s, now), payload=f"flow:callback:s{int(s.timestamp())}")
+                   for s in slots]
+        buttons.append(Button(title="Отмена", payload="flow:callback:cancel"))
+        turn.say(ReplyKind.flow, texts.PICK_SLOT.format(hours=hours), buttons)
+
+    async def _book(self, engine, turn, data: dict[str, Any]) -> None:
+        phone, now = data["phone"], self.now()
+        cb = await self.callbacks.book(client_id=turn.state.client_id, phone=phone, channel=turn.state.channel,
+                                       conversation_id=turn.state.conversation_id, now=now,
+                                       slot=slot_time(int(data["slot"])), reason="chat")
+        if cb is None:
+            turn.state.flow, turn.state.flow_state = "callback", {"step": "slot", "phone": phone}
+            turn.say(ReplyKind.flow, texts.SLOT_TAKEN)
+            await self._offer_slots(engine, turn, {})
+            return
+        turn.state.flow, turn.state.flow_state = None, {}
+        turn.profile_updates["phone"] = phone
+        turn.say(ReplyKind.flow, self.booked_text(cb, now))
+        await self.queue.count("callbacks", now.timestamp())
+        await self.queue.publish("callback", turn.state.conversation_id)
+
+    def booked_text(self, cb: Callback, now: datetime) -> str:
+        return texts.BOOKED.format(phone=masked_phone(cb.phone), when=self.schedule.when(slot_time(cb.slot), now),
+                                   zone=self.schedule.timezone_title or self.schedule.timezone)
+
+    async def book_callback(self, *, client_id: str, phone: str, channel: str, conversation_id: str = "",
+                            reason: str = "") -> Callback | None:
+        """Book the first free slot (any channel, e.g. voice with the caller's number).
+
+        The caller must have the client's consent to use the phone number.
+        """
+        cb = await self.callbacks.book(client_id=client_id, phone=phone, channel=channel, now=self.now(),
+                                       conversation_id=conversation_id, reason=reason)
+        if cb:
+            await self.queue.count("callbacks")
+            await self.queue.publish("callback", conversation_id)
+        return cb
+
+    # ------------------------------------------------------- operator side
+    async def claim(self, operator: str, cid: str = "") -> str:
+        got = await self.queue.claim(operator, cid, self.now().timestamp())
+        if not got:
+            raise Refused("Этот разговор уже взял другой оператор или клиент отменил запрос.")
+        await self._deliver(got, [Reply(kind=ReplyKind.handoff, text=texts.CLAIMED)])
+        return got
+
+    async def reply(self, operator: str, cid: str, text: str) -> None:
+        text = (text or "").strip()
+        if not text:
+            raise Refused("Сообщение пустое — напишите текст ответа.")
+        ticket = await self.queue.get(cid)
+        if ticket is None or ticket.status is not Status.with_operator or ticket.operator != operator:
+            raise Refused("Отвечать может только оператор, который ведёт разговор. Возьмите его в работу.")
+        await self._deliver(cid, [Reply(kind=ReplyKind.operator, text=text[:4096])], sender=operator)
+
+    async def transfer(self, operator: str, cid: str, target: str = "") -> None:
+        await self.queue.transfer(cid, operator, target, self.now().timestamp())
+        await self._deliver(cid, [Reply(kind=ReplyKind.handoff, text=texts.TRANSFERRED)])
+
+    async def resolve(self, operator: str, cid: str) -> None:
+        """The operator is done: the bot takes over, restores the flow and asks for a rating."""
+        ticket = await self.queue.resolve(cid, operator, self.now().timestamp())
+        conversations = self.engine.conversations
+        async with conversations.lock(cid):
+            state = await conversations.load(cid)
+            if state is None:
+                return
+            state.with_operator = False
+            resume = ({"flow": state.flow, "state": state.flow_state}
+                      if state.flow and state.flow != self.rating.name else {})
+            profile = await self.engine.profiles.get(state.client_id)
+            ctx = FlowContext(conversation_id=cid, client_id=state.client_id, channel=state.channel,
+                              profile=profile, now=self.now())
+            step = self.rating.start(ctx, FlowEvent(), resume=resume, operator=operator)
+            state.flow, state.flow_state = self.rating.name, step.state
+            await conversations.save(state)
+            await self.queue.back_to_bot(cid)
+        await self._deliver(cid, step.replies, state=state)
+        log.info("handoff resolved", extra={"conversation": cid, "transfers": ticket.transfers})
+
+    async def _deliver(self, cid: str, replies: list[Reply], sender: str = "bot", state=None) -> bool:
+        """History first (the operator and the client see the same record), then the channel."""
+        state = state or await self.engine.conversations.load(cid)
+        if state is None:
+            return False
+        now = time.time()
+        entries = [{"ts": now, "from": "operator" if sender != "bot" else "bot", "kind": r.kind.value,
+                    "text": r.text, **({"operator": sender} if sender != "bot" else {})} for r in replies]
+        await self.engine.conversations.append_history(cid, *entries)
+        for r in replies:
+            await self.queue.publish("message", cid, sender=entries[0]["from"], text=r.text)
+        delivered = await self.runtime.outbound.send(state.channel, cid, state.client_id, replies)
+        if not delivered:
+            log.warning("operator message not delivered", extra={"conversation": cid, "channel": state.channel})
+        return delivered
+
+    # --------------------------------------------------- console read model
+    async def summary(self, ticket: Ticket, history: list[dict]) -> Summary:
+        titles = {**INTENT_TITLES, "rating": "оценка", "callback": "обратный звонок"}  # flows often share intent names
+        return summarize(history, flow=ticket.flow, reason=ticket.reason, flow_titles=titles)
+
+    # -------------------------------------------------------------- watcher
+    async def check_waiting(self) -> int:
+        """Offer a callback to clients nobody took in time (or when hours end)."""
+        now = self.now()
+        ts, is_open, offered = now.timestamp(), self.schedule.is_open(now), 0
+        for ticket in await self.queue.waiting():
+            if is_open:
+                if not await self.queue.mark_offered(ticket.conversation_id, ts, ts - self.wait_timeout):
+                    continue
+                text = texts.TIMEOUT_OFFER
+            else:
+                if ticket.offered_at or not await self.queue.mark_offered(ticket.conversation_id, ts,
+                                                                          ticket.enqueued_at):
+                    continue
+                text = texts.CLOSED_OFFER.format(hours=self.schedule.describe())
+            buttons = [Button(title=texts.CALLBACK_BUTTON, payload="flow:handoff:callback"),
+                       Button(title=texts.BOT_BUTTON, payload="flow:handoff:bot")]
+            if is_open:
+                buttons.append(Button(title=texts.WAIT_BUTTON, payload="flow:handoff:wait"))
+            await self._deliver(ticket.conversation_id, [Reply(kind=ReplyKind.handoff, text=text, buttons=buttons)])
+            offered += 1
+        return offered

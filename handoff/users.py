@@ -1,0 +1,156 @@
+"""Operator console accounts: argon2-hashed passwords in Redis, two roles.
+
+CLI:  python -m handoff.users add NAME --role operator|supervisor
+      (asks for the password, or reads one line from stdin when piped)
+      python -m handoff.users list
+      python -m handoff.users remove NAME
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import re
+import sys
+import time
+from dataclasses import dataclass
+from enum import Enum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from redis.asyncio import Redis
+
+from bot.store import keys
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
+MIN_PASSWORD = 8
+_hasher = PasswordHasher()
+# Verified against when the user does not exist, so timing does not reveal names.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+class Role(str, Enum):
+    operator = "operator"
+    supervisor = "supervisor"
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: Role
+
+
+class UserError(ValueError):
+    pass
+
+
+class UserStore:
+    def __init__(self, redis: Redis):
+        self.redis = redis
+
+    async def add(self, name: str, password: str, role: Role | str = Role.operator) -> User:
+        name = name.strip().lower()
+        if not NAME.match(name):
+            raise UserError("Имя: 2–32 символа, латинские строчные буквы, цифры, «_», «.», «-».")
+        if len(password) < MIN_PASSWORD:
+            raise UserError(f"Пароль должен быть не короче {MIN_PASSWORD} символов.")
+        role = Role(role)
+        hashed = await asyncio.to_thread(_hasher.hash, password)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(keys.console_user(name), mapping={"password": hashed, "role": role.value,
+                                                   "created_at": f"{time.time():.0f}"})
+        pipe.sadd(keys.console_users(), name)
+        await pipe.execute()
+        return User(name, role)
+
+    async def get(self, name: str) -> User | None:
+        h = await self.redis.hgetall(keys.console_user(name.strip().lower()))
+        return User(name.strip().lower(), Role(h["role"])) if h else None
+
+    async def verify(self, name: str, password: str) -> User | None:
+        name = name.strip().lower()
+        h = await self.redis.hgetall(keys.console_user(name)) if NAME.match(name) else {}
+        stored = h.get("password", _DUMMY_HASH)
+        try:
+            await asyncio.to_thread(_hasher.verify, stored, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        if not h:
+            return None
+        if _hasher.check_needs_rehash(stored):
+            await self.redis.hset(keys.console_user(name), "password", await asyncio.to_thread(_hasher.hash, password))
+        return User(name, Role(h["role"]))
+
+    async def all(self) -> list[User]:
+        users = [await self.get(n) for n in sorted(await self.redis.smembers(keys.console_users()))]
+        return [u for u in users if u]
+
+    async def remove(self, name: str) -> bool:
+        name = name.strip().lower()
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(keys.console_user(name))
+        pipe.srem(keys.console_users(), name)
+        return bool((await pipe.execute())[0])
+
+
+def _read_password(stdin=sys.stdin) -> str:
+    if stdin.isatty():
+        first = getpass.getpass("Пароль: ")
+        if first != getpass.getpass("Пароль ещё раз: "):
+            raise UserError("Пароли не совпадают — запустите команду ещё раз.")
+        return first
+    return stdin.readline().rstrip("\n")
+
+
+async def _main(args) -> int:
+    from bot.settings import get_settings
+    from bot.store import connect
+    from bot.store.redis_server import EmbeddedRedis
+
+    settings = get_settings()
+    embedded = None
+    if settings.redis_url:
+        url = settings.redis_url
+    else:
+        local = EmbeddedRedis(settings.data_dir / "redis")
+        if local.running():  # `make run` is up: use its server
+            url = local.url
+        else:
+            embedded = local.start()
+            url = embedded.url
+    redis = connect(url)
+    try:
+        store = UserStore(redis)
+        if args.command == "add":
+            user = await store.add(args.name, _read_password(), args.role)
+            print(f"Пользователь {user.name} ({user.role.value}) сохранён.")
+        elif args.command == "list":
+            for user in await store.all():
+                print(f"{user.name}\t{user.role.value}")
+        elif args.command == "remove":
+            print("Удалён." if await store.remove(args.name) else "Такого пользователя нет.")
+        return 0
+    except UserError as exc:
+        print(f"Ошибка: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await redis.aclose()
+        if embedded:
+            embedded.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m handoff.users", description="Operator console accounts")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add = sub.add_parser("add", help="create a user or change their password/role")
+    add.add_argument("name")
+    add.add_argument("--role", choices=[r.value for r in Role], default=Role.operator.value)
+    sub.add_parser("list", help="list users")
+    remove = sub.add_parser("remove", help="delete a user")
+    remove.add_argument("name")
+    return asyncio.run(_main(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

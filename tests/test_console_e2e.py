@@ -1,0 +1,190 @@
+"""End to end in a real browser: a client starts a conversation through the
+HTTP API (uvicorn serving the real app), an operator logs in to the console
+in headless Chromium, takes the conversation, replies; the client receives
+the reply through the poll endpoint; the operator resolves and the bot
+resumes and asks for a rating. Also: the CLI creates the operator."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+
+from bot.app import create_app
+from bot.runtime import Runtime
+from bot.settings import ROOT
+from tests.conftest import API_KEY, free_port
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ALWAYS_OPEN = ("timezone: Asia/Kamchatka\ntimezone_title: по камчатскому времени\nweek:\n"
+               + "".join(f"  {d}: ['00:00-24:00']\n" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")))
+
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed")]
+
+
+async def wait_for(check, what: str, timeout: float = 20.0):
+    """Poll `check` until it returns something truthy, or fail saying what did not happen."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = await check()
+        if result:
+            return result
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest_asyncio.fixture
+async def served(tmp_path, settings, redis_server, rasa_url, retriever):
+    schedule = tmp_path / "schedule.yaml"
+    schedule.write_text(ALWAYS_OPEN, encoding="utf-8")
+    port = free_port()
+    own = settings.model_copy(update={"handoff_schedule_file": schedule, "assistant_port": port})
+    runtime = await Runtime.create(own, redis_server.url, rasa_url, retriever)
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    await wait_for(lambda: asyncio.sleep(0, server.started), "uvicorn to start")
+    try:
+        yield runtime, f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        await runtime.close()
+
+
+def create_operator(redis_url: str, name: str, password: str, role: str = "operator") -> str:
+    env = {**os.environ, "REDIS_URL": redis_url}
+    done = subprocess.run([sys.executable, "-m", "handoff.users", "add", name, "--role", role],
+                          input=password + "\n", capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+async def test_operator_takes_replies_and_resolves_in_the_browser(served, redis_server):
+    from playwright.async_api import async_playwright, expect
+
+    runtime, base = served
+    out = create_operator(redis_server.url, "anna", "correct horse battery")
+    assert "anna" in out
+    async with httpx.AsyncClient(base_url=base, headers={"X-Api-Key": API_KEY}, timeout=30) as client:
+        cid = f"e2e{int(time.time() * 1000)}"
+        sent = await client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "сколько стоит госпошлина за регистрацию ип"})
+        assert sent.status_code == 200
+        handed = (await client.post(f"/api/v1/conversations/{cid}/messages",
+                                    json={"text": "соедините с оператором"})).json()
+        assert handed["replies"][0]["kind"] == "handoff" and handed["state"]["with_operator"] is True
+
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            page = await browser.new_page()
+            try:
+                await page.goto(f"{base}/console")  # not signed in → the login page
+                await expect(page.get_by_role("heading", name="Вход в консоль оператора")).to_be_visible()
+                await page.get_by_label("Имя пользователя").fill("anna")
+                await page.get_by_label("Пароль").fill("wrong password")
+                await page.get_by_role("button", name="Войти").click()
+                await expect(page.get_by_role("alert")).to_contain_text("Неверное имя или пароль")
+                await page.get_by_label("Имя пользователя").fill("anna")
+                await page.get_by_label("Пароль").fill("correct horse battery")
+                await page.get_by_role("button", name="Войти").click()
+                await expect(page.get_by_role("heading", name="Очередь")).to_be_visible()
+
+                # a second client asks for an operator while the queue page is open: it appears live
+                late = f"x{cid}"
+                await client.post(f"/api/v1/conversations/{late}/messages", json={"text": "позовите оператора"})
+                await expect(page.get_by_role("link", name=f"api:", exact=False).filter(has_text=late)).to_be_visible()
+
+                row = page.get_by_role("row").filter(has_text=f":{cid}")
+                await row.get_by_role("button", name="Взять").click()
+                await expect(page.get_by_role("heading", name="Кратко")).to_be_visible()
+                summary = page.locator(".summary")
+                await expect(summary).to_contain_text("сколько стоит госпошлина за регистрацию ип")
+                await expect(summary).to_contain_text("клиент попросил соединить с оператором")
+                await expect(page.locator("#history")).to_contain_text("Источник:")
+
+                # the client writes while the operator is on the page: it appears live, the bot is silent
+                silent = (await client.post(f"/api/v1/conversations/{cid}/messages",
+                                            json={"text": "я уже оплатил, что дальше?"})).json()
+                assert silent["replies"] == [] and silent["state"]["with_operator"] is True
+                await expect(page.locator("#history")).to_contain_text("я уже оплатил, что дальше?")
+
+                # a quick answer from the knowledge base fills the reply box
+                await page.get_by_label("Быстрый ответ из базы знаний").select_option("registration_fee")
+                await page.get_by_role("button", name="Вставить в ответ").click()
+                await expect(page.get_by_label("Ваш ответ клиенту")).not_to_be_empty()
+                await page.get_by_label("Ваш ответ клиенту").fill("Здравствуйте! Дальше ждите письмо из налоговой.")
+                await page.get_by_role("button", name="Отправить").click()
+                await expect(page.locator("#history")).to_contain_text("Дальше ждите письмо из налоговой.")
+
+                async def operator_reply():
+                    body = (await client.get(f"/api/v1/conversations/{cid}/messages")).json()
+                    return [r for r in body["replies"] if r["kind"] == "operator"]
+
+                got = await wait_for(operator_reply, "the operator's reply in the client's poll endpoint")
+                assert got[0]["text"] == "Здравствуйте! Дальше ждите письмо из налоговой."
+
+                await page.get_by_role("button", name="Завершить разговор").click()
+                await expect(page.get_by_role("status").filter(has_text="Разговор завершён")).to_be_visible()
+            finally:
+                await browser.close()
+
+        async def rating_question():
+            body = (await client.get(f"/api/v1/conversations/{cid}/messages")).json()
+            return [r for r in body["replies"] if r["kind"] == "flow" and "оцените" in r["text"]]
+
+        asked = await wait_for(rating_question, "the rating question after the operator resolved")
+        assert "flow:rating:s4" in [b["payload"] for b in asked[0]["buttons"]]
+        rated = (await client.post(f"/api/v1/conversations/{cid}/messages", json={"payload": "flow:rating:s4"})).json()
+        assert rated["state"] == {"flow": "rating", "with_operator": False} and "легко" in rated["replies"][0]["text"]
+        back = (await client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "как закрыть ип"})).json()
+        assert back["state"]["with_operator"] is False and any(r["kind"] == "answer" for r in back["replies"])
+
+
+async def test_console_requires_login_and_csrf(served, redis_server):
+    runtime, base = served
+    create_operator(redis_server.url, "boris", "another good password")
+    async with httpx.AsyncClient(base_url=base, follow_redirects=False, timeout=30) as web:
+        assert (await web.get("/console")).headers["location"] == "/console/login"
+        form = (await web.get("/console/login")).text
+        token = form.split('name="csrf" value="')[1].split('"')[0]
+        # a login form posted without its token (e.g. from another site) is refused
+        bad = await web.post("/console/login", data={"username": "boris", "password": "another good password"})
+        assert "устарела" in bad.headers["location"] or "%D1%83%D1%81%D1%82" in bad.headers["location"]
+        ok = await web.post("/console/login", data={"username": "boris", "password": "another good password",
+                                                    "csrf": token})
+        assert ok.status_code == 303 and ok.headers["location"] == "/console"
+        assert (await web.get("/console")).status_code == 200
+        forged = await web.post("/console/claim", data={"csrf": "forged"})
+        assert forged.status_code == 403 and "обновите страницу" in forged.text
+        super_only = await web.get("/console/supervisor")
+        assert super_only.status_code == 403 and "руководителя" in super_only.text
+
+
+async def test_supervisor_sees_the_shift_and_operators_see_callbacks(served, redis_server):
+    runtime, base = served
+    create_operator(redis_server.url, "vera", "supervisor password", role="supervisor")
+    async with httpx.AsyncClient(base_url=base, timeout=30) as web:
+        token = (await web.get("/console/login")).text.split('name="csrf" value="')[1].split('"')[0]
+        await web.post("/console/login", data={"username": "vera", "password": "supervisor password", "csrf": token})
+        shift = await web.get("/console/supervisor")
+        assert shift.status_code == 200
+        for words in ("В очереди", "Дольше всех ждёт", "Решено (завершено)", "Передач между операторами", "vera"):
+            assert words in shift.text
+        callbacks = await web.get("/console/callbacks")
+        assert callbacks.status_code == 200 and "Обратные звонки" in callbacks.text
+
+
+def test_the_cli_refuses_a_short_password(redis_server):
+    env = {**os.environ, "REDIS_URL": redis_server.url}
+    done = subprocess.run([sys.executable, "-m", "handoff.users", "add", "gleb"], input="short\n",
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    assert done.returncode == 1 and "не короче 8 символов" in done.stderr
