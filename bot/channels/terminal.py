@@ -72,6 +72,8 @@ async def chat(engine: Engine, *, stdin=sys.stdin, stdout=sys.stdout) -> None:
         else:
             msg = Incoming(conversation_id=cid, channel="terminal", client_id=client, text=line)
         result = await engine.handle(msg)
+        if not result.replies:  # e.g. an operator has the conversation: they answer later
+            continue
         text, buttons = render(result.replies)
         out(f"\nПомощник: {text}\n")
     out("\nДо свидания!\n")
