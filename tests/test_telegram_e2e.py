@@ -185,7 +185,8 @@ async def test_voice_with_a_registered_transcriber_reaches_the_core(user, pollin
     finally:
         telegram.channel(polling_bot).transcriber = None
     assert transcriber.heard == [(proxy.files["v1"], "audio/ogg")]
-    assert "Распознал: «как получить электронную подпись <срочно>»" in _text(got)  # escaped, shown as typed
+    # the emulator shows the HTML as sent: escaped, so Telegram displays «<срочно>» verbatim
+    assert "Распознал: «как получить электронную подпись &lt;срочно&gt;»" in _text(got)
     assert [b["callback_data"] for b in buttons_of(got[-1])][0] == "ok:digital_signature"
 
 
@@ -202,6 +203,7 @@ async def test_a_crash_in_a_turn_is_answered_politely_and_the_bot_keeps_working(
     finally:
         polling_bot.engine.interceptors.remove(explode)
     assert _text(got) == "⚠️ " + texts.ERROR_GENERIC
+    assert [b["callback_data"] for b in buttons_of(got[-1])] == ["do:ask_operator"]
     await user.say("как закрыть ип")
     assert "Источник:" in _text(await user.expect(lambda ms: texts.ASK_RESOLVED in _text(ms)))
 
@@ -219,7 +221,7 @@ async def test_other_modules_can_send_to_a_telegram_conversation(user, polling_b
     reply = Reply(kind=ReplyKind.operator, text="Добрый день! Проверила вашу заявку <№ 12>: всё в порядке.")
     assert await polling_bot.outbound.send("telegram", f"tg:{user.chat_id}", f"tg:{user.chat_id}", [reply])
     got = await user.expect(lambda ms: "Проверила" in _text(ms))
-    assert _text(got) == "👤 Оператор\nДобрый день! Проверила вашу заявку <№ 12>: всё в порядке."
+    assert _text(got) == "👤 <b>Оператор</b>\nДобрый день! Проверила вашу заявку &lt;№ 12&gt;: всё в порядке."
     assert not await polling_bot.outbound.send("telegram", "api:abc:c1", "x", [reply])
 
 

@@ -3,8 +3,8 @@
 - `Emulator`: the npm emulator as a child process on a free port.
 - `BotApiProxy`: sits between the bot and the emulator and patches the
   emulator's gaps, so the bot itself stays free of test workarounds:
-  getMe gets `is_bot`, callback updates get `chat_instance`, getUpdates
-  long-polls (the emulator answers at once), getFile and file downloads are
+  getMe gets `is_bot`, callback updates get `chat_instance`, echoed
+  JSON fields of sent messages are decoded, getUpdates long-polls (the emulator answers at once), getFile and file downloads are
   served from `files`; it can inject a 429 flood limit; it records every call.
   Methods the emulator lacks (sendChatAction, setMyCommands) still fail with
   HTTP 500, which the bot must tolerate — as with a real Telegram hiccup.
@@ -130,6 +130,12 @@ class BotApiProxy:
     def _patch(method: str, data: dict) -> None:
         if method == "getMe":
             data["result"].setdefault("is_bot", True)
+        if method.startswith("send") and isinstance(data.get("result"), dict):
+            # the emulator echoes the request's form fields: JSON-encoded objects stay strings
+            result = data["result"]
+            for field in ("link_preview_options", "reply_markup", "entities"):
+                if isinstance(result.get(field), str):
+                    result[field] = json.loads(result[field])
         if method == "getUpdates":
             for update in data["result"]:
                 if "callback_query" in update:
