@@ -15,6 +15,11 @@ from types import ModuleType
 
 MODULES: list[str] = [
     # one line per feature module, e.g. "bot.channels.telegram",
+    "handoff.module",
+    "bot.channels.telegram",
+    "voice.module",
+    "bot.payments.module",
+    "bot.consent.module",
 ]
 
 

@@ -69,10 +69,10 @@ class Settings(BaseSettings):
     payments_catalogue_file: Path = ROOT / "bot" / "payments" / "fees.yaml"  # fee catalogue (amounts, requisites)
     payments_public_base_url: str = ""  # public base URL of this app for QR images / return page; empty = ASSISTANT_HOST:PORT
     payments_uin_prefix: str = "00000000"  # 8-digit participant code (УРН) that starts every УИН we issue
-    payments_qr_encoding: str = Field("utf-8", pattern="^(windows-1251|utf-8)$")  # GOST R 56042 header 2 or 1
+    payments_qr_encoding: str = Field("windows-1251", pattern="^(windows-1251|utf-8)$")  # QR header ST00011 / ST00012
     payments_order_ttl_hours: float = 72.0  # an unpaid order expires after this
     payments_reconcile_interval_seconds: float = 60.0  # how often pending payments are polled
-    yookassa_api_url: str = "http://127.0.0.1:8099/v3"  # card gateway (YooKassa API shape); real: https://api.yookassa.ru/v3
+    yookassa_api_url: str = "https://api.yookassa.ru/v3"  # card gateway (YooKassa API shape)
     yookassa_shop_id: str = ""  # empty = card payment is not offered
     yookassa_secret_key: str = ""
     yookassa_timeout_seconds: float = 10.0

@@ -50,3 +50,370 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+
+
+# ---------------------------------------------------------------------------
+# Handoff to human operators (handoff/, issue 4). Layout:
+#   handoff:conv:{cid}        hash: one conversation's handoff record (status,
+#                             operator, transfers, reason, times, saved flow)
+#   handoff:queue             zset: waiting conversations, score = priority time
+#                             (enqueue time minus a segment bonus; lowest first)
+#   handoff:mine:{operator}   set: conversations an operator is handling
+#   handoff:presence          hash: operator -> online | away | offline
+#   handoff:heartbeat         zset: operator -> last heartbeat (unix seconds)
+#   handoff:stats:{yyyymmdd}  hash: counters of the day (requested, claimed …)
+#   handoff:ratings           stream: anonymized ratings after a handoff (R-14)
+#   handoff:events            pub/sub channel: console live updates
+#   handoff:callback:{id}     hash: a booked callback (phone, slot, status)
+#   handoff:callbacks         zset: callback ids by slot time
+#   handoff:slot:{epoch}      counter: callbacks booked into one slot
+#   outbox:{cid}              stream: messages for API clients to poll
+#   console:user:{name}       hash: operator console account
+#   secret:console            console session signing secret (generated)
+# ---------------------------------------------------------------------------
+
+OUTBOX_MAXLEN = 1000
+OUTBOX_TTL_S = 7 * 24 * 3600
+CALLBACK_TTL_S = 90 * 24 * 3600
+RATINGS_MAXLEN = 1_000_000
+
+
+def handoff(cid: str) -> str:
+    return f"{PREFIX}handoff:conv:{cid}"
+
+
+def handoff_prefix() -> str:
+    """For Lua scripts that derive a record key from a queue member."""
+    return f"{PREFIX}handoff:conv:"
+
+
+def handoff_queue() -> str:
+    return f"{PREFIX}handoff:queue"
+
+
+def handoff_mine(operator: str) -> str:
+    return f"{PREFIX}handoff:mine:{operator}"
+
+
+def handoff_presence() -> str:
+    return f"{PREFIX}handoff:presence"
+
+
+def handoff_heartbeat() -> str:
+    return f"{PREFIX}handoff:heartbeat"
+
+
+def handoff_stats(day: str) -> str:
+    return f"{PREFIX}handoff:stats:{day}"
+
+
+def handoff_ratings() -> str:
+    return f"{PREFIX}handoff:ratings"
+
+
+def handoff_events() -> str:
+    return f"{PREFIX}handoff:events"
+
+
+def callback(callback_id: str) -> str:
+    return f"{PREFIX}handoff:callback:{callback_id}"
+
+
+def callbacks() -> str:
+    return f"{PREFIX}handoff:callbacks"
+
+
+def callback_slot(epoch: int) -> str:
+    return f"{PREFIX}handoff:slot:{epoch}"
+
+
+def outbox(cid: str) -> str:
+    return f"{PREFIX}outbox:{cid}"
+
+
+def console_user(name: str) -> str:
+    return f"{PREFIX}console:user:{name}"
+
+
+def console_users() -> str:
+    return f"{PREFIX}console:users"
+
+
+def console_secret() -> str:
+    return f"{PREFIX}secret:console"
+
+
+# Put a conversation in the queue unless it is already waiting or with an
+# operator. KEYS: record, queue. ARGV: cid, score, now, then field/value pairs.
+HANDOFF_ENQUEUE = """
+local status = redis.call('hget', KEYS[1], 'status')
+if status == 'waiting' or status == 'with_operator' then return 0 end
+redis.call('del', KEYS[1])
+redis.call('hset', KEYS[1], 'status', 'waiting', 'enqueued_at', ARGV[3], 'transfers', 0)
+for i = 4, #ARGV, 2 do redis.call('hset', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('zadd', KEYS[2], ARGV[2], ARGV[1])
+return 1
+"""
+
+# Claim one waiting conversation (ARGV[1] = cid) or, with ARGV[1] == '', the
+# one first in line. Removing it from the queue is the claim: exactly one
+# operator succeeds. KEYS: queue. ARGV: cid or '', operator, now, record key
+# prefix, "mine" key of the operator. Returns the cid or false.
+HANDOFF_CLAIM = """
+local cid = ARGV[1]
+if cid == '' then
+  local first = redis.call('zrange', KEYS[1], 0, 0)
+  if #first == 0 then return false end
+  cid = first[1]
+end
+if redis.call('zrem', KEYS[1], cid) == 0 then return false end
+local record = ARGV[4] .. cid
+if redis.call('hget', record, 'status') ~= 'waiting' then return false end
+redis.call('hset', record, 'status', 'with_operator', 'operator', ARGV[2], 'claimed_at', ARGV[3])
+redis.call('sadd', ARGV[5], cid)
+return cid
+"""
+
+# The client cancels waiting; loses to a claim that happened first.
+# KEYS: record, queue. ARGV: cid, now.
+HANDOFF_CANCEL = """
+if redis.call('hget', KEYS[1], 'status') ~= 'waiting' then return 0 end
+redis.call('zrem', KEYS[2], ARGV[1])
+redis.call('hset', KEYS[1], 'status', 'bot', 'cancelled_at', ARGV[2])
+return 1
+"""
+
+# Transfer to another operator (ARGV[3] = name) or back to the queue
+# (ARGV[3] == ''), at most ARGV[4] times per handoff.
+# KEYS: record, queue, mine of the current operator, mine of the target.
+# ARGV: cid, current operator, target, max transfers, now.
+# Returns 1 done, -1 not this operator's conversation, -2 limit reached.
+HANDOFF_TRANSFER = """
+if redis.call('hget', KEYS[1], 'status') ~= 'with_operator'
+   or redis.call('hget', KEYS[1], 'operator') ~= ARGV[2] then return -1 end
+local transfers = tonumber(redis.call('hget', KEYS[1], 'transfers') or '0')
+if transfers >= tonumber(ARGV[4]) then return -2 end
+redis.call('srem', KEYS[3], ARGV[1])
+redis.call('hset', KEYS[1], 'transfers', transfers + 1, 'transferred_at', ARGV[5])
+if ARGV[3] == '' then
+  redis.call('hset', KEYS[1], 'status', 'waiting', 'operator', '')
+  redis.call('zadd', KEYS[2], redis.call('hget', KEYS[1], 'priority'), ARGV[1])
+else
+  redis.call('hset', KEYS[1], 'operator', ARGV[3])
+  redis.call('sadd', KEYS[4], ARGV[1])
+end
+return 1
+"""
+
+# The operator finishes. KEYS: record, mine. ARGV: cid, operator, now.
+HANDOFF_RESOLVE = """
+if redis.call('hget', KEYS[1], 'status') ~= 'with_operator'
+   or redis.call('hget', KEYS[1], 'operator') ~= ARGV[2] then return 0 end
+redis.call('hset', KEYS[1], 'status', 'resolved', 'resolved_at', ARGV[3])
+redis.call('srem', KEYS[2], ARGV[1])
+return 1
+"""
+
+# Offer a waiting client a callback at most once per timeout period.
+# KEYS: record. ARGV: now, offer only if the last offer/enqueue is before this.
+HANDOFF_MARK_OFFERED = """
+if redis.call('hget', KEYS[1], 'status') ~= 'waiting' then return 0 end
+local last = math.max(tonumber(redis.call('hget', KEYS[1], 'enqueued_at') or '0'),
+                      tonumber(redis.call('hget', KEYS[1], 'offered_at') or '0'))
+if last > tonumber(ARGV[2]) then return 0 end
+redis.call('hset', KEYS[1], 'offered_at', ARGV[1])
+return 1
+"""
+
+# Book one place in a callback slot if it is not full. KEYS: slot counter.
+# ARGV: capacity, ttl seconds. Returns the new count or 0 when full.
+CALLBACK_BOOK_SLOT = """
+local n = tonumber(redis.call('get', KEYS[1]) or '0')
+if n >= tonumber(ARGV[1]) then return 0 end
+n = redis.call('incr', KEYS[1])
+redis.call('expire', KEYS[1], ARGV[2])
+return n
+"""
+
+
+# ---------------------------------------------------------------- payments
+# Owned by bot/payments (issue 6). An order is a JSON document; status
+# changes go through bot.payments.orders (optimistic WATCH/MULTI), so the
+# transition table stays in one place.
+#   pay:order:{order_id}            JSON payment order (accrual, status, attempts)
+#   pay:create:{idempotency_key}    order id created for that key (create-once)
+#   pay:client:{client_id}          zset of the client's order ids by creation time
+#   pay:pending                     zset of open orders (created/pending) for reconciliation
+#   pay:provider:{name}:{pay_id}    order id of a provider's payment (webhook lookup)
+#   pay:uin:seq                     counter for the accrual-number part of a УИН
+#   pay:uin:{uin}                   order id of a УИН we issued
+PAYMENT_CREATE_TTL_S = 7 * 24 * 3600
+
+
+def payment_order(order_id: str) -> str:
+    return f"{PREFIX}pay:order:{order_id}"
+
+
+def payment_create(idempotency_key: str) -> str:
+    return f"{PREFIX}pay:create:{idempotency_key}"
+
+
+def payment_client(client_id: str) -> str:
+    return f"{PREFIX}pay:client:{client_id}"
+
+
+def payments_pending() -> str:
+    return f"{PREFIX}pay:pending"
+
+
+def payment_provider(provider: str, payment_id: str) -> str:
+    return f"{PREFIX}pay:provider:{provider}:{payment_id}"
+
+
+def payment_uin_sequence() -> str:
+    return f"{PREFIX}pay:uin:seq"
+
+
+def payment_uin(uin: str) -> str:
+    return f"{PREFIX}pay:uin:{uin}"
+
+
+# Create an order once per idempotency key: KEYS = [create key, order key,
+# client zset, open-orders zset, uin key]; ARGV = [order id, order json, created ts, ttl].
+# Returns the id of the order that owns the key (ours or an earlier one).
+CREATE_PAYMENT_ONCE = """
+local existing = redis.call('get', KEYS[1])
+if existing then
+  return existing
+end
+redis.call('set', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[4]))
+redis.call('set', KEYS[2], ARGV[2])
+redis.call('zadd', KEYS[3], tonumber(ARGV[3]), ARGV[1])
+redis.call('zadd', KEYS[4], tonumber(ARGV[3]), ARGV[1])
+redis.call('set', KEYS[5], ARGV[1])
+return ARGV[1]
+"""
+
+
+# --- Telegram channel (bot/channels/telegram.py) --------------------------
+# Update ids are unique per bot, so the bot id is part of the claim.
+def telegram_update(bot_id: int, update_id: int) -> str:
+    return seen("tg", f"{bot_id}:{update_id}")
+
+
+# ---------------------------------------------------------------- consent (bot/consent)
+# consent:{client}:ledger   stream: the client's consent ledger (append-only)
+# consent:audit             stream: every consent record of every client (auditor)
+# consent:clients           set: clients with at least one ledger record
+# client:{client}:addresses hash: channel → last conversation id (for proactive sends)
+# notify:queue              stream (group `senders`): notification ids to deliver
+# notify:n:{nid}            hash: one notification (client, category, text, basis, status)
+# notify:scheduled          zset: nid → due time (quiet hours, retries)
+# notify:digest:{client}    set: nids waiting for the client's digest
+# notify:digest_due         zset: client → time of the next digest
+# notify:deliveries         stream: delivery log (sent / skipped / failed)
+# campaign:{id}             JSON campaign definition; campaigns: zset id → created
+NOTIFY_GROUP = "senders"
+NOTIFICATION_TTL_S = 180 * 24 * 3600  # idempotency window of a (campaign, client) pair
+DELIVERIES_MAXLEN = 1_000_000
+
+
+def consent_ledger(client_id: str) -> str:
+    return f"{PREFIX}consent:{client_id}:ledger"
+
+
+def consent_audit() -> str:
+    return f"{PREFIX}consent:audit"
+
+
+def consent_clients() -> str:
+    return f"{PREFIX}consent:clients"
+
+
+def client_addresses(client_id: str) -> str:
+    return f"{PREFIX}client:{client_id}:addresses"
+
+
+def notify_queue() -> str:
+    return f"{PREFIX}notify:queue"
+
+
+def notification(nid: str) -> str:
+    return f"{PREFIX}notify:n:{nid}"
+
+
+def notify_scheduled() -> str:
+    return f"{PREFIX}notify:scheduled"
+
+
+def notify_digest(client_id: str) -> str:
+    return f"{PREFIX}notify:digest:{client_id}"
+
+
+def notify_digest_due() -> str:
+    return f"{PREFIX}notify:digest_due"
+
+
+def notify_deliveries() -> str:
+    return f"{PREFIX}notify:deliveries"
+
+
+def campaign(campaign_id: str) -> str:
+    return f"{PREFIX}campaign:{campaign_id}"
+
+
+def campaigns() -> str:
+    return f"{PREFIX}campaigns"
+
+
+# Enqueue a notification once per idempotency key: the item hash is created
+# only if absent, and the queue entry is added in the same atomic step.
+# KEYS: item hash, queue stream. ARGV: nid, ttl, field, value, field, value …
+ENQUEUE_NOTIFICATION = """
+if redis.call('exists', KEYS[1]) == 1 then return 0 end
+for i = 3, #ARGV, 2 do redis.call('hset', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('expire', KEYS[1], tonumber(ARGV[2]))
+redis.call('xadd', KEYS[2], '*', 'nid', ARGV[1])
+return 1
+"""
+
+# Claim a notification for sending: only from one of the given statuses, so
+# two workers (or a redelivered queue entry) never send it twice.
+# KEYS: item hash. ARGV: new status, allowed status …  Returns 1 or the status.
+CLAIM_NOTIFICATION = """
+local status = redis.call('hget', KEYS[1], 'status')
+if not status then return 'missing' end
+for i = 2, #ARGV do
+  if status == ARGV[i] then redis.call('hset', KEYS[1], 'status', ARGV[1]); return 1 end
+end
+return status
+"""
+
+# Move up to ARGV[2] members of a zset whose time (score) has come to the
+# queue stream, atomically (no entry lost or doubled between the two).
+# KEYS: zset, queue stream. ARGV: now, limit, stream field name.
+RELEASE_DUE = """
+local due = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, member in ipairs(due) do
+  redis.call('zrem', KEYS[1], member)
+  redis.call('xadd', KEYS[2], '*', ARGV[3], member)
+end
+return #due
+"""
+
+# Take all notifications waiting in a client's digest (read and clear at once).
+TAKE_DIGEST = """
+local ids = redis.call('smembers', KEYS[1])
+redis.call('del', KEYS[1])
+return ids
+"""
+
+
+# --- Voice channel (issue 7) --------------------------------------------------
+#   voice:callbacks       stream of callback requests made by phone (DefaultDesk,
+#                         until the handoff module's callback queue takes over)
+VOICE_CALLBACKS_MAXLEN = 10_000
+
+
+def voice_callbacks() -> str:
+    return f"{PREFIX}voice:callbacks"
