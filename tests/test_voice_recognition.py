@@ -109,3 +109,11 @@ async def test_voice_is_off_without_a_model_and_says_why(runtime, tmp_path):
     broken = VoiceService(runtime, model_path=str(tmp_path / "no-such-model"))
     await broken.load()
     assert not broken.status().on and broken.status().message == texts.OFF_BAD_MODEL
+
+
+def test_grammar_setting_accepts_json_or_bars():
+    from voice.service import parse_grammar
+
+    assert parse_grammar('["네", "아니요"]') == ["네", "아니요"]
+    assert parse_grammar("да | нет") == ["да", "нет"]
+    assert parse_grammar("  ") is None

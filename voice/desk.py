@@ -1,0 +1,58 @@
+"""What the voice line needs from the operator desk: working hours and callbacks.
+
+The handoff module owns the real working hours and callback queue; it can
+hand the voice line any object with these three methods
+(`voice.module.use_desk(runtime, desk)`). Until then `DefaultDesk` serves:
+fixed weekday hours and a Redis stream of callback requests.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from redis.asyncio import Redis
+
+from bot.store import keys
+
+
+class OperatorDesk(Protocol):
+    def hours_text(self) -> str:
+        """One spoken sentence: when operators work."""
+        ...
+
+    def is_open(self, now: datetime | None = None) -> bool:
+        """Are operators at work right now?"""
+        ...
+
+    async def book_callback(self, phone: str, conversation_id: str) -> str:
+        """Queue a call back to `phone` in working hours; return the confirmation to say."""
+        ...
+
+
+WEEKDAYS = ("понедельника", "вторника", "среды", "четверга", "пятницы", "субботы", "воскресенья")
+
+
+class DefaultDesk:
+    def __init__(self, redis: Redis, open_hour: int = 9, close_hour: int = 18, workdays: int = 5,
+                 tz: str = "Europe/Moscow", tz_spoken: str = "по московскому времени"):
+        self.redis = redis
+        self.open_hour, self.close_hour, self.workdays = open_hour, close_hour, workdays
+        self.tz, self.tz_spoken = ZoneInfo(tz), tz_spoken
+
+    def hours_text(self) -> str:
+        return (f"Операторы работают с {WEEKDAYS[0]} по {WEEKDAYS[self.workdays - 1]}, "
+                f"с {self.open_hour} до {self.close_hour} часов {self.tz_spoken}.")
+
+    def is_open(self, now: datetime | None = None) -> bool:
+        local = (now or datetime.now(timezone.utc)).astimezone(self.tz)
+        return local.weekday() < self.workdays and self.open_hour <= local.hour < self.close_hour
+
+    async def book_callback(self, phone: str, conversation_id: str) -> str:
+        await self.redis.xadd(keys.voice_callbacks(), {"phone": phone, "conversation_id": conversation_id,
+                                                       "ts": str(time.time())}, maxlen=keys.VOICE_CALLBACKS_MAXLEN)
+        tail = phone[-4:]
+        return (f"Записал: оператор перезвонит вам на номер, который заканчивается на {tail[:2]} {tail[2:]}, "
+                "в рабочее время.")

@@ -1,0 +1,349 @@
+"""A phone call as a deterministic state machine, independent of transport.
+
+    step(state, event, ctx) -> (new state, actions)
+
+No I/O here: the runner (`voice/call.py`) feeds events — the caller spoke,
+pressed a key, was silent, playback ended, the core answered — and performs
+the actions — say a prompt, stop playback (barge-in), ask the conversation
+core, book a callback, hang up. Tested with plain tables.
+
+Keys work at every step: 0 = operator, * = repeat, digits = the options of
+the last prompt (or the main menu when it offered none), # ends a typed
+phone number. Two low-confidence recognitions in a row switch the call to
+the keypad menu. Silence: a re-prompt, then an offer of the operator, then
+a polite goodbye.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+from bot.core.engine import OPERATOR_PAYLOAD
+from bot.core.messages import Reply
+
+from . import texts
+from .render import Prompt, menu, render
+
+
+class Phase(str, Enum):
+    speaking = "speaking"
+    listening = "listening"
+    thinking = "thinking"  # waiting for the core or a booking
+    ended = "ended"
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Facts a step may read (they may change during a call, e.g. hours)."""
+
+    org_name: str
+    assistant_name: str
+    hours_text: str
+    operator_open: bool
+    min_confidence: float = 0.5
+
+
+@dataclass(frozen=True)
+class CallState:
+    phase: Phase = Phase.listening
+    prompt: Prompt = field(default_factory=lambda: Prompt(""))
+    number: str | None = None  # the caller's phone number, when known
+    low_confidence: int = 0
+    keypad_only: bool = False
+    silences: int = 0
+    entry: str | None = None  # digits of a phone number being typed
+    hang_up_after: bool = False
+
+
+# ------------------------------------------------------------------ events
+@dataclass(frozen=True)
+class Start:
+    pass
+
+
+@dataclass(frozen=True)
+class Speech:
+    """The caller started speaking (first partial result)."""
+
+
+@dataclass(frozen=True)
+class Heard:
+    text: str
+    confidence: float = 1.0
+
+
+@dataclass(frozen=True)
+class Key:
+    digit: str
+
+
+@dataclass(frozen=True)
+class Silence:
+    pass
+
+
+@dataclass(frozen=True)
+class PlaybackDone:
+    pass
+
+
+@dataclass(frozen=True)
+class Answered:
+    replies: tuple[Reply, ...]
+    with_operator: bool = False
+    intent: str | None = None
+
+
+@dataclass(frozen=True)
+class OperatorSaid:
+    replies: tuple[Reply, ...]
+
+
+@dataclass(frozen=True)
+class Booked:
+    text: str | None  # the confirmation to say; None = booking failed
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The conversation core could not answer this turn."""
+
+
+@dataclass(frozen=True)
+class HungUp:
+    pass
+
+
+Event = Start | Speech | Heard | Key | Silence | PlaybackDone | Answered | OperatorSaid | Booked | Failed | HungUp
+
+
+# ----------------------------------------------------------------- actions
+@dataclass(frozen=True)
+class Say:
+    prompt: Prompt
+
+
+@dataclass(frozen=True)
+class StopPlayback:
+    pass
+
+
+@dataclass(frozen=True)
+class Ask:
+    text: str | None = None
+    payload: str | None = None
+
+
+@dataclass(frozen=True)
+class BookCallback:
+    phone: str
+
+
+@dataclass(frozen=True)
+class HangUp:
+    pass
+
+
+Action = Say | StopPlayback | Ask | BookCallback | HangUp
+
+
+# ----------------------------------------------------------- spoken words
+NUMBER_WORDS = {
+    "1": "один одна первый первое первая первую единица",
+    "2": "два две второй второе вторая вторую двойка",
+    "3": "три третий третье третья третью тройка",
+    "4": "четыре четвёртый четвертый четвёртое четвертое четвёртую четвертую",
+    "5": "пять пятый пятое пятую",
+    "6": "шесть шестой шестое",
+    "7": "семь седьмой седьмое",
+    "8": "восемь восьмой восьмое",
+    "9": "девять девятый девятое",
+    "0": "ноль нуль",
+}
+_WORD_DIGIT = {w: d for d, words in NUMBER_WORDS.items() for w in words.split()}
+COMMANDS = [  # (action, phrase stems), checked in order on short utterances
+    ("repeat", ("повтор", "ещё раз", "еще раз")),
+    ("operator", ("оператор", "человек", "сотрудник", "специалист")),
+    ("hours", ("часы работы", "во сколько", "когда работа", "режим работы", "график работы")),
+    ("callback", ("перезвон", "обратный звонок", "обратного звонка")),
+]
+SHORT_UTTERANCE = 6  # words; longer speech is a question for the core
+
+
+def spoken_key(text: str, keys: dict[str, str]) -> str | None:
+    """The key a short utterance stands for: «второй» → "2", «оператор» → "0"."""
+    words = re.findall(r"[а-яёa-z0-9]+", text.lower())
+    if not words or len(words) > SHORT_UTTERANCE:
+        return None
+    if len(words) <= 3:
+        for word in words:
+            digit = word if word.isdigit() and len(word) == 1 else _WORD_DIGIT.get(word)
+            if digit is not None and (digit in keys or digit == "0"):
+                return digit
+    phrase = " ".join(words)
+    for action, stems in COMMANDS:
+        if any(stem in phrase for stem in stems):
+            return {"repeat": "*", "operator": "0", "hours": "voice:hours", "callback": "voice:callback"}[action]
+    return None
+
+
+# -------------------------------------------------------------- prompts
+def main_menu(body: str) -> Prompt:
+    return menu(body, texts.MENU_ITEMS, lead=texts.MENU_LEAD)
+
+
+def greeting(ctx: CallContext) -> Prompt:
+    prompt = main_menu(texts.greeting(ctx.org_name, ctx.assistant_name))
+    return replace(prompt, menu=f"{prompt.menu} {texts.REPEAT_KEY}")
+
+
+def active_keys(prompt: Prompt) -> dict[str, str]:
+    """The prompt's keys; when it offered no options, the main menu's."""
+    if any(d in prompt.keys for d in "123456789"):
+        return prompt.keys
+    return {**main_menu("").keys, **prompt.keys}
+
+
+# ------------------------------------------------------------------ step
+def step(state: CallState, event: Event, ctx: CallContext) -> tuple[CallState, list[Action]]:
+    if state.phase is Phase.ended:
+        return state, []
+    if isinstance(event, HungUp):
+        return replace(state, phase=Phase.ended), []
+    if isinstance(event, Start):
+        return _say(state, greeting(ctx))
+    if isinstance(event, Speech):
+        if state.phase is Phase.speaking:  # barge-in
+            return replace(state, phase=Phase.listening, silences=0), [StopPlayback()]
+        return replace(state, silences=0), []
+    if isinstance(event, Heard):
+        return _heard(state, event, ctx)
+    if isinstance(event, Key):
+        stop: list[Action] = [StopPlayback()] if state.phase is Phase.speaking else []
+        new, actions = _key(replace(state, silences=0), event.digit, ctx)
+        return new, stop + actions
+    if isinstance(event, Silence):
+        return _silence(state) if state.phase is Phase.listening else (state, [])
+    if isinstance(event, PlaybackDone):
+        if state.phase is not Phase.speaking:
+            return state, []
+        if state.hang_up_after:
+            return replace(state, phase=Phase.ended), [HangUp()]
+        return replace(state, phase=Phase.listening), []
+    if isinstance(event, Answered):
+        return _answered(state, event)
+    if isinstance(event, OperatorSaid):
+        prompt = render(list(event.replies))
+        return _say(state, replace(prompt, body=f"{texts.FROM_OPERATOR} {prompt.body}"))
+    if isinstance(event, Booked):
+        if event.text is None:
+            return _say(state, main_menu(texts.CALLBACK_FAILED))
+        return _say(state, main_menu(f"{event.text} {texts.HOURS_FOLLOW_UP}"))
+    if isinstance(event, Failed):
+        return _say(state, Prompt(texts.TURN_FAILED, keys={"0": OPERATOR_PAYLOAD}))
+    return state, []
+
+
+def _say(state: CallState, prompt: Prompt, *, hang_up: bool = False) -> tuple[CallState, list[Action]]:
+    return replace(state, phase=Phase.speaking, prompt=prompt, hang_up_after=hang_up), [Say(prompt)]
+
+
+def _heard(state: CallState, event: Heard, ctx: CallContext) -> tuple[CallState, list[Action]]:
+    state = replace(state, silences=0)
+    if not event.text.strip():
+        return state, []
+    if state.entry is not None:  # typing a number: speech does not count
+        return state, []
+    if event.confidence < ctx.min_confidence:
+        low = state.low_confidence + 1
+        state = replace(state, low_confidence=low)
+        if low >= 2 and not state.keypad_only:
+            return _say(replace(state, keypad_only=True), main_menu(texts.KEYPAD_FALLBACK))
+        hint = texts.NOT_HEARD_KEYPAD if state.keypad_only else texts.NOT_HEARD
+        return _say(state, replace(state.prompt, body=hint))
+    state = replace(state, low_confidence=0)
+    key = spoken_key(event.text, active_keys(state.prompt))
+    if key is not None:
+        return _key(state, key, ctx) if len(key) == 1 else _target(state, key, ctx)
+    return replace(state, phase=Phase.thinking), [Ask(text=event.text.strip())]
+
+
+def _key(state: CallState, digit: str, ctx: CallContext) -> tuple[CallState, list[Action]]:
+    if state.entry is not None:
+        return _entry(state, digit)
+    if digit == "*":
+        return _say(state, state.prompt)
+    if digit == "0":
+        return _operator(state, ctx)
+    target = active_keys(state.prompt).get(digit)
+    if target is None:
+        if digit == "#":
+            return state, []
+        return _say(state, replace(state.prompt, body=texts.UNKNOWN_KEY))
+    return _target(state, target, ctx)
+
+
+def _target(state: CallState, target: str, ctx: CallContext) -> tuple[CallState, list[Action]]:
+    if target == OPERATOR_PAYLOAD:
+        return _operator(state, ctx)
+    if target == "voice:hours":
+        return _say(state, main_menu(f"{ctx.hours_text} {texts.HOURS_FOLLOW_UP}"))
+    if target == "voice:menu":
+        return _say(state, main_menu(texts.HOURS_FOLLOW_UP))
+    if target == "voice:callback":
+        if state.number:
+            return replace(state, phase=Phase.thinking), [BookCallback(state.number)]
+        return _say(replace(state, entry=""), Prompt(texts.ENTER_NUMBER))
+    return replace(state, phase=Phase.thinking), [Ask(payload=target)]
+
+
+def _operator(state: CallState, ctx: CallContext) -> tuple[CallState, list[Action]]:
+    if ctx.operator_open:
+        return replace(state, phase=Phase.thinking), [Ask(payload=OPERATOR_PAYLOAD)]
+    body = texts.OPERATOR_CLOSED.format(hours=ctx.hours_text)
+    return _say(state, menu(body, texts.CLOSED_ITEMS, operator=False))  # operators are away: don't offer 0
+
+
+PHONE_DIGITS = (10, 15)
+
+
+def normalize_phone(digits: str) -> str | None:
+    """Russian numbers typed as 8XXXXXXXXXX become 7XXXXXXXXXX; None if not a number."""
+    if len(digits) == 11 and digits.startswith("8"):
+        digits = "7" + digits[1:]
+    elif len(digits) == 10 and digits.startswith("9"):
+        digits = "7" + digits
+    return digits if PHONE_DIGITS[0] <= len(digits) <= PHONE_DIGITS[1] else None
+
+
+def _entry(state: CallState, digit: str) -> tuple[CallState, list[Action]]:
+    entry = state.entry or ""
+    if digit == "*":
+        return _say(replace(state, entry=None), main_menu(texts.HOURS_FOLLOW_UP))
+    if digit != "#":
+        return replace(state, entry=(entry + digit)[: PHONE_DIGITS[1] + 1]), []
+    phone = normalize_phone(entry)
+    if phone is None:
+        return _say(replace(state, entry=""), Prompt(texts.BAD_NUMBER))
+    return replace(state, entry=None, number=phone, phase=Phase.thinking), [BookCallback(phone)]
+
+
+def _silence(state: CallState) -> tuple[CallState, list[Action]]:
+    count = state.silences + 1
+    state = replace(state, silences=count)
+    if count == 1:
+        return _say(state, replace(state.prompt, body=texts.REPROMPT))
+    if count == 2:
+        return _say(state, Prompt(texts.OFFER_OPERATOR, keys=dict(state.prompt.keys)))
+    return _say(state, Prompt(texts.GOODBYE_SILENCE), hang_up=True)
+
+
+def _answered(state: CallState, event: Answered) -> tuple[CallState, list[Action]]:
+    if not event.replies:
+        if event.with_operator:
+            return _say(state, Prompt(texts.WITH_OPERATOR))
+        return replace(state, phase=Phase.listening), []
+    prompt = render(list(event.replies))
+    return _say(state, prompt, hang_up=event.intent == "goodbye")
