@@ -33,6 +33,17 @@ class _Server(uvicorn.Server):
         pass
 
 
+CREATE_OPERATOR = ".venv/bin/python -m handoff.users add NAME --role operator"
+
+
+def _voice_note(settings: Settings, api_url: str) -> str:
+    if not settings.vosk_model_path:
+        return "off — set VOSK_MODEL_PATH (a Vosk model folder) to turn it on"
+    audiosocket = (f"AudioSocket on {settings.voice_audiosocket_host}:{settings.voice_audiosocket_port}"
+                   if settings.voice_audiosocket_port else "AudioSocket off (set VOICE_AUDIOSOCKET_PORT)")
+    return f"{api_url}/call  ·  {audiosocket}"
+
+
 def _banner(settings: Settings, api_url: str, redis_note: str, telegram_note: str) -> str:
     return (
         "\n".join([
@@ -40,6 +51,8 @@ def _banner(settings: Settings, api_url: str, redis_note: str, telegram_note: st
             "Assistant is up:",
             f"  HTTP API        {api_url}/api/v1/conversations/<id>/messages  (X-Api-Key: {settings.assistant_api_key})",
             f"  API docs        {api_url}/docs",
+            f"  Operators       {api_url}/console  (create an operator: {CREATE_OPERATOR})",
+            f"  Voice line      {_voice_note(settings, api_url)}",
             f"  Store           {redis_note}",
             f"  Telegram        {telegram_note}",
             f"  Logs            {settings.data_dir / 'logs'}",

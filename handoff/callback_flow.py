@@ -1,6 +1,7 @@
 """Booking a callback (R-17) as a pure flow: consent → phone → slot.
 
-Effects do the I/O: `handoff.consent` records the consent, `handoff.offer_slots`
+Effects do the I/O: `handoff.consent` records the consent in the ledger (the
+exact text shown travels in the effect), `handoff.offer_slots`
 shows free slots as buttons, `handoff.book_callback` books the chosen one.
 """
 
@@ -11,7 +12,7 @@ from typing import Any
 from bot.core.messages import ReplyKind
 from bot.flows.base import Effect, FlowContext, FlowEvent, Step, button, reply
 
-from .callbacks import CONSENT_TEXT, has_consent, masked_phone, normalize_phone
+from .callbacks import consent_question, consent_shown, has_consent, masked_phone, normalize_phone
 
 NAME = "callback"
 CANCEL_WORDS = {"отмена", "отменить", "отмени", "стоп", "не надо", "cancel"}
@@ -22,6 +23,7 @@ BAD_PHONE = ("Не получилось распознать номер. Нап�
 NO_CONSENT = ("Понимаю. Без номера телефона перезвонить не получится. Я продолжу помогать здесь — "
               "задайте вопрос, а в рабочее время можно написать «оператор».")
 CANCELLED = "Хорошо, звонок заказывать не будем. Чем ещё могу помочь?"
+DEFAULT_ORG = "центр «Мой бизнес»"
 CONFIRM_SAVED = "Перезвонить на номер {phone}?"
 PICK_SLOT = "Выберите, пожалуйста, время звонка кнопкой ниже или напишите «отмена»."
 
@@ -46,10 +48,14 @@ class CallbackFlow:
     name = NAME
     start_intents = ("request_callback",)
 
+    def __init__(self, org: str = DEFAULT_ORG):
+        self.org = org
+
     def start(self, ctx: FlowContext, event: FlowEvent) -> Step:
         if not has_consent(ctx.profile):
             return Step(state={"step": "consent"}, replies=[reply(
-                CONSENT_TEXT, button(NAME, "Согласен(а)", "yes"), button(NAME, "Не согласен(а)", "no"))])
+                consent_question(consent_shown(self.org)),
+                button(NAME, "Согласен(а)", "yes"), button(NAME, "Не согласен(а)", "no"))])
         if normalize_phone(ctx.profile.get("phone", "")):
             return Step(state={"step": "saved"}, replies=[reply(
                 CONFIRM_SAVED.format(phone=masked_phone(ctx.profile["phone"])),
@@ -64,7 +70,7 @@ class CallbackFlow:
         if current == "consent":
             if event.payload == "yes" or (event.text and event.intent in ("affirm", "thank")):
                 step = _ask_phone(state)
-                step.effects.append(Effect("handoff.consent"))
+                step.effects.append(Effect("handoff.consent", {"shown": consent_shown(self.org).ledger_fields()}))
                 return step
             if event.payload == "no" or (event.text and event.intent == "deny"):
                 return Step(state=None, replies=[reply(NO_CONSENT, kind=ReplyKind.info)])
@@ -82,6 +88,10 @@ class CallbackFlow:
                 return Step(state={**state, "step": "booking"}, effects=[
                     Effect("handoff.book_callback", {"slot": int(event.payload[1:]), "phone": state["phone"]})])
             return Step(state=state, replies=[reply(PICK_SLOT)], effects=[Effect("handoff.offer_slots")])
+        return Step(state=None, replies=[reply(CANCELLED, kind=ReplyKind.info)])
+
+    def cancel(self, state: dict[str, Any], ctx: FlowContext) -> Step:
+        """«отмена» / do:cancel at any step (the engine asks): nothing is booked."""
         return Step(state=None, replies=[reply(CANCELLED, kind=ReplyKind.info)])
 
     def _maybe_phone(self, state: dict[str, Any], event: FlowEvent) -> Step:

@@ -2,14 +2,15 @@
 back in a free slot of working hours. Booking is reusable by any channel
 (the voice line books with the caller's number): see `CallbackBook.book`.
 
-Personal data: the phone number is stored only after consent (R-7), which is
-recorded by `record_personal_data_consent` — a minimal stand-in that the
-consent ledger (another module) can replace. Phones never go to logs.
+Personal data: the phone number is stored only after consent (R-7). The
+consent ledger (bot/consent) is the one source: the text shown is the
+versioned `pd_callback` document, the answer is a ledger record, and
+`has_consent` reads the ledger's state cached in the client profile. Phones
+never go to logs.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import time
@@ -18,40 +19,45 @@ from datetime import datetime, timedelta, timezone
 
 from redis.asyncio import Redis
 
+from bot.consent.documents import Shown, documents, show
+from bot.consent.flows import has_personal_data_consent
+from bot.consent.ledger import record_personal_data_consent as _ledger_record
+from bot.consent.model import ConsentState
 from bot.store import keys
-from bot.store.conversations import ProfileStore
 
 from .schedule import Schedule
 
 CALLBACK_PURPOSE = "callback"
-CONSENT_TEXT_VERSION = "callback-phone-v1"
-CONSENT_TEXT = (
-    "Чтобы оператор вам перезвонил, мне нужен ваш номер телефона. Согласны ли вы на обработку "
-    "номера телефона центром только для этого звонка (152-ФЗ «О персональных данных»)? "
-    "Отозвать согласие можно в любой момент — просто напишите нам об этом."
+CONSENT_ASK = (
+    "Чтобы оператор вам перезвонил, мне нужен ваш номер телефона. Прошу подтвердить согласие:\n\n"
+    "«{text}» (версия {version})\n\nСогласны?"
 )
 
 
-def consent_field(purpose: str) -> str:
-    return f"consent_pd_{purpose}"
+def consent_shown(org: str, purpose: str = CALLBACK_PURPOSE) -> Shown:
+    """The consent text the client sees, exactly as the ledger will record it."""
+    return show(documents().for_purpose(purpose), org)
 
 
-async def record_personal_data_consent(profiles: ProfileStore, client_id: str, *, purpose: str,
-                                       text_version: str, channel: str, conversation_id: str,
-                                       now: float | None = None) -> dict:
-    """Record that the client agreed to `purpose` (minimal: one profile field).
+def consent_question(shown: Shown) -> str:
+    return CONSENT_ASK.format(text=shown.text, version=shown.version)
 
-    The consent ledger (R-8, append-only history) replaces this function;
-    callers pass everything a ledger entry needs.
-    """
-    entry = {"purpose": purpose, "version": text_version, "channel": channel,
-             "conversation_id": conversation_id, "ts": round(time.time() if now is None else now, 3)}
-    await profiles.set(client_id, **{consent_field(purpose): json.dumps(entry, ensure_ascii=False)})
-    return entry
+
+async def record_personal_data_consent(redis: Redis, client_id: str, *, shown: Shown | dict[str, str],
+                                       channel: str, conversation_id: str = "", purpose: str = CALLBACK_PURPOSE,
+                                       granted: bool = True, now: float | None = None) -> ConsentState:
+    """Write the client's answer to the text `shown` (a `Shown` or its `ledger_fields()`) to the
+    consent ledger; returns the new consent state. Raises if Redis did not take it — then
+    nothing may be stored."""
+    fields = shown.ledger_fields() if isinstance(shown, Shown) else shown
+    return await _ledger_record(redis, client_id, purpose=purpose, text_version=fields["version"], channel=channel,
+                                conversation_id=conversation_id, granted=granted, text_id=fields["text_id"],
+                                sha256=fields["sha256"], title=fields["title"], now=now)
 
 
 def has_consent(profile: dict[str, str], purpose: str = CALLBACK_PURPOSE) -> bool:
-    return bool(profile.get(consent_field(purpose)))
+    """An active ledger consent for `purpose` on the current text (from the profile's cached state)."""
+    return has_personal_data_consent(profile, purpose)
 
 
 _NON_DIGITS = re.compile(r"\D")

@@ -22,6 +22,9 @@ from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from knowledge_base.models import LIFE_SITUATIONS, SEGMENT_TITLES, Segment
+from bot.consent import texts as consent_texts
+from bot.consent.ledger import Ledger
+from bot.consent.model import PROFILE_FIELD, ConsentState, Kind
 from bot.store import keys
 
 from .callbacks import masked_phone
@@ -192,12 +195,13 @@ def routes(app: FastAPI, runtime, service) -> None:
             raise HTTPException(404, "Такого разговора нет. Вернитесь к очереди.")
         history = await runtime.engine.conversations.history(cid)
         profile = await runtime.engine.profiles.get(state.client_id)
+        consents = _consent_rows(await Ledger(runtime.redis).state(state.client_id), zone)
         summary = await service.summary(ticket, history) if ticket else None
         topics = sorted((runtime.kb[t] for t in runtime.kb.ids()), key=lambda e: (e.life_situation, e.title))
         draft = runtime.kb[quick].answer_for(profile.get("segment")) if quick in runtime.kb else ""
         operators = [n for n in await service.presence.online() if n != s.user.name]
         return page(request, "conversation.html", s, cid=cid, ticket=ticket, state=state, history=history,
-                    profile=_profile_rows(profile), summary=summary, topics=topics, situations=LIFE_SITUATIONS,
+                    profile=_profile_rows(profile), consents=consents, summary=summary, topics=topics, situations=LIFE_SITUATIONS,
                     draft=draft, quick=quick, operators=operators, note=note, error=error,
                     max_transfers=service.queue.max_transfers, mine=bool(ticket and ticket.operator == s.user.name
                                                                        and ticket.status is Status.with_operator))
@@ -349,15 +353,28 @@ def _profile_rows(profile: dict[str, str]) -> list[tuple[str, str]]:
                 pass
         elif name in ("first_seen", "last_seen") and value.isdigit():
             value = datetime.fromtimestamp(int(value), timezone.utc).strftime("%d.%m.%Y %H:%M UTC")
-        elif name.startswith("consent_pd_"):
-            try:
-                entry = json.loads(value)
-                value = (f"дано {datetime.fromtimestamp(entry['ts'], timezone.utc):%d.%m.%Y %H:%M} UTC, "
-                         f"текст {entry['version']}, канал {entry['channel']}")
-            except (ValueError, KeyError, TypeError):
-                pass
-            name = f"Согласие на обработку ПДн: {name.removeprefix('consent_pd_')}"
+        elif name == PROFILE_FIELD or name.startswith("consent_pd_"):
+            continue  # consents are shown from the ledger (`_consent_rows`), not from profile caches
         rows.append((PROFILE_LABELS.get(name, name), value))
+    return rows
+
+
+def _consent_rows(state: ConsentState, zone) -> list[tuple[str, str]]:
+    """The client's consents from the ledger: what, since when, through which channel, on which text."""
+    rows = []
+    for g in state.active():
+        if g.kind is Kind.notify:
+            continue
+        via = consent_texts.CHANNEL_TITLES.get(g.channel, g.channel)
+        text = f"{g.text_id or '—'}, версия {g.version or '—'}"
+        rows.append((consent_texts.short_title(g.kind, g.scope),
+                     f"дано {datetime.fromtimestamp(g.granted_at, zone):%d.%m.%Y %H:%M} {via} (текст {text})"))
+    for key, ts in sorted(state.withdrawn.items(), key=lambda kv: kv[1]):
+        if key in state.grants:
+            continue
+        kind, _, scope = key.partition(":")
+        rows.append((consent_texts.short_title(Kind(kind), scope),
+                     f"отозвано {datetime.fromtimestamp(ts, zone):%d.%m.%Y %H:%M}"))
     return rows
 
 

@@ -9,15 +9,16 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from bot.core.engine import CANCEL_PAYLOAD
 from bot.core.messages import Button, Incoming, Reply, ReplyKind, Understanding
 from bot.core.texts import INTENT_TITLES
 from bot.flows.base import FlowContext, FlowEvent
+from bot.consent.model import PROFILE_FIELD
 from bot.store import keys
 
 from . import texts
 from .callback_flow import CallbackFlow
-from .callbacks import (CALLBACK_PURPOSE, CONSENT_TEXT_VERSION, Callback, CallbackBook, consent_field,
-                        masked_phone, record_personal_data_consent, slot_time)
+from .callbacks import Callback, CallbackBook, masked_phone, record_personal_data_consent, slot_time
 from .presence import PresenceBoard
 from .queue import HandoffQueue, Ticket, parse_segment_priority
 from .rating import RatingFlow
@@ -49,7 +50,7 @@ class HandoffService:
         self.schedule = schedule
         self.wait_timeout = s.handoff_wait_timeout_seconds
         self.rating = RatingFlow()
-        self.callback_flow = CallbackFlow()
+        self.callback_flow = CallbackFlow(org=s.org_name)
 
     # ------------------------------------------------------------- plumbing
     def set_schedule(self, schedule: Schedule) -> None:
@@ -107,7 +108,7 @@ class HandoffService:
         if status not in HUMAN_STATUSES:
             turn.state.with_operator = False  # the record ended elsewhere: the bot takes over
             return False
-        if status is Status.waiting and texts.is_cancel(msg.text):
+        if status is Status.waiting and (texts.is_cancel(msg.text) or payload == CANCEL_PAYLOAD):
             await self._cancel(turn, texts.CANCELLED)
             return True
         turn.decision = "to_operator"
@@ -167,10 +168,10 @@ class HandoffService:
             turn.say(ReplyKind.info, texts.RESUMED)
 
     async def _consent(self, engine, turn, data: dict[str, Any]) -> None:
-        entry = await record_personal_data_consent(
-            engine.profiles, turn.state.client_id, purpose=CALLBACK_PURPOSE, text_version=CONSENT_TEXT_VERSION,
-            channel=turn.state.channel, conversation_id=turn.state.conversation_id)
-        turn.profile[consent_field(CALLBACK_PURPOSE)] = str(entry)
+        consent = await record_personal_data_consent(
+            self.redis, turn.state.client_id, shown=data["shown"], channel=turn.state.channel,
+            conversation_id=turn.state.conversation_id)
+        turn.profile[PROFILE_FIELD] = consent.model_dump_json()
 
     async def _offer_slots(self, engine, turn, data: dict[str, Any]) -> None:
         now = self.now()

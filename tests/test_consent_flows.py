@@ -6,6 +6,7 @@ is asked only when a flow needs the data, and a refusal is respected."""
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,7 @@ from bot.consent.campaigns import Campaign, create_campaign, launch_campaign
 from bot.consent.documents import load_documents, show
 from bot.consent.flows import ConsentFlow, ensure_personal_data_consent
 from bot.consent.ledger import Ledger
-from bot.consent.model import Kind, legacy_pd_field
+from bot.consent.model import PROFILE_FIELD, Kind
 from bot.consent.notifications import Sender
 from bot.core.messages import Incoming
 from bot.flows.base import FlowContext, FlowEvent, Step, button, reply
@@ -194,7 +195,7 @@ async def test_personal_data_consent_is_asked_before_the_data_and_a_refusal_is_r
     grant = (await ledger.state(scoped(chat.client_id))).grants["personal_data:applications"]
     assert (grant.version, grant.sha256) == ("1", doc.sha256)
     profile = await runtime.redis.hgetall(keys.client(scoped(chat.client_id)))
-    assert legacy_pd_field("applications") in profile
+    assert "personal_data:applications" in json.loads(profile[PROFILE_FIELD])["grants"]
 
     await chat.press("do:pdform_start")  # given once: not asked again
     assert chat.text().startswith("Напишите, пожалуйста, ИНН.")

@@ -18,9 +18,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from bot.consent import export
 from bot.consent.documents import load_documents, show
 from bot.consent.ledger import Ledger, record_personal_data_consent
-from bot.consent.model import (Action, Category, ConsentState, Frequency, Kind, Record, legacy_pd_field,
-                               replay)
+from bot.consent.model import Action, Category, ConsentState, Frequency, Kind, Record, replay
 from bot.store import connect, keys
+from handoff.callbacks import has_consent
 
 _ids = itertools.count(1)
 T0 = 1_741_744_800.0  # 2025-03-12 02:00 UTC
@@ -88,14 +88,14 @@ async def test_concurrent_writes_never_leave_a_stale_cache(redis):
     assert await ledger.cached(cid) == await ledger.state(cid)
 
 
-async def test_personal_data_consent_is_mirrored_for_the_handoff_callback_flow(redis):
+async def test_personal_data_consent_is_what_the_handoff_callback_flow_reads(redis):
     ledger, cid = Ledger(redis), client()
-    await record_personal_data_consent(redis, cid, purpose="callback", text_version="callback-phone-v1",
+    await record_personal_data_consent(redis, cid, purpose="callback", text_version="1", text_id="pd_callback",
                                        channel="telegram", conversation_id="c1", now=T0)
-    profile = await redis.hgetall(keys.client(cid))
-    assert json.loads(profile[legacy_pd_field("callback")])["version"] == "callback-phone-v1"
+    assert has_consent(await redis.hgetall(keys.client(cid)))  # one source: the ledger's cached state
     await ledger.append(rec(cid, Kind.personal_data, "callback", Action.withdraw, T0 + 1))
-    assert legacy_pd_field("callback") not in await redis.hgetall(keys.client(cid))
+    assert not has_consent(await redis.hgetall(keys.client(cid)))
+    assert not any(f.startswith("consent_pd_") for f in await redis.hgetall(keys.client(cid)))
     assert (await ledger.state(cid)).withdrawn == {"personal_data:callback": T0 + 1}
 
 

@@ -7,10 +7,12 @@ resumes and asks for a rating. Also: the CLI creates the operator."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import subprocess
 import sys
 import time
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -188,3 +190,30 @@ def test_the_cli_refuses_a_short_password(redis_server):
     done = subprocess.run([sys.executable, "-m", "handoff.users", "add", "gleb"], input="short\n",
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert done.returncode == 1 and "не короче 8 символов" in done.stderr
+
+
+async def test_the_client_panel_shows_consents_from_the_ledger(served, redis_server):
+    runtime, base = served
+    create_operator(redis_server.url, "galina", "operator galina password")
+    cid = f"consents{int(time.time() * 1000)}"
+    async with httpx.AsyncClient(base_url=base, headers={"X-Api-Key": API_KEY}, timeout=30) as client:
+        async def send(**body) -> dict:
+            resp = await client.post(f"/api/v1/conversations/{cid}/messages", json=body)
+            assert resp.status_code == 200, resp.text
+            return resp.json()
+
+        await send(payload="do:request_callback")
+        await send(payload="flow:callback:yes")  # consent to keep the phone number: a ledger record
+        handed = await send(text="соедините с оператором")
+        assert handed["state"]["with_operator"] is True
+    async with httpx.AsyncClient(base_url=base, timeout=30) as web:
+        token = (await web.get("/console/login")).text.split('name="csrf" value="')[1].split('"')[0]
+        await web.post("/console/login", data={"username": "galina", "password": "operator galina password",
+                                                "csrf": token})
+        key_id = hashlib.sha256(API_KEY.encode()).hexdigest()[:10]
+        page = await web.get(f"/console/c/{quote(f'api:{key_id}:{cid}', safe='')}")
+    assert page.status_code == 200
+    panel = page.text.split("<h3>Согласия</h3>")[1]
+    assert "Персональные данные: обратный звонок" in panel and "pd_callback, версия 1" in panel
+    assert "через приложение" in panel
+    assert '"grants"' not in page.text  # the profile's cached state is not dumped raw

@@ -15,3 +15,21 @@ def test_readme_opens_with_the_two_commands():
     head = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()[:6]
     assert any(line.startswith("make run") for line in head)
     assert any(line.startswith("make test") for line in head)
+
+
+def test_api_extensions_are_documented_in_english_beside_the_contract(api):
+    from bot.channels.telegram import WEBHOOK_PATH as TELEGRAM_WEBHOOK
+    from bot.payments.module import WEBHOOK_PATH as PAYMENT_WEBHOOK
+    from bot.payments.qr import QR_ROUTE
+
+    doc = (ROOT / "docs" / "API.md").read_text(encoding="utf-8")
+    for promised in ("GET /api/v1/conversations/{conversation_id}/messages?after=", "`image_url`", "`faq_id`",
+                     "`source_url`", PAYMENT_WEBHOOK, TELEGRAM_WEBHOOK, QR_ROUTE, "`/console`", "`/call`",
+                     "do:cancel", "curl "):
+        assert promised in doc, promised
+    # every page or webhook the running app serves outside the contract is on that page
+    app = api._transport.app
+    contract = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+    served = {r.path for r in app.routes if getattr(r, "path", None)} - contract
+    top = {"/" + p.strip("/").split("/")[0] for p in served}
+    assert all(t in doc for t in top), sorted(t for t in top if t not in doc)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from bot.consent.ledger import Ledger
 from bot.store import keys
 from handoff.schedule import Schedule
 from handoff.states import Refused, Status
@@ -183,7 +184,10 @@ async def test_out_of_hours_the_bot_says_when_and_books_a_callback(api, runtime,
     assert len(booked) == 1 and booked[0].phone == "+79141234567"
     assert booked[0].slot == int(datetime(2026, 11, 29, 21, 0, tzinfo=timezone.utc).timestamp())
     profile = await runtime.engine.profiles.get(f"api:{KEY_ID}:callback-client")
-    assert profile["phone"] == "+79141234567" and '"version": "callback-phone-v1"' in profile["consent_pd_callback"]
+    assert profile["phone"] == "+79141234567" and not any(f.startswith("consent_pd_") for f in profile)
+    [record] = await Ledger(runtime.redis).records(f"api:{KEY_ID}:callback-client")  # the one consent source
+    assert (record.scope, record.action.value, record.channel, record.text_id) == (
+        "callback", "grant", "api", "pd_callback")
 
     # the next time the saved number is offered, no second consent question
     await chat.press("do:request_callback")

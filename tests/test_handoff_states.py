@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from bot.consent.model import PROFILE_FIELD, ConsentState, Grant, Kind
 from bot.flows.base import FlowContext, FlowEvent
 from handoff.callback_flow import CallbackFlow
 from handoff.callbacks import masked_phone, normalize_phone
@@ -116,6 +117,8 @@ def test_callback_flow_asks_consent_then_phone_then_offers_slots():
     assert "Согласны" in start.replies[0].text and "152-ФЗ" in start.replies[0].text
     consent = flow.step(start.state, FlowEvent(payload="yes"), CTX)
     assert [e.kind for e in consent.effects] == ["handoff.consent"] and "номер" in consent.replies[0].text
+    shown = consent.effects[0].data["shown"]  # the ledger records exactly the text shown
+    assert shown["text_id"] == "pd_callback" and shown["version"] == "1" and len(shown["sha256"]) == 64
     bad = flow.step(consent.state, FlowEvent(text="двенадцать"), CTX)
     assert "+7 914 123-45-67" in bad.replies[0].text and bad.state["step"] == "phone"
     good = flow.step(consent.state, FlowEvent(text="8 914 123 45 67"), CTX)
@@ -133,9 +136,14 @@ def test_callback_flow_without_consent_stores_nothing_and_keeps_helping():
     assert refused.state is None and not refused.effects and "продолжу помогать" in refused.replies[0].text
 
 
+LEDGER_CALLBACK_CONSENT = ConsentState(grants={"personal_data:callback": Grant(
+    kind=Kind.personal_data, scope="callback", granted_at=0.0, channel="api", text_id="pd_callback",
+    version="1")}).model_dump_json()
+
+
 def test_callback_flow_reuses_a_saved_phone_after_consent():
     ctx = FlowContext(conversation_id="c", client_id="u", channel="api", now=CTX.now,
-                      profile={"consent_pd_callback": "{}", "phone": "+79141234567"})
+                      profile={PROFILE_FIELD: LEDGER_CALLBACK_CONSENT, "phone": "+79141234567"})
     flow = CallbackFlow()
     start = flow.start(ctx, FlowEvent())
     assert "-45-67" in start.replies[0].text

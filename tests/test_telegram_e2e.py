@@ -16,7 +16,8 @@ import pytest_asyncio
 from bot.app import create_app
 from bot.channels import telegram
 from bot.core import texts
-from bot.core.messages import Reply, ReplyKind
+from bot.core.messages import Button, Reply, ReplyKind
+from bot.payments import qr as qr_codes
 from bot.runtime import Runtime
 from tests.conftest import free_port
 from tests.emulator.harness import BotApiProxy, Emulator, TgUser, buttons_of, emulator_available, texts_of
@@ -146,7 +147,7 @@ async def test_commands_menu_maps_to_core_payloads(user):
     assert texts.CAPABILITIES.splitlines()[0] in _text(got)
     await user.command("/cancel")
     got = await user.expect(_has_keyboard)
-    assert _text(got) == telegram.NOTHING_TO_CANCEL
+    assert _text(got) == texts.NOTHING_TO_CANCEL  # the core answers /cancel (do:cancel)
 
 
 async def test_sticker_and_photo_get_a_friendly_explanation(user):
@@ -223,6 +224,28 @@ async def test_other_modules_can_send_to_a_telegram_conversation(user, polling_b
     got = await user.expect(lambda ms: "Проверила" in _text(ms))
     assert _text(got) == "👤 <b>Оператор</b>\nДобрый день! Проверила вашу заявку &lt;№ 12&gt;: всё в порядке."
     assert not await polling_bot.outbound.send("telegram", "api:abc:c1", "x", [reply])
+
+
+async def test_an_image_is_sent_as_a_photo_and_the_text_arrives_when_the_photo_fails(user, polling_bot, proxy):
+    """The emulator has no sendPhoto (HTTP 500), like a Telegram hiccup: the text must still arrive."""
+    proxy.files["qr-e2e"] = qr_codes.png(b"ST00012|Name=Test|PersonalAcc=40102810945370000078")
+    reply = Reply(kind=ReplyKind.flow, text="Отсканируйте QR-код <в приложении банка>.",
+                  image_url=f"{proxy.url}/file/bot{POLLING_TOKEN}/photos/qr-e2e.png",
+                  buttons=[Button(title="Проверить оплату", payload="flow:pay:check")])
+    photos_before = len(proxy.called("sendPhoto"))
+    assert await polling_bot.outbound.send("telegram", f"tg:{user.chat_id}", f"tg:{user.chat_id}", [reply])
+    got = await user.expect(lambda ms: "Отсканируйте" in _text(ms))
+    assert _text(got) == "Отсканируйте QR-код &lt;в приложении банка&gt;."
+    assert [b["callback_data"] for b in buttons_of(got[-1])] == ["flow:pay:check"]
+    [photo] = proxy.called("sendPhoto")[photos_before:]
+    assert photo.get("_raw", 0) > len(proxy.files["qr-e2e"])  # the PNG itself was uploaded (multipart)
+
+    # an image that cannot be fetched goes by URL; refused too, the text still arrives
+    unreachable = f"http://127.0.0.1:{free_port()}/payments/qr/0123456789abcdef01234567.png"
+    reply = Reply(kind=ReplyKind.flow, text="Реквизиты для оплаты.", image_url=unreachable)
+    assert await polling_bot.outbound.send("telegram", f"tg:{user.chat_id}", f"tg:{user.chat_id}", [reply])
+    assert _text(await user.expect(lambda ms: "Реквизиты" in _text(ms))) == "Реквизиты для оплаты."
+    assert proxy.called("sendPhoto")[-1]["photo"] == unreachable
 
 
 # ------------------------------------------------------------------ webhook

@@ -76,3 +76,32 @@ def test_kinds_get_a_light_label(kind, prefix):
 def test_every_reply_of_a_turn_is_rendered_in_order():
     replies = [Reply(kind=ReplyKind.answer, text="Ответ"), Reply(kind=ReplyKind.ask_resolved, text="Помог ли?")]
     assert [m.html for m in render(replies)] == ["Ответ", "Помог ли?"]
+
+
+QR = "http://127.0.0.1:8000/payments/qr/0123456789abcdef01234567.png"
+
+
+def test_an_image_becomes_a_photo_with_the_text_as_its_caption():
+    reply = Reply(kind=ReplyKind.flow, text="Отсканируйте QR-код <в приложении банка>.", image_url=QR,
+                  buttons=[Button(title="Проверить оплату", payload="flow:pay:check")])
+    [message] = render_reply(reply)
+    assert message.photo == QR and message.html == "Отсканируйте QR-код &lt;в приложении банка&gt;."
+    assert message.keyboard.inline_keyboard[0][0].callback_data == "flow:pay:check"
+
+
+def test_text_too_long_for_a_caption_follows_a_bare_photo():
+    reply = Reply(kind=ReplyKind.flow, text="Реквизиты платежа. " * 60, image_url=QR,
+                  buttons=[Button(title="Проверить оплату", payload="flow:pay:check")])
+    photo, *rest = render_reply(reply)
+    assert photo.photo == QR and photo.html == "" and photo.keyboard is None
+    assert rest and all(m.photo is None for m in rest) and rest[-1].keyboard is not None
+    assert "".join(m.html for m in rest).replace(" ", "") == reply.text.replace(" ", "")
+
+
+def test_the_terminal_chat_shows_an_image_as_its_url():
+    from bot.channels.terminal import render as terminal_render
+
+    text, buttons = terminal_render([Reply(kind=ReplyKind.flow, text="Отсканируйте QR-код.", image_url=QR,
+                                           buttons=[Button(title="Проверить оплату", payload="flow:pay:check")])])
+    assert text.splitlines()[:2] == ["Отсканируйте QR-код.", f"Картинка: {QR}"]
+    assert "[1] Проверить оплату" in text and buttons[0].payload == "flow:pay:check"

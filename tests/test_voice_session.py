@@ -8,15 +8,17 @@ from dataclasses import replace
 
 import pytest
 
+from bot.consent.ledger import Ledger
 from bot.core.engine import OPERATOR_PAYLOAD, START_TOPICS
 from bot.core.messages import Button, Reply, ReplyKind
 from voice import texts
 from voice.call import Call
 from voice.render import Prompt, render, speakable
 from voice.service import VoiceService
-from voice.session import (Answered, Ask, BookCallback, Booked, CallContext, CallState, Failed, HangUp, Heard,
-                           HungUp, Key, Phase, PlaybackDone, Say, Silence, Speech, Start, StopPlayback,
-                           greeting, normalize_phone, spoken_key, step)
+from voice.session import (Answered, Ask, BookCallback, Booked, CallContext, CallState, ConsentRecorded, Failed,
+                           HangUp, Heard, HungUp, Key, Phase, PlaybackDone, RecordConsent, Say, Silence, Speech,
+                           Start, StopPlayback, consent_answer, consent_prompt, greeting, main_menu,
+                           normalize_phone, spoken_key, step)
 
 from tests.voice_kit import FixedDesk, Recorder, needs_espeak
 
@@ -29,6 +31,11 @@ OPTIONS = Prompt("Выберите тему:", keys={"1": "faq:register_ip", "2"
 LISTENING = CallState(phase=Phase.listening, prompt=greeting(OPEN))
 SPEAKING = replace(LISTENING, phase=Phase.speaking)
 ON_OPTIONS = replace(LISTENING, prompt=OPTIONS)
+NUMBER = "79140000001"
+ASKING = replace(LISTENING, number=NUMBER, asking_consent=True, prompt=consent_prompt())
+CONSENT_THINKING = replace(LISTENING, number=NUMBER, phase=Phase.thinking)
+REFUSED = Say(main_menu(texts.CONSENT_REFUSED.format(hours=OPEN.hours_text)))
+REASK = Say(Prompt(texts.CONSENT_REASK, keys=consent_prompt().keys))
 
 
 def kinds(actions) -> list[str]:
@@ -57,7 +64,22 @@ def test_greeting_introduces_assistant_and_organisation_and_asks_how_to_help():
     (ON_OPTIONS, Key("3"), OPEN, Phase.speaking, [Say(replace(OPTIONS, body=texts.UNKNOWN_KEY))]),
     (ON_OPTIONS, Key("*"), OPEN, Phase.speaking, [Say(OPTIONS)]),
     (ON_OPTIONS, Key("#"), OPEN, Phase.listening, []),
-    (replace(LISTENING, number="79140000001"), Key("3"), OPEN, Phase.thinking, [BookCallback("79140000001")]),
+    # a callback keeps the number: consent first, booked once the ledger has it
+    (replace(LISTENING, number=NUMBER), Key("3"), OPEN, Phase.speaking, [Say(consent_prompt())]),
+    (replace(LISTENING, number=NUMBER, consented=True), Key("3"), OPEN, Phase.thinking, [BookCallback(NUMBER)]),
+    (ASKING, Key("1"), OPEN, Phase.thinking, [RecordConsent(True)]),
+    (ASKING, Heard("да"), OPEN, Phase.thinking, [RecordConsent(True)]),
+    (ASKING, Heard("первый"), OPEN, Phase.thinking, [RecordConsent(True)]),
+    (ASKING, Key("2"), OPEN, Phase.speaking, [REFUSED, RecordConsent(False)]),
+    (ASKING, Heard("нет, не согласна"), CLOSED, Phase.speaking, [REFUSED, RecordConsent(False)]),
+    (ASKING, Heard("а сколько стоит регистрация ип"), OPEN, Phase.speaking, [REASK]),
+    (ASKING, Silence(), OPEN, Phase.speaking, [REASK]),
+    (ASKING, Key("0"), OPEN, Phase.thinking, [Ask(payload=OPERATOR_PAYLOAD)]),
+    (CONSENT_THINKING, ConsentRecorded(True), OPEN, Phase.thinking, [BookCallback(NUMBER)]),
+    (replace(CONSENT_THINKING, number=None), ConsentRecorded(True), OPEN, Phase.speaking,
+     [Say(Prompt(texts.ENTER_NUMBER))]),
+    (CONSENT_THINKING, ConsentRecorded(True, ok=False), OPEN, Phase.speaking, [Say(main_menu(texts.CALLBACK_FAILED))]),
+    (replace(SPEAKING, prompt=REFUSED.prompt), ConsentRecorded(False), OPEN, Phase.speaking, []),
     # speech: short answers are keys, the rest goes to the core
     (ON_OPTIONS, Heard("второй"), OPEN, Phase.thinking, [Ask(payload="faq:usn")]),
     (ON_OPTIONS, Heard("соедините с оператором"), OPEN, Phase.thinking, [Ask(payload=OPERATOR_PAYLOAD)]),
@@ -85,7 +107,11 @@ def test_operator_outside_hours_tells_hours_and_offers_a_callback():
     assert "Сейчас операторы не работают" in prompt.speech and CLOSED.hours_text in prompt.speech
     assert prompt.keys["1"] == "voice:callback" and prompt.keys["2"] == "voice:menu"
     state, actions = step(replace(state, number="79140000002"), Key("1"), CLOSED)
-    assert actions[-1] == BookCallback("79140000002")
+    assert actions[-1] == Say(consent_prompt()) and state.asking_consent
+    state, actions = step(state, Key("1"), CLOSED)
+    assert actions[-1] == RecordConsent(True) and not state.asking_consent
+    state, actions = step(state, ConsentRecorded(True), CLOSED)
+    assert actions == [BookCallback("79140000002")] and state.consented
     state, actions = step(state, Booked("Записал."), CLOSED)
     assert actions[0].prompt.body.startswith("Записал.") and state.phase is Phase.speaking
 
@@ -96,8 +122,29 @@ def test_hours_on_request_by_key_and_by_voice():
         assert OPEN.hours_text in actions[0].prompt.body
 
 
+def test_consent_question_says_what_is_kept_and_why_in_one_sentence():
+    ask = consent_prompt().speech
+    first, second = ask.split(". ", 1)[0], ask.split(". ", 1)[1]
+    assert "номер телефона" in first and "перезвонил" in first
+    assert second.startswith("Нажмите 1 или скажите «да», если согласны.")
+    refused = REFUSED.prompt.speech
+    assert "не буду" in refused and "в рабочее время" in refused and OPEN.hours_text in refused
+    assert "вопрос" in refused and refused.count("нажмите 0") == 1  # the way to a human stays
+
+
+@pytest.mark.parametrize("text, answer", [
+    ("да", True), ("да конечно", True), ("согласна", True), ("нет", False), ("не согласен", False),
+    ("алло", None), ("да я хочу узнать как открыть ип и сколько стоит", None),
+])
+def test_consent_answer(text, answer):
+    assert consent_answer(text) is answer
+
+
 def test_callback_with_unknown_number_is_typed_on_the_keypad():
     state, actions = step(LISTENING, Key("3"), OPEN)
+    assert actions[0] == Say(consent_prompt())
+    state, actions = step(state, Heard("да"), OPEN)
+    state, actions = step(state, ConsentRecorded(True), OPEN)
     assert actions[0].prompt.body == texts.ENTER_NUMBER and state.entry == ""
     for digit in "8914123":
         state, actions = step(state, Key(digit), OPEN)
@@ -175,6 +222,14 @@ def test_core_replies_are_spoken_with_keypad_digits():
     ("Они на связи: пн–чт с 9:00 до 18:00, пт с 9:00 до 17:30.",
      "Они на связи: с понедельника по четверг с 9 до 18, в пятницу с 9 до 17 30."),
     ("Источник: Цифровая платформа МСП.РФ — https://xn--l1agf.xn--p1ai/", "Источник — Цифровая платформа эм-эс-пэ.эр-эф."),
+    ("Операторы работают: пн–чт с 9:00 до 18:00, пт с 9:00 до 17:00 (по камчатскому времени).",
+     "Операторы работают: с понедельника по четверг с 9 до 18, в пятницу с 9 до 17 по камчатскому времени."),
+    ("Оператор перезвонит вам на номер +7 *** ***-45-67 завтра в 9:30 (по камчатскому времени). "
+     "Если планы изменятся, напишите нам здесь.",
+     "Оператор перезвонит вам на номер с окончанием 45 67, завтра в 9 30 по камчатскому времени. "
+     "Если планы изменятся, позвоните нам."),
+    ("Перезвонить на номер +7 *** ***-45-67?", "Перезвонить на номер с окончанием 45 67?"),
+    ("✅ Согласен(на)", "Согласен(на)."),
 ])
 def test_speakable(written, spoken):
     assert speakable(written) == spoken
@@ -263,11 +318,45 @@ async def test_outside_hours_a_caller_books_a_callback_by_keypad(runtime):
     closed = await out.next_say()
     assert "Сейчас операторы не работают" in closed["text"] and desk.hours_text() in closed["text"]
     call.key("1")
+    consent = await out.next_say()
+    assert consent["text"].startswith(texts.CONSENT_ASK) and desk.booked == []
+    call.key("1")
     booked = await out.next_say()
     assert "перезвонит" in booked["text"]
     assert desk.booked == [("79140000003", "voice:keypad-callback-1")]
     call.hang_up()
     await asyncio.wait_for(running, 10)
+    [record] = await Ledger(runtime.redis).records("phone:79140000003")
+    assert (record.kind.value, record.scope, record.action.value, record.channel, record.text_id) == (
+        "personal_data", "callback", "grant", "voice", texts.CONSENT_TEXT_ID)
+
+    # the same number calls again: the saved consent is reused, not asked twice
+    _, out, call = await _start(runtime, desk, "keypad-callback-2", number="79140000003")
+    running = asyncio.create_task(call.run())
+    await out.next_say()
+    call.key("3")
+    assert "перезвонит" in (await out.next_say())["text"]
+    assert desk.booked[-1] == ("79140000003", "voice:keypad-callback-2")
+    call.hang_up()
+    await asyncio.wait_for(running, 10)
+
+
+@needs_espeak
+async def test_a_caller_who_refuses_consent_is_not_booked_and_hears_what_to_do(runtime):
+    desk = FixedDesk(open_=False)
+    _, out, call = await _start(runtime, desk, "keypad-refuse-1", number="79140000013")
+    running = asyncio.create_task(call.run())
+    await out.next_say()
+    call.key("3")
+    assert (await out.next_say())["text"].startswith(texts.CONSENT_ASK)
+    call.key("2")
+    refused = await out.next_say()
+    assert "не буду" in refused["text"] and desk.hours_text() in refused["text"]
+    call.hang_up()
+    await asyncio.wait_for(running, 10)
+    assert desk.booked == []
+    [record] = await Ledger(runtime.redis).records("phone:79140000013")
+    assert record.action.value == "decline" and record.channel == "voice"
 
 
 @needs_espeak

@@ -59,7 +59,7 @@ class FixedDesk:
     def is_open(self, now: datetime | None = None) -> bool:
         return self.open
 
-    async def book_callback(self, phone: str, conversation_id: str) -> str:
+    async def book_callback(self, phone: str, conversation_id: str, client_id: str = "") -> str:
         self.booked.append((phone, conversation_id))
         return "Записал: оператор перезвонит вам в рабочее время."
 

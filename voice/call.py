@@ -15,15 +15,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.core.messages import Incoming
 from bot.store.conversations import ConversationBusy
 
 from .audio import frame_bytes
-from .session import (Answered, Ask, BookCallback, Booked, CallState, Event, Failed, HangUp, Heard, HungUp, Key,
-                      Phase, PlaybackDone, Say, Silence, Speech, Start, StopPlayback, step)
+from .session import (Answered, Ask, BookCallback, Booked, CallState, ConsentRecorded, Event, Failed, HangUp, Heard,
+                      HungUp, Key, Phase, PlaybackDone, RecordConsent, Say, Silence, Speech, Start, StopPlayback, step)
 
 if TYPE_CHECKING:
     from .service import VoiceService
@@ -111,6 +111,8 @@ class Call:
         self.service.calls[self.conversation_id] = self
         log.info("call %s started", self.call_id)
         try:
+            if self.state.number:  # a known number may have agreed to callbacks before
+                self.state = replace(self.state, consented=await self._consent_given())
             await self._handle(Start())
             while self.state.phase is not Phase.ended:
                 item = await self._events.get()
@@ -153,9 +155,18 @@ class Call:
             await self._stop_playback()
         elif isinstance(action, Ask):
             await self._handle(await self._ask(action))
+        elif isinstance(action, RecordConsent):
+            try:
+                await self.service.record_callback_consent(self.client_id, self.conversation_id, action.granted)
+                ok = True
+            except Exception:  # noqa: BLE001 - no consent saved: no booking; the caller hears what to do
+                log.exception("call %s: consent not recorded", self.call_id)
+                ok = False
+            await self._handle(ConsentRecorded(action.granted, ok))
         elif isinstance(action, BookCallback):
             try:
-                text = await self.service.desk.book_callback(action.phone, self.conversation_id)
+                text = await self.service.desk.book_callback(action.phone, self.conversation_id,
+                                                             client_id=self.client_id)
             except Exception:  # noqa: BLE001 - the caller hears an apology and what to do
                 log.exception("call %s: callback booking failed", self.call_id)
                 text = None
@@ -175,6 +186,13 @@ class Call:
             return Failed()
         return Answered(tuple(result.replies), with_operator=result.state.with_operator,
                         intent=result.understanding.intent if result.understanding else None)
+
+    async def _consent_given(self) -> bool:
+        try:
+            return await self.service.callback_consent(self.client_id)
+        except Exception:  # noqa: BLE001 - unknown: ask again, which is always allowed
+            log.exception("call %s: cannot read the consent ledger", self.call_id)
+            return False
 
     # ------------------------------------------------------------ playback
     async def _play(self, text: str, generation: int) -> None:

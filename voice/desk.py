@@ -1,9 +1,13 @@
 """What the voice line needs from the operator desk: working hours and callbacks.
 
-The handoff module owns the real working hours and callback queue; it can
-hand the voice line any object with these three methods
-(`voice.module.use_desk(runtime, desk)`). Until then `DefaultDesk` serves:
+The handoff module owns the real working hours and callback queue; the voice
+module wires its desk (handoff/voice_desk.py) when handoff is installed, and
+any object with these three methods can be set with
+`voice.module.use_desk(runtime, desk)`. Without handoff `DefaultDesk` serves:
 fixed weekday hours and a Redis stream of callback requests.
+
+Texts may be written ones (digits, «пн–пт», parentheses): the voice line
+adapts them for the ear before speaking.
 """
 
 from __future__ import annotations
@@ -27,8 +31,10 @@ class OperatorDesk(Protocol):
         """Are operators at work right now?"""
         ...
 
-    async def book_callback(self, phone: str, conversation_id: str) -> str:
-        """Queue a call back to `phone` in working hours; return the confirmation to say."""
+    async def book_callback(self, phone: str, conversation_id: str, client_id: str = "") -> str:
+        """Queue a call back to `phone` in working hours; return the confirmation to say.
+
+        Called only after the caller agreed to the use of the number (R-7)."""
         ...
 
 
@@ -50,9 +56,10 @@ class DefaultDesk:
         local = (now or datetime.now(timezone.utc)).astimezone(self.tz)
         return local.weekday() < self.workdays and self.open_hour <= local.hour < self.close_hour
 
-    async def book_callback(self, phone: str, conversation_id: str) -> str:
+    async def book_callback(self, phone: str, conversation_id: str, client_id: str = "") -> str:
         await self.redis.xadd(keys.voice_callbacks(), {"phone": phone, "conversation_id": conversation_id,
-                                                       "ts": str(time.time())}, maxlen=keys.VOICE_CALLBACKS_MAXLEN)
+                                                       "client_id": client_id, "ts": str(time.time())},
+                              maxlen=keys.VOICE_CALLBACKS_MAXLEN)
         tail = phone[-4:]
         return (f"Записал: оператор перезвонит вам на номер, который заканчивается на {tail[:2]} {tail[2:]}, "
                 "в рабочее время.")

@@ -1,11 +1,12 @@
 """The voice line as a feature module (registered in bot/modules.py).
 
-install     creates the VoiceService and delivers operator messages into live calls
+install     creates the VoiceService, delivers operator messages into live calls and,
+            when the handoff module is installed (it comes first in MODULES),
+            uses its working hours and callback queue
 routes      GET /call (the «позвонить помощнику» page), GET /call/status, WS /call/ws
 background  loads the Vosk model; runs the AudioSocket server when VOICE_AUDIOSOCKET_PORT is set
 
-The handoff module (or the lead) can give the line the real working hours
-and callback queue: `use_desk(runtime, desk)` with any `voice.desk.OperatorDesk`.
+Another desk can be set with `use_desk(runtime, desk)` (any `voice.desk.OperatorDesk`).
 """
 
 from __future__ import annotations
@@ -35,7 +36,13 @@ def use_desk(runtime, desk: OperatorDesk) -> None:
 
 
 def install(runtime) -> None:
-    runtime.outbound.register("voice", service(runtime).deliver)
+    voice = service(runtime)
+    runtime.outbound.register("voice", voice.deliver)
+    handoff = getattr(runtime, "handoff", None)
+    if handoff is not None:
+        from handoff.voice_desk import HandoffDesk
+
+        use_desk(runtime, HandoffDesk(handoff))
 
 
 def routes(app, runtime) -> None:

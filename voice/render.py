@@ -2,7 +2,9 @@
 
 - Text: no emoji, no URLs (the source is named, its address is not read
   out), lists become short sentences, abbreviations are spelled the way
-  people say them, written-channel wording («напишите») becomes spoken.
+  people say them, written-channel wording («напишите») becomes spoken,
+  asides lose their parentheses, a masked phone number («+7 *** ***-45-67»)
+  is said by its last digits.
 - Buttons become keypad digits 1…9 in order, read as «1 — тема. … Скажите
   номер или нажмите 1, 2 или 3.»; the operator button is always 0.
 """
@@ -49,6 +51,7 @@ _ABBR = re.compile(rf"(?<![{_CYR}])({'|'.join(sorted(ABBREVIATIONS, key=len, rev
 
 # Written-channel wording → spoken wording.
 EAR_WORDING = [
+    (re.compile(r"\b([Нн])апишите нам здесь\b"), lambda m: "позвоните нам"),
     (re.compile(r"\b([Нн])апишите\b"), lambda m: "Скажите" if m.group(1) == "Н" else "скажите"),
     (re.compile(r"\bпишите\b"), lambda m: "звоните"),
     (re.compile(r"\s+ниже\b"), lambda m: ""),
@@ -63,7 +66,15 @@ _DAYS = {"пн": ("понедельника", "понедельник"), "вт":
 _DAY = "|".join(_DAYS)
 _DAY_RANGE = re.compile(rf"(?<![{_CYR}])({_DAY})\s*[–-]\s*({_DAY})(?![{_CYR}])")
 _ONE_DAY = re.compile(rf"(?<![{_CYR}])({_DAY})(?=\s+с\s+\d)")
+_ASIDE = re.compile(r"\s+\(([^()]*)\)")  # «с 9 до 17 (по камчатскому времени)»; «Согласен(на)» stays
+_MASKED_PHONE = re.compile(r"\+?7?\s*\*{3}\s*\*{3}-(\d{2})-(\d{2})")
 SYMBOLS = {"₽": " рублей", "%": " процентов", "№": "номер ", "&": " и ", "≈": "около "}
+
+
+def _masked_phone(m: re.Match) -> str:
+    # a comma keeps the digits apart from a date that may follow («… 45 67, 30 ноября»)
+    comma = "," if re.match(r"\s+\w", m.string[m.end():]) else ""
+    return f"с окончанием {m.group(1)} {m.group(2)}{comma}"
 
 
 def speakable(text: str) -> str:
@@ -71,6 +82,8 @@ def speakable(text: str) -> str:
     text = _SOURCE.sub(lambda m: f"Источник — {m.group(1)}.", text)
     text = _URL.sub("", text)
     text = _EMOJI.sub("", text)
+    text = _ASIDE.sub(lambda m: f" {m.group(1)}", text)
+    text = _MASKED_PHONE.sub(_masked_phone, text)
     text = _THOUSANDS.sub("", text)
     text = _TIME.sub(lambda m: m.group(1) if m.group(2) == "00" else f"{m.group(1)} {m.group(2)}", text)
     text = _DAY_RANGE.sub(lambda m: f"с {_DAYS[m.group(1)][0]} по {_DAYS[m.group(2)][1]}", text)

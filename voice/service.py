@@ -4,15 +4,20 @@ the live calls — and whether voice is on at all (and, if not, why)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.consent.documents import documents
+from bot.consent.ledger import Ledger, record_personal_data_consent
+
 from . import texts
 from .desk import DefaultDesk, OperatorDesk
 from .recognizer import SpeechModel, StreamingRecognizer
+from .render import speakable
 from .session import CallContext
 from .synthesizer import EspeakSynthesizer, Synthesizer
 
@@ -22,6 +27,8 @@ if TYPE_CHECKING:
     from .call import Call
 
 log = logging.getLogger("voice.service")
+
+CALLBACK_PURPOSE = "callback"  # the personal-data purpose in the consent ledger (as the chat's callback flow)
 
 
 @dataclass(frozen=True)
@@ -103,8 +110,21 @@ class VoiceService:
     def context(self) -> CallContext:
         s = self.runtime.settings
         return CallContext(org_name=s.org_name, assistant_name=s.assistant_name,
-                           hours_text=self.desk.hours_text(), operator_open=self.desk.is_open(),
+                           hours_text=speakable(self.desk.hours_text()), operator_open=self.desk.is_open(),
                            min_confidence=self.min_confidence)
+
+    # ------------------------------------------- consent to keep the number
+    async def callback_consent(self, client_id: str) -> bool:
+        """Has this caller agreed (in any channel) that their number is kept for callbacks?"""
+        state = await Ledger(self.runtime.redis).state(client_id)
+        return state.has(f"personal_data:{CALLBACK_PURPOSE}")
+
+    async def record_callback_consent(self, client_id: str, conversation_id: str, granted: bool) -> None:
+        """The caller's answer to `texts.CONSENT_ASK`, in the consent ledger (raises if not saved)."""
+        await record_personal_data_consent(
+            self.runtime.redis, client_id, purpose=CALLBACK_PURPOSE, text_version=texts.CONSENT_VERSION,
+            channel="voice", conversation_id=conversation_id, granted=granted, text_id=texts.CONSENT_TEXT_ID,
+            sha256=hashlib.sha256(texts.CONSENT_ASK.encode("utf-8")).hexdigest(), title=documents().for_purpose(CALLBACK_PURPOSE).title)
 
     async def deliver(self, conversation_id: str, client_id: str, replies) -> bool:
         """Outbound sender for channel "voice": an operator's message is read into the live call."""

@@ -12,6 +12,13 @@ the last prompt (or the main menu when it offered none), # ends a typed
 phone number. Two low-confidence recognitions in a row switch the call to
 the keypad menu. Silence: a re-prompt, then an offer of the operator, then
 a polite goodbye.
+
+A callback stores the caller's phone number, so it first asks for consent
+(R-7, 152-ФЗ): one sentence on what is kept and why, «1 / да» or «2 / нет».
+The answer is recorded in the consent ledger (`RecordConsent`), and only
+after the runner reports it saved (`ConsentRecorded`) is the callback booked.
+A consent given before (in this call or, for a known number, earlier) is
+not asked again.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from bot.core.engine import OPERATOR_PAYLOAD
 from bot.core.messages import Reply
 
 from . import texts
-from .render import Prompt, menu, render
+from .render import Prompt, menu, render, speakable
 
 
 class Phase(str, Enum):
@@ -55,6 +62,8 @@ class CallState:
     silences: int = 0
     entry: str | None = None  # digits of a phone number being typed
     hang_up_after: bool = False
+    consented: bool = False  # the caller agreed that their number is kept for a callback
+    asking_consent: bool = False  # the consent question stands
 
 
 # ------------------------------------------------------------------ events
@@ -107,6 +116,14 @@ class Booked:
 
 
 @dataclass(frozen=True)
+class ConsentRecorded:
+    """The runner wrote the caller's consent answer to the ledger (ok=False: it could not)."""
+
+    granted: bool
+    ok: bool = True
+
+
+@dataclass(frozen=True)
 class Failed:
     """The conversation core could not answer this turn."""
 
@@ -116,7 +133,8 @@ class HungUp:
     pass
 
 
-Event = Start | Speech | Heard | Key | Silence | PlaybackDone | Answered | OperatorSaid | Booked | Failed | HungUp
+Event = (Start | Speech | Heard | Key | Silence | PlaybackDone | Answered | OperatorSaid | Booked | ConsentRecorded
+         | Failed | HungUp)
 
 
 # ----------------------------------------------------------------- actions
@@ -142,11 +160,18 @@ class BookCallback:
 
 
 @dataclass(frozen=True)
+class RecordConsent:
+    """Write the caller's answer on keeping their number for a callback to the consent ledger."""
+
+    granted: bool
+
+
+@dataclass(frozen=True)
 class HangUp:
     pass
 
 
-Action = Say | StopPlayback | Ask | BookCallback | HangUp
+Action = Say | StopPlayback | Ask | BookCallback | RecordConsent | HangUp
 
 
 # ----------------------------------------------------------- spoken words
@@ -170,6 +195,9 @@ COMMANDS = [  # (action, phrase stems), checked in order on short utterances
     ("callback", ("перезвон", "обратный звонок", "обратного звонка")),
 ]
 SHORT_UTTERANCE = 6  # words; longer speech is a question for the core
+CONSENT_YES, CONSENT_NO = "voice:consent_yes", "voice:consent_no"
+YES_WORDS = {"да", "согласен", "согласна", "согласны", "конечно", "хорошо", "ага", "давайте", "можно"}
+NO_WORDS = {"нет", "не", "несогласен", "против", "отказываюсь"}
 
 
 def spoken_key(text: str, keys: dict[str, str]) -> str | None:
@@ -189,6 +217,16 @@ def spoken_key(text: str, keys: dict[str, str]) -> str | None:
     return None
 
 
+def consent_answer(text: str) -> bool | None:
+    """«да» / «согласна» → True, «нет» / «не согласен» → False, anything else → None."""
+    words = re.findall(r"[а-яё]+", text.lower())
+    if not words or len(words) > SHORT_UTTERANCE:
+        return None
+    if NO_WORDS.intersection(words):
+        return False
+    return True if YES_WORDS.intersection(words) else None
+
+
 # -------------------------------------------------------------- prompts
 def main_menu(body: str) -> Prompt:
     return menu(body, texts.MENU_ITEMS, lead=texts.MENU_LEAD)
@@ -197,6 +235,10 @@ def main_menu(body: str) -> Prompt:
 def greeting(ctx: CallContext) -> Prompt:
     prompt = main_menu(texts.greeting(ctx.org_name, ctx.assistant_name))
     return replace(prompt, menu=f"{prompt.menu} {texts.REPEAT_KEY}")
+
+
+def consent_prompt() -> Prompt:
+    return Prompt(texts.CONSENT_ASK, keys={"1": CONSENT_YES, "2": CONSENT_NO}, menu=texts.CONSENT_NO_KEY)
 
 
 def active_keys(prompt: Prompt) -> dict[str, str]:
@@ -240,7 +282,13 @@ def step(state: CallState, event: Event, ctx: CallContext) -> tuple[CallState, l
     if isinstance(event, Booked):
         if event.text is None:
             return _say(state, main_menu(texts.CALLBACK_FAILED))
-        return _say(state, main_menu(f"{event.text} {texts.HOURS_FOLLOW_UP}"))
+        return _say(state, main_menu(f"{speakable(event.text)} {texts.HOURS_FOLLOW_UP}"))
+    if isinstance(event, ConsentRecorded):
+        if not event.granted:  # a refusal was already answered; the record is for the audit
+            return state, []
+        if not event.ok:
+            return _say(state, main_menu(texts.CALLBACK_FAILED))
+        return _callback(replace(state, consented=True))
     if isinstance(event, Failed):
         return _say(state, Prompt(texts.TURN_FAILED, keys={"0": OPERATOR_PAYLOAD}))
     return state, []
@@ -264,9 +312,13 @@ def _heard(state: CallState, event: Heard, ctx: CallContext) -> tuple[CallState,
         hint = texts.NOT_HEARD_KEYPAD if state.keypad_only else texts.NOT_HEARD
         return _say(state, replace(state.prompt, body=hint))
     state = replace(state, low_confidence=0)
+    if state.asking_consent and (answer := consent_answer(event.text)) is not None:
+        return _consent(state, answer, ctx)
     key = spoken_key(event.text, active_keys(state.prompt))
     if key is not None:
         return _key(state, key, ctx) if len(key) == 1 else _target(state, key, ctx)
+    if state.asking_consent:  # a question now would leave the consent hanging: ask again
+        return _say(state, Prompt(texts.CONSENT_REASK, keys=consent_prompt().keys))
     return replace(state, phase=Phase.thinking), [Ask(text=event.text.strip())]
 
 
@@ -276,7 +328,7 @@ def _key(state: CallState, digit: str, ctx: CallContext) -> tuple[CallState, lis
     if digit == "*":
         return _say(state, state.prompt)
     if digit == "0":
-        return _operator(state, ctx)
+        return _operator(replace(state, asking_consent=False), ctx)
     target = active_keys(state.prompt).get(digit)
     if target is None:
         if digit == "#":
@@ -286,6 +338,9 @@ def _key(state: CallState, digit: str, ctx: CallContext) -> tuple[CallState, lis
 
 
 def _target(state: CallState, target: str, ctx: CallContext) -> tuple[CallState, list[Action]]:
+    if target in (CONSENT_YES, CONSENT_NO):
+        return _consent(state, target == CONSENT_YES, ctx)
+    state = replace(state, asking_consent=False)
     if target == OPERATOR_PAYLOAD:
         return _operator(state, ctx)
     if target == "voice:hours":
@@ -293,10 +348,25 @@ def _target(state: CallState, target: str, ctx: CallContext) -> tuple[CallState,
     if target == "voice:menu":
         return _say(state, main_menu(texts.HOURS_FOLLOW_UP))
     if target == "voice:callback":
-        if state.number:
-            return replace(state, phase=Phase.thinking), [BookCallback(state.number)]
-        return _say(replace(state, entry=""), Prompt(texts.ENTER_NUMBER))
+        if not state.consented:
+            return _say(replace(state, asking_consent=True), consent_prompt())
+        return _callback(state)
     return replace(state, phase=Phase.thinking), [Ask(payload=target)]
+
+
+def _consent(state: CallState, granted: bool, ctx: CallContext) -> tuple[CallState, list[Action]]:
+    state = replace(state, asking_consent=False)
+    if granted:  # booked once the ledger has the consent (ConsentRecorded)
+        return replace(state, phase=Phase.thinking), [RecordConsent(True)]
+    new, actions = _say(state, main_menu(texts.CONSENT_REFUSED.format(hours=ctx.hours_text)))
+    return new, actions + [RecordConsent(False)]
+
+
+def _callback(state: CallState) -> tuple[CallState, list[Action]]:
+    """Book for the known number, or have it typed (consent is already given)."""
+    if state.number:
+        return replace(state, phase=Phase.thinking), [BookCallback(state.number)]
+    return _say(replace(state, entry=""), Prompt(texts.ENTER_NUMBER))
 
 
 def _operator(state: CallState, ctx: CallContext) -> tuple[CallState, list[Action]]:
@@ -333,6 +403,8 @@ def _entry(state: CallState, digit: str) -> tuple[CallState, list[Action]]:
 def _silence(state: CallState) -> tuple[CallState, list[Action]]:
     count = state.silences + 1
     state = replace(state, silences=count)
+    if count == 1 and state.asking_consent:
+        return _say(state, Prompt(texts.CONSENT_REASK, keys=consent_prompt().keys))
     if count == 1:
         return _say(state, replace(state.prompt, body=texts.REPROMPT))
     if count == 2:

@@ -27,13 +27,16 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+import httpx
+
 from aiogram import BaseMiddleware, Bot, Dispatcher, F, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter,
                                 TelegramUnauthorizedError)
 from aiogram.filters import Command, CommandStart
-from aiogram.types import BotCommand, CallbackQuery, LinkPreviewOptions, Message, TelegramObject, Update
+from aiogram.types import (BotCommand, BufferedInputFile, CallbackQuery, LinkPreviewOptions, Message,
+                           TelegramObject, Update)
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -54,9 +57,11 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 POLL_TIMEOUT_S = 25
 TYPING_EVERY_S = 4.0  # Telegram shows «печатает…» for ~5 s per chat action
 SEND_ATTEMPTS = 3
+IMAGE_FETCH_TIMEOUT_S = 5.0
+IMAGE_MAX_BYTES = 5 * 1024 * 1024  # Telegram's limit for a photo sent by URL
 
-# Commands menu: command → the core payload it stands for. /cancel is served
-# by `cancel_current_step` below unless the core registers its own "cancel".
+# Commands menu: command → the core payload it stands for (/cancel: the core
+# ends the active flow).
 COMMANDS: dict[str, tuple[str, str]] = {
     "help": ("do:help", texts.INTENT_TITLES["help"]),
     "operator": ("do:ask_operator", texts.INTENT_TITLES["ask_operator"]),
@@ -83,11 +88,6 @@ VOICE_NOT_RECOGNISED = (
     "или напишите вопрос текстом."
 )
 VOICE_HEARD = "🎙 Распознал: «{text}»"
-CANCELLED = "Хорошо, остановил текущее действие. Чем ещё могу помочь? Напишите вопрос своими словами."
-NOTHING_TO_CANCEL = (
-    "Сейчас отменять нечего — мы ничего не оформляем. Напишите вопрос своими словами "
-    "или откройте меню команд: /help."
-)
 
 
 class VoiceTranscriber(Protocol):
@@ -229,7 +229,11 @@ class TelegramChannel:
 
     async def _send_one(self, chat_id: int, out: OutMessage) -> None:
         """Send honouring flood limits (RetryAfter); fall back to plain text if
-        Telegram rejects the HTML (it should not: all core text is escaped)."""
+        Telegram rejects the HTML (it should not: all core text is escaped).
+        A photo that cannot be sent leaves its caption to go as plain text."""
+        if out.photo:
+            if await self._send_photo(chat_id, out) or not out.html:
+                return
         parse_mode: str | None = "HTML"
         text = out.html
         for attempt in range(1, SEND_ATTEMPTS + 1):
@@ -246,6 +250,37 @@ class TelegramChannel:
                 if parse_mode is None or "parse" not in exc.message.lower():
                     raise
                 parse_mode, text = None, html.unescape(text)
+
+    async def _send_photo(self, chat_id: int, out: OutMessage) -> bool:
+        """The image as a photo, with the caption and keyboard; False when Telegram refused it."""
+        photo = await self._photo(out.photo)
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                await self.bot.send_photo(chat_id, photo, caption=out.html or None,
+                                          parse_mode="HTML" if out.html else None, reply_markup=out.keyboard)
+                return True
+            except TelegramRetryAfter as exc:
+                if attempt == SEND_ATTEMPTS:
+                    break
+                await asyncio.sleep(exc.retry_after)
+            except Exception as exc:  # noqa: BLE001 - the text carries the same information
+                log.warning("photo not sent to tg:%s (%s); sending the text alone", chat_id, exc.__class__.__name__)
+                return False
+        return False
+
+    async def _photo(self, url: str) -> BufferedInputFile | str:
+        """Our image's bytes (its URL may be private, e.g. 127.0.0.1); the URL itself
+        when they cannot be fetched — Telegram then tries to fetch it."""
+        try:
+            async with httpx.AsyncClient(timeout=IMAGE_FETCH_TIMEOUT_S) as http:
+                resp = await http.get(url)
+            if resp.status_code == 200 and 0 < len(resp.content) <= IMAGE_MAX_BYTES:
+                name = url.rsplit("/", 1)[-1].split("?")[0] or "image.png"
+                return BufferedInputFile(resp.content, filename=name)
+            log.info("image not fetched (HTTP %s); passing its URL to Telegram", resp.status_code)
+        except httpx.HTTPError as exc:
+            log.info("image not fetched (%s); passing its URL to Telegram", exc.__class__.__name__)
+        return url
 
     async def deliver(self, conversation_id: str, client_id: str, replies: list[Reply]) -> bool:
         """Outbound sender for other modules (operator replies, notifications)."""
@@ -402,15 +437,6 @@ class _PoliteErrors(BaseMiddleware):
             return None
 
 
-# ------------------------------------------------------------- core: /cancel
-async def cancel_current_step(engine, turn, _understanding) -> None:
-    """`do:cancel`: leave the current flow. Served here until the core owns it."""
-    turn.decision = "cancel"
-    active = turn.state.flow
-    turn.state.flow, turn.state.flow_state, turn.state.pending = None, {}, None
-    turn.say(ReplyKind.info, CANCELLED if active else NOTHING_TO_CANCEL)
-
-
 # ------------------------------------------------------------ module plug-in
 def channel(runtime) -> TelegramChannel | None:
     return getattr(runtime, "telegram", None)
@@ -423,7 +449,6 @@ def set_transcriber(runtime, transcriber: VoiceTranscriber) -> None:
 
 
 def install(runtime) -> None:
-    runtime.engine.intent_handlers.setdefault("cancel", cancel_current_step)
     if not runtime.settings.telegram_bot_token:
         runtime.telegram = None
         return

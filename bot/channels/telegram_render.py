@@ -4,6 +4,11 @@ Each core reply becomes one or more Telegram messages: core text is HTML-
 escaped (we send with parse_mode HTML), split under Telegram's 4096-character
 limit at paragraph / line / sentence / word boundaries, and the reply's
 buttons become an inline keyboard on the last chunk (callback_data = payload).
+
+A reply with an image (`Reply.image_url`, e.g. a payment QR code) becomes a
+photo: with the text as its caption when the text fits Telegram's caption
+limit, otherwise a bare photo followed by the text messages. The channel
+sends the text alone when the photo cannot be sent.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ log = logging.getLogger("channels.telegram")
 # parsing; we keep a margin for the small label some kinds get.
 TELEGRAM_LIMIT = 4096
 CHUNK_LIMIT = 4000
+CAPTION_LIMIT = 1000  # Telegram allows 1024 UTF-16 units of caption; a margin for the kind prefix
 CALLBACK_DATA_MAX_BYTES = 64
 # Buttons share a row while their titles fit (short yes/no pairs); long topic
 # titles get a row each so they are readable on a phone.
@@ -38,8 +44,9 @@ OPERATOR_LABEL = "👤 <b>Оператор</b>\n"
 
 @dataclass(frozen=True)
 class OutMessage:
-    html: str
+    html: str  # the text, or the photo's caption ("" = a photo without one)
     keyboard: InlineKeyboardMarkup | None = None
+    photo: str | None = None  # URL of an image to send as a photo
 
 
 def escape(text: str) -> str:
@@ -118,6 +125,10 @@ def render_reply(reply: Reply) -> list[OutMessage]:
     if not messages[0].html.strip():
         messages[0] = OutMessage(html="…")  # Telegram refuses empty messages
     messages[-1] = OutMessage(html=messages[-1].html, keyboard=keyboard(reply.buttons))
+    if reply.image_url:
+        if len(messages) == 1 and utf16_len(KIND_PREFIX.get(reply.kind, "") + reply.text) <= CAPTION_LIMIT:
+            return [OutMessage(html=messages[0].html, keyboard=messages[0].keyboard, photo=reply.image_url)]
+        return [OutMessage(html="", photo=reply.image_url), *messages]
     return messages
 
 

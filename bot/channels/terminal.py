@@ -1,4 +1,5 @@
-"""Local chat in the terminal (`make run`): buttons become numbered choices."""
+"""Local chat in the terminal (`make run`): buttons become numbered choices,
+an image (e.g. a payment QR code) is shown as its URL."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from bot.core.engine import Engine
 from bot.core.messages import Button, Incoming, Reply
 
 PROMPT = "\nВы: "
+IMAGE = "Картинка: {url}"
 
 
 def render(replies: list[Reply]) -> tuple[str, list[Button]]:
@@ -19,6 +21,8 @@ def render(replies: list[Reply]) -> tuple[str, list[Button]]:
         if lines:
             lines.append("")
         lines.append(reply.text)
+        if reply.image_url:
+            lines.append(IMAGE.format(url=reply.image_url))
         for button in reply.buttons:
             buttons.append(button)
             lines.append(f"  [{len(buttons)}] {button.title}")

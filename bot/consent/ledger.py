@@ -9,7 +9,6 @@ client nothing was changed.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import AsyncIterator
 
@@ -18,8 +17,7 @@ from redis.exceptions import WatchError
 
 from bot.store import keys
 
-from .model import (PROFILE_FIELD, Action, ConsentState, Kind, Record, apply, legacy_pd_field,
-                    replay)
+from .model import PROFILE_FIELD, Action, ConsentState, Kind, Record, apply, replay
 
 
 class Ledger:
@@ -48,13 +46,7 @@ class Ledger:
                         pipe.xadd(key, fields)
                         pipe.xadd(keys.consent_audit(), fields)
                     pipe.sadd(keys.consent_clients(), client_id)
-                    pipe.hset(keys.client(client_id), mapping={PROFILE_FIELD: state.model_dump_json(),
-                                                               **_legacy_fields(state)})
-                    stale = [legacy_pd_field(r.scope) for r in records
-                             if r.kind is Kind.personal_data and r.action is Action.withdraw
-                             and f"personal_data:{r.scope}" not in state.grants]
-                    if stale:
-                        pipe.hdel(keys.client(client_id), *stale)
+                    pipe.hset(keys.client(client_id), PROFILE_FIELD, state.model_dump_json())
                     await pipe.execute()
                     return state
                 except WatchError:
@@ -94,18 +86,12 @@ def _records(entries: list[tuple[str, dict[str, str]]]) -> list[Record]:
     return [Record.from_fields(entry_id, fields) for entry_id, fields in entries]
 
 
-def _legacy_fields(state: ConsentState) -> dict[str, str]:
-    """Mirror personal-data consents where `handoff.callbacks.has_consent` looks."""
-    return {legacy_pd_field(g.scope): json.dumps({"purpose": g.scope, "version": g.version,
-                                                  "channel": g.channel, "ts": g.granted_at})
-            for g in state.active(Kind.personal_data)}
-
-
 async def record_personal_data_consent(redis: Redis, client_id: str, *, purpose: str, text_version: str,
                                        channel: str, conversation_id: str = "", granted: bool = True,
                                        text_id: str = "", sha256: str = "", title: str = "",
                                        now: float | None = None) -> ConsentState:
-    """Drop-in for `handoff.callbacks.record_personal_data_consent`, writing the real ledger."""
+    """One personal-data consent answer (granted or declined) for `purpose`, e.g. the
+    callback's phone number (handoff/callbacks.py, the voice line)."""
     rec = Record(client_id=client_id, kind=Kind.personal_data, scope=purpose,
                  action=Action.grant if granted else Action.decline, ts=time.time() if now is None else now,
                  channel=channel, text_id=text_id or purpose, version=text_version, sha256=sha256,

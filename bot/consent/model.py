@@ -165,8 +165,3 @@ PROFILE_FIELD = "consent"
 def state_from_profile(profile: dict[str, str]) -> ConsentState:
     raw = profile.get(PROFILE_FIELD)
     return ConsentState.model_validate_json(raw) if raw else ConsentState()
-
-
-def legacy_pd_field(purpose: str) -> str:
-    """Profile field the handoff module's stand-in reads (`handoff.callbacks.has_consent`)."""
-    return f"consent_pd_{purpose}"

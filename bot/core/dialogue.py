@@ -4,15 +4,19 @@
   (standard §4.6.5.5: confirm a good-but-uncertain guess, otherwise offer the
   first three likely options).
 - `yes_or_no`: does this message answer the pending yes/no question?
+- `is_cancel`: is this whole message «отмена» / «отменить»? (there is no
+  `cancel` NLU intent; the engine asks only while a flow is active)
 - `parse_payload`: the button payload grammar (all payloads ≤ 64 bytes):
     faq:<topic>   answer a topic          do:<intent>  act on an intent
     ok:<topic>    «помогло»               nok:<topic>  «не помогло»
     cn            «нет» to «Вы имели в виду …?»
     seg:<segment> set the client segment  flow:<name>:<value> a flow's own button
+    do:cancel     end the active flow (Telegram's /cancel)
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -61,6 +65,15 @@ def yes_or_no(intent: str, score: float) -> bool | None:
     if score < YES_NO_MIN:
         return None
     return {"affirm": True, "thank": True, "deny": False}.get(intent)
+
+
+# Whole messages that cancel the active flow (punctuation and case ignored).
+CANCEL_WORDS = frozenset({"отмена", "отменить", "отмени", "отмените", "отменить всё", "отменить все", "cancel"})
+_NOT_WORD = re.compile(r"[^\w]+")
+
+
+def is_cancel(text: str | None) -> bool:
+    return _NOT_WORD.sub(" ", (text or "").lower()).strip() in CANCEL_WORDS
 
 
 @dataclass(frozen=True)

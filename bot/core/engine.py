@@ -21,7 +21,7 @@ from bot.store.events import EventLog
 from bot.flows.base import Flow, FlowContext, FlowEvent, Step
 
 from . import texts
-from .dialogue import Decision, decide, parse_payload, suggestible, yes_or_no
+from .dialogue import Decision, decide, is_cancel, parse_payload, suggestible, yes_or_no
 from .messages import (Button, Candidate, ConversationInfo, Incoming, Reply, ReplyKind,
                        TurnResult, Understanding)
 from .understanding import Understander
@@ -29,6 +29,7 @@ from .understanding import Understander
 log = logging.getLogger("core.engine")
 
 OPERATOR_PAYLOAD = "do:ask_operator"
+CANCEL_PAYLOAD = "do:cancel"
 START_TOPICS = ("register_ip", "support_measures", "tax_regimes")
 
 
@@ -115,6 +116,9 @@ class Engine:
     async def _dispatch(self, turn: Turn, msg: Incoming) -> Understanding | None:
         if msg.payload:
             await self._press(turn, msg.payload)
+            return None
+        if msg.text and turn.state.flow and is_cancel(msg.text):
+            await self._cancel(turn)
             return None
         if msg.text and msg.text.strip():
             understanding = await self.understander.understand(msg.text.strip())
@@ -213,6 +217,8 @@ class Engine:
         intent = top.intent
         if intent == "faq" and top.faq_id in self.kb:
             self._answer(turn, top.faq_id, u.ranking if u else [])
+        elif intent == "cancel":
+            await self._cancel(turn)
         elif intent in self.intent_handlers:
             await self.intent_handlers[intent](self, turn, u)
         elif intent == "greet":
@@ -317,6 +323,24 @@ class Engine:
             return
         await self._run_step(turn, flow, flow.step(turn.state.flow_state, FlowEvent(payload=choice),
                                                    self._context(turn)))
+
+    async def _cancel(self, turn: Turn) -> None:
+        """`do:cancel` or «отмена» mid-flow: end the active flow. A flow with an
+        optional `cancel(state, ctx)` cleans up / says its own words."""
+        turn.state.pending = None
+        name = turn.state.flow
+        flow = self.flows.get(name or "")
+        cancel = getattr(flow, "cancel", None)
+        step = cancel(turn.state.flow_state, self._context(turn)) if cancel else Step(state=None)
+        if flow is not None:
+            await self._run_step(turn, flow, step)
+        else:  # no flow, or one no longer registered
+            turn.state.flow, turn.state.flow_state = None, {}
+        turn.decision = "cancel"
+        if name is None:
+            turn.say(ReplyKind.info, texts.NOTHING_TO_CANCEL, self._start_buttons())
+        elif not step.replies and turn.state.flow is None:
+            turn.say(ReplyKind.info, texts.CANCELLED)
 
     async def _run_step(self, turn: Turn, flow: Flow, step: Step) -> None:
         turn.decision = f"flow:{flow.name}"

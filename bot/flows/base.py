@@ -2,6 +2,12 @@
 
 Button payloads of a flow are `flow:<flow name>:<value>` (≤ 64 bytes); the
 engine routes them to the flow's `step` as `FlowEvent(payload=value)`.
+
+Cancelling: `do:cancel` (Telegram's /cancel) or the whole message «отмена»
+while a flow is active ends it in the engine. A flow may implement the
+optional `cancel(state, ctx) -> Step` (see `CancellableFlow`) to clean up or
+say its own words; without it, or when its step has no replies, the engine
+says «Хорошо, отменил. Чем ещё помочь?».
 """
 
 from __future__ import annotations
@@ -58,6 +64,17 @@ class Flow(Protocol):
     def start(self, ctx: FlowContext, event: FlowEvent) -> Step: ...
 
     def step(self, state: dict[str, Any], event: FlowEvent, ctx: FlowContext) -> Step: ...
+
+    # Optional: `def cancel(self, state, ctx) -> Step` — see CancellableFlow.
+
+
+class CancellableFlow(Flow, Protocol):
+    """A flow that wants a say when the client cancels it."""
+
+    def cancel(self, state: dict[str, Any], ctx: FlowContext) -> Step:
+        """Pure, like `step`: usually `Step(state=None, replies=[…], effects=[…clean-up…])`.
+        A non-None state keeps the flow going (e.g. a payment that can no longer be stopped)."""
+        ...
 
 
 def button(flow: str, title: str, value: str) -> Button:

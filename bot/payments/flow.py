@@ -64,6 +64,10 @@ class PayFlow:
         fee = self.catalogue.get(event.entities.get(CONTEXT_FEE))
         return [fee] if fee else []
 
+    def cancel(self, state: dict[str, Any], ctx: FlowContext) -> Step:
+        """«отмена» / do:cancel (the engine asks): the same words as the «Отмена» button."""
+        return Step(None, [reply(texts.CANCELLED)])
+
     # ------------------------------------------------------------------- step
     def step(self, state: dict[str, Any], event: FlowEvent, ctx: FlowContext) -> Step:
         stage = state.get("stage")
