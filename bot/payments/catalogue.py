@@ -10,17 +10,27 @@ from datetime import date
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, Field, HttpUrl, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, Field, HttpUrl, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 
 class CatalogueError(ValueError):
     pass
 
 
-def _digits(value: str, length: int, what: str) -> str:
+# field → (allowed lengths, its name in the error message)
+_DIGIT_FIELDS = {
+    "inn": ((10,), "ИНН получателя"), "kpp": ((9,), "КПП"), "account": ((20,), "счёт"),
+    "correspondent_account": ((20,), "счёт"), "bic": ((9,), "БИК"), "kbk": ((20,), "КБК"),
+    "oktmo": ((8, 11), "ОКТМО"),
+}
+
+
+def _digits(value: str, lengths: tuple[int, ...], what: str) -> str:
     value = str(value).strip()
-    if not (value.isdigit() and len(value) == length):
-        raise ValueError(f"{what}: нужно ровно {length} цифр, сейчас «{value}»")
+    if not (value.isdigit() and len(value) in lengths):
+        need = " или ".join(map(str, lengths))
+        raise ValueError(f"{what}: нужно {'ровно ' if len(lengths) == 1 else ''}{need} цифр, сейчас «{value}»")
     return value
 
 
@@ -37,38 +47,11 @@ class Payee(BaseModel):
     kbk: str
     oktmo: str
 
-    @field_validator("inn")
+    @field_validator("inn", "kpp", "account", "correspondent_account", "bic", "kbk", "oktmo")
     @classmethod
-    def _inn(cls, v: str) -> str:
-        return _digits(v, 10, "ИНН получателя")
-
-    @field_validator("kpp")
-    @classmethod
-    def _kpp(cls, v: str) -> str:
-        return _digits(v, 9, "КПП")
-
-    @field_validator("account", "correspondent_account")
-    @classmethod
-    def _account(cls, v: str) -> str:
-        return _digits(v, 20, "счёт")
-
-    @field_validator("bic")
-    @classmethod
-    def _bic(cls, v: str) -> str:
-        return _digits(v, 9, "БИК")
-
-    @field_validator("kbk")
-    @classmethod
-    def _kbk(cls, v: str) -> str:
-        return _digits(v, 20, "КБК")
-
-    @field_validator("oktmo")
-    @classmethod
-    def _oktmo(cls, v: str) -> str:
-        v = str(v).strip()
-        if not (v.isdigit() and len(v) in (8, 11)):
-            raise ValueError(f"ОКТМО: нужно 8 или 11 цифр, сейчас «{v}»")
-        return v
+    def _digits_only(cls, v: str, info: ValidationInfo) -> str:
+        lengths, what = _DIGIT_FIELDS[info.field_name]
+        return _digits(v, lengths, what)
 
 
 class Source(BaseModel):
