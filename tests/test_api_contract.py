@@ -82,3 +82,21 @@ async def test_conversations_are_scoped_by_api_key(runtime, api):
         assert len(scoped) == 2
     finally:
         runtime.settings.assistant_api_keys = ""
+
+
+async def test_a_retried_request_with_an_idempotency_key_is_processed_once(api, runtime):
+    import asyncio
+
+    headers = {"Idempotency-Key": "retry-1"}
+    body = {"text": "как закрыть ип"}
+    first, second = await asyncio.gather(
+        api.post(URL.format("idem1"), json=body, headers=headers),
+        api.post(URL.format("idem1"), json=body, headers=headers))
+    third = await api.post(URL.format("idem1"), json=body, headers=headers)
+    assert first.status_code == second.status_code == third.status_code == 200
+    assert first.json() == second.json() == third.json()
+    history = await runtime.redis.lrange("mb:conv:" + (await runtime.redis.keys("mb:conv:api:*:idem1"))[0]
+                                         .removeprefix("mb:conv:") + ":history", 0, -1)
+    assert sum('"from": "client"' in h for h in history) == 1
+    other = await api.post(URL.format("idem1"), json=body, headers={"Idempotency-Key": "retry-2"})
+    assert other.status_code == 200

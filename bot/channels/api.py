@@ -7,8 +7,11 @@ other's conversations (R-22).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
 import logging
+import time
 from typing import Annotated, Callable
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Request
@@ -19,6 +22,7 @@ from pydantic import BaseModel, Field, model_validator
 from bot.core import texts
 from bot.core.messages import Incoming, TurnResult
 from bot.runtime import Runtime
+from bot.store import keys
 from bot.store.conversations import ConversationBusy
 
 log = logging.getLogger("channels.api")
@@ -105,23 +109,62 @@ def build_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
         body: MessageIn,
         conversation_id: Annotated[str, Path(pattern=CONVERSATION_ID)],
         key_id: Annotated[str, Depends(api_key_id)],
+        idempotency_key: Annotated[str | None, Header(max_length=128, description=(
+            "Optional. Repeating a request with the same key returns the first reply "
+            "instead of processing the message twice (kept 24 h)."))] = None,
     ):
         runtime = get_runtime()
         scoped = scoped_conversation_id(key_id, conversation_id)
         client = f"api:{key_id}:{body.client_id}" if body.client_id else scoped
         incoming = Incoming(conversation_id=scoped, channel="api", client_id=client,
                             text=body.text if body.payload is None else None, payload=body.payload)
+        stored = keys.api_response(key_id, idempotency_key) if idempotency_key else None
+        if stored:
+            try:
+                previous = await _claim_or_wait(runtime, stored)
+            except ConversationBusy:  # the first request is still being processed
+                return _error(409, "busy", texts.ERROR_BUSY)
+            if previous is not None:
+                return JSONResponse(previous)
         try:
             result = await runtime.engine.handle(incoming)
         except ConversationBusy:
+            await _release(runtime, stored)
             return _error(409, "busy", texts.ERROR_BUSY)
         except Exception:
+            await _release(runtime, stored)
             log.exception("turn failed", extra={"conversation": scoped})
             return _error(503, "temporarily_unavailable", texts.ERROR_GENERIC)
         result.conversation_id = conversation_id
+        if stored:
+            await runtime.redis.set(stored, result.model_dump_json(), ex=keys.IDEMPOTENCY_TTL_S)
         return result
 
     return router
+
+
+IN_FLIGHT = "…"
+
+
+async def _claim_or_wait(runtime: Runtime, stored: str, wait: float = 25.0) -> dict | None:
+    """None: this request processes the message. Otherwise the first request's reply
+    (waiting for it while that request is still being processed)."""
+    if await runtime.redis.set(stored, IN_FLIGHT, nx=True, ex=keys.IDEMPOTENCY_TTL_S):
+        return None
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        value = await runtime.redis.get(stored)
+        if value is None:  # the first attempt failed and let go: process it now
+            return await _claim_or_wait(runtime, stored, deadline - time.monotonic())
+        if value != IN_FLIGHT:
+            return json.loads(value)
+        await asyncio.sleep(0.05)
+    raise ConversationBusy(stored)
+
+
+async def _release(runtime: Runtime, stored: str | None) -> None:
+    if stored:
+        await runtime.redis.delete(stored)
 
 
 class _Unauthorized(Exception):

@@ -43,6 +43,14 @@ def seen(scope: str, item: str) -> str:
     return f"{PREFIX}seen:{scope}:{item}"
 
 
+def api_response(key_id: str, idempotency_key: str) -> str:
+    """The stored reply to an API request sent with an Idempotency-Key."""
+    return seen("api", f"{key_id}:{idempotency_key}")
+
+
+IDEMPOTENCY_TTL_S = 24 * 3600
+
+
 # Release a lock only if we still own it (the token matches).
 RELEASE_LOCK = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
