@@ -16,6 +16,7 @@ from bot.settings import ROOT, Settings
 from bot.store import connect, keys
 from bot.store.conversations import ConversationStore, ProfileStore
 from bot.store.events import EventLog
+from bot.store.ratelimit import RateLimiter
 from knowledge_base.embeddings import make_embedder
 from knowledge_base.loader import KnowledgeBase, load_knowledge_base
 from knowledge_base.retriever import Retriever
@@ -58,7 +59,8 @@ class Runtime:
             conversations=ConversationStore(redis), profiles=ProfileStore(redis),
             events=EventLog(redis, await analytics_salt(redis)),
             understander=Understander(nlu, search, Calibration.load()), kb=kb,
-            org_name=settings.org_name, assistant_name=settings.assistant_name)
+            org_name=settings.org_name, assistant_name=settings.assistant_name,
+            rate_limiter=RateLimiter(redis, settings.rate_limit_per_minute))
         runtime = cls(settings=settings, redis=redis, kb=kb, nlu=nlu, engine=engine, outbound=Outbound())
         modules.install(runtime)
         return runtime

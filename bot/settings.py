@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     rasa_port: int = 5005
     rasa_venv: Path = ROOT / ".venv-rasa"
     nlu_timeout_seconds: float = 5.0
+    rate_limit_per_minute: int = 30  # messages a client may send per minute; 0 = no limit
 
     # Knowledge base and embeddings
     kb_dir: Path = ROOT / "knowledge_base" / "topics"

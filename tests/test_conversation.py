@@ -119,3 +119,20 @@ async def test_messages_of_one_conversation_never_race(api, runtime):
     assert state.turns == len(texts)
     history = await runtime.engine.conversations.history(state.conversation_id)
     assert sorted(h["text"] for h in history if h["from"] == "client") == sorted(texts)
+
+
+async def test_a_flood_is_slowed_down_politely_and_other_clients_are_not_affected(api, runtime):
+    limit = runtime.engine.rate_limiter.per_minute
+    runtime.engine.rate_limiter.per_minute = 3
+    try:
+        chat = Chat(api, client_id="flooder")
+        for _ in range(3):
+            await chat.press("do:help")
+            assert chat.kinds() != ["error"]
+        await chat.press("do:help")
+        assert chat.kinds() == ["error"] and "Подождите" in chat.text()
+        calm = Chat(api, client_id="calm-client")
+        await calm.press("do:help")
+        assert calm.kinds() == ["info"]
+    finally:
+        runtime.engine.rate_limiter.per_minute = limit

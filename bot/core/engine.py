@@ -18,6 +18,7 @@ from knowledge_base.loader import KnowledgeBase
 from knowledge_base.models import SEGMENT_TITLES, Segment
 from bot.store.conversations import ConversationState, ConversationStore, Pending, ProfileStore
 from bot.store.events import EventLog
+from bot.store.ratelimit import RateLimiter
 from bot.flows.base import Flow, FlowContext, FlowEvent, Step
 
 from . import texts
@@ -61,8 +62,10 @@ Interceptor = Callable[["Engine", Turn, Incoming], Awaitable[bool]]
 
 class Engine:
     def __init__(self, *, conversations: ConversationStore, profiles: ProfileStore, events: EventLog,
-                 understander: Understander, kb: KnowledgeBase, org_name: str, assistant_name: str):
+                 understander: Understander, kb: KnowledgeBase, org_name: str, assistant_name: str,
+                 rate_limiter: RateLimiter | None = None):
         self.conversations = conversations
+        self.rate_limiter = rate_limiter
         self.profiles = profiles
         self.events = events
         self.understander = understander
@@ -91,6 +94,14 @@ class Engine:
     # ------------------------------------------------------------------ entry
     async def handle(self, msg: Incoming) -> TurnResult:
         started = time.perf_counter()
+        wait = await self.rate_limiter.retry_after(msg.client_id) if self.rate_limiter else 0
+        if wait:
+            await self.events.turn(conversation_id=msg.conversation_id, channel=msg.channel, text=msg.text,
+                                   payload=msg.payload, intent=None, faq_id=None, confidence=None, ranking=[],
+                                   reply_kinds=["error"], decision="rate_limited",
+                                   latency_ms=(time.perf_counter() - started) * 1000)
+            return TurnResult(conversation_id=msg.conversation_id, replies=[
+                Reply(kind=ReplyKind.error, text=texts.RATE_LIMITED.format(seconds=wait))])
         async with self.conversations.lock(msg.conversation_id):
             state = await self.conversations.load(msg.conversation_id) or ConversationState(
                 conversation_id=msg.conversation_id, client_id=msg.client_id, channel=msg.channel)

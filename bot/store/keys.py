@@ -51,6 +51,19 @@ def api_response(key_id: str, idempotency_key: str) -> str:
 IDEMPOTENCY_TTL_S = 24 * 3600
 
 
+def rate(client_id: str, window: int) -> str:
+    """Messages of one client in one fixed time window."""
+    return f"{PREFIX}rate:{client_id}:{window}"
+
+
+# INCR and set the window's expiry in one step; returns the count so far.
+RATE_HIT = """
+local n = redis.call('incr', KEYS[1])
+if n == 1 then redis.call('expire', KEYS[1], ARGV[1]) end
+return n
+"""
+
+
 # Release a lock only if we still own it (the token matches).
 RELEASE_LOCK = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
