@@ -1,0 +1,85 @@
+"""Plugs appointments (R-11) and voluntary feedback (R-14) into the assistant
+(listed in bot/modules.py).
+
+install: the booking flow and its effects (the service is `runtime.booking`);
+  a start handler that picks the topic from the conversation; an interceptor
+  that routes the «Перенести» / «Отменить» buttons of a booking in any state;
+  `leave_feedback` starts the handoff module's rating flow.
+background: the reminder worker (a delayed queue polled every
+  BOOKING_REMINDER_INTERVAL_SECONDS).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.core.messages import Incoming, Reply, ReplyKind, Understanding
+from bot.flows.base import FlowEvent
+
+from . import texts
+from .flow import NAME
+from .service import BookingService
+from .topics import load_topics
+
+log = logging.getLogger("booking")
+
+BUTTON_PREFIX = f"flow:{NAME}:"
+STATELESS = ("book", "list", "t:", "a:", "m:", "c:", "cy:", "x")  # buttons that carry all they need
+
+
+def install(runtime) -> None:
+    engine = runtime.engine
+    svc = BookingService(runtime, load_topics(runtime.settings.booking_topics_file))
+    runtime.booking = svc
+    engine.register_flow(svc.flow, svc.effects())
+    for intent in svc.flow.start_intents:
+        engine.intent_handlers[intent] = svc.start
+
+    async def intercept(engine_, turn, msg: Incoming) -> bool:
+        payload = msg.payload or ""
+        if not payload.startswith(BUTTON_PREFIX) or turn.state.flow == NAME:
+            return False
+        value = payload[len(BUTTON_PREFIX):]
+        if not value.startswith(STATELESS):
+            return False  # a stale step button: the engine says it is outdated
+        await engine_._run_step(turn, svc.flow, svc.flow.press(value, engine_._context(turn)))
+        return True
+
+    engine.interceptors.append(intercept)
+    engine.intent_handlers["leave_feedback"] = feedback_handler(runtime)
+
+
+def feedback_handler(runtime):
+    """«Хочу оставить отзыв»: the rating flow of handoff/rating.py, with words
+    that fit a rating nobody asked for (the flow's own question speaks of an
+    operator who just finished)."""
+
+    async def start(engine, turn, u: Understanding | None) -> None:
+        rating = engine.flows.get("rating")
+        if rating is None:
+            turn.say(ReplyKind.info, texts.FEEDBACK_UNAVAILABLE)
+            return
+        state = turn.state
+        resume = ({"flow": state.flow, "state": state.flow_state}
+                  if state.flow and state.flow != rating.name else {})
+        step = rating.start(engine._context(turn), FlowEvent(), resume=resume, operator="")
+        first = step.replies[0]
+        step.replies[0] = Reply(kind=first.kind, text=texts.FEEDBACK_INTRO, buttons=first.buttons)
+        await engine._run_step(turn, rating, step)
+
+    return start
+
+
+def background(runtime) -> list:
+    return [remind(runtime)]
+
+
+async def remind(runtime) -> None:
+    svc: BookingService = runtime.booking
+    while True:
+        try:
+            await svc.send_due_reminders()
+        except Exception:  # noqa: BLE001 - keep the worker alive; the next round retries
+            log.exception("reminder round failed")
+        await asyncio.sleep(runtime.settings.booking_reminder_interval_seconds)

@@ -1,0 +1,286 @@
+"""Appointments (R-11) end to end through the HTTP API with the real Rasa
+model and real Redis: book → confirm → history → move → cancel, two clients
+racing for the last place, reminders on an injected clock; plus the booking
+flow's pure steps as tables."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest_asyncio
+
+from bot.booking import texts
+from bot.booking.flow import ASK_CANCEL, BOOK, CANCEL, LIST, MOVE, OFFER, BookingFlow
+from bot.booking.service import reminder_key
+from bot.booking.topics import load_topics
+from bot.consent.model import PROFILE_FIELD, ConsentState, Grant, Kind
+from bot.core import texts as core_texts
+from bot.flows.base import FlowContext, FlowEvent
+from bot.settings import ROOT
+from bot.store import keys
+from tests.chat import Chat
+from tests.conftest import API_KEY
+
+KEY_ID = hashlib.sha256(API_KEY.encode()).hexdigest()[:10]
+KAMCHATKA = ZoneInfo("Asia/Kamchatka")
+# Monday 18 March 2030, 9:00 in Kamchatka: the operators' office (handoff/schedule.yaml) is open.
+MONDAY_MORNING = datetime(2030, 3, 18, 9, 0, tzinfo=KAMCHATKA).astimezone(timezone.utc)
+TOPICS = load_topics(ROOT / "bot" / "booking" / "topics.yaml")
+
+
+def scoped(client_id: str) -> str:
+    return f"api:{KEY_ID}:{client_id}"
+
+
+def unique(name: str) -> str:
+    return f"{name}-{time.time_ns()}"
+
+
+@pytest_asyncio.fixture
+async def booking(runtime):
+    """The booking service on a fixed clock, in office hours."""
+    svc = runtime.booking
+    saved = svc.clock
+    svc.clock = lambda: MONDAY_MORNING
+    yield svc
+    svc.clock = saved
+
+
+def slot_payloads(chat: Chat) -> list[str]:
+    return [b["payload"] for b in chat.buttons() if b["payload"].startswith("flow:booking:s:")]
+
+
+def epoch_of(payload: str) -> int:
+    return int(payload.rsplit(":", 1)[1])
+
+
+async def test_book_confirm_history_move_and_cancel(api, runtime, booking):
+    chat = Chat(api, client_id=unique("book"))
+    client = scoped(chat.client_id)
+
+    await chat.say("запишите меня на консультацию")
+    assert chat.last["state"]["flow"] == "booking" and "Выберите, пожалуйста, тему" in chat.text()
+    await chat.press_title("Налоги и отчётность")
+    slots = slot_payloads(chat)
+    assert len(slots) == 3 and "Другие даты" in [b["title"] for b in chat.buttons()]
+    assert "понедельник 18" not in chat.text() and "по камчатскому времени" in chat.text()
+    first = epoch_of(slots[0])
+    assert datetime.fromtimestamp(first, KAMCHATKA) == datetime(2030, 3, 18, 10, 0, tzinfo=KAMCHATKA)
+
+    await chat.press(slots[0])  # personal data is needed now: the consent is asked first
+    assert "согласие на обработку персональных данных" in chat.text()
+    await chat.press("flow:booking:pd_yes")
+    assert "Записать вас?" in chat.text() and "понедельник, 18 марта, 10:00" in chat.text()
+    assert "онлайн" in chat.text()
+    await chat.press_title("Записаться")
+    assert "вы записаны" in chat.text()
+    assert "Накануне я пришлю напоминание" not in chat.text()  # it is today: too late to remind the day before
+    assert chat.last["state"]["flow"] is None
+    assert [b["title"] for b in chat.buttons()][:2] == ["Перенести", "Отменить запись"]
+    [appt] = await booking.book.for_client(client)
+    assert (appt.topic, appt.slot, appt.status) == ("taxes", first, "booked")
+    assert await booking.book.places_taken("taxes", first) == 1
+    assert appt.id in [a.id for a in await booking.upcoming()]  # staff see it
+
+    await chat.say("покажите историю моих обращений")
+    history = chat.text()
+    assert "запись на консультацию «Налоги и отчётность» на понедельник, 18 марта, 10:00: действует" in history
+    assert "дано согласие: обработка персональных данных для записи на консультацию" in history
+
+    await chat.press(f"flow:booking:m:{appt.id}:taxes")  # «Перенести» under the booking, pressed later
+    await chat.press_title("Другие даты")
+    later = slot_payloads(chat)
+    assert later and all(datetime.fromtimestamp(epoch_of(p), KAMCHATKA).date() > datetime(2030, 3, 18).date()
+                         for p in later)
+    await chat.press(later[-1])  # far enough ahead for a reminder the day before
+    assert "Перенести вашу консультацию «Налоги и отчётность»" in chat.text()
+    await chat.press_title("Перенести")
+    assert "запись перенесена" in chat.text() and "Прежнее время освобождено" in chat.text()
+    assert "Накануне я пришлю напоминание" in chat.text()
+    assert await booking.book.reminder_due(appt.id) == epoch_of(later[-1]) - 24 * 3600
+    assert await booking.book.places_taken("taxes", first) == 0
+    assert await booking.book.places_taken("taxes", epoch_of(later[-1])) == 1
+
+    await chat.say("отмените мою запись")
+    assert "Ваша запись" in chat.text() and "Налоги и отчётность" in chat.text()
+    await chat.press_title("Отменить запись")
+    assert "Отменить запись «Налоги и отчётность»" in chat.text()
+    await chat.press_title("Да, отменить")
+    assert "отменена, напоминания не будет" in chat.text()
+    assert await booking.book.places_taken("taxes", epoch_of(later[-1])) == 0
+    assert await booking.book.reminder_due(appt.id) is None
+    await chat.say("отмените мою запись")
+    assert "нет предстоящих записей" in chat.text()
+
+
+async def test_two_clients_race_for_the_last_place(api, runtime, booking):
+    legal = TOPICS["legal"]
+    assert legal.capacity == 1
+    chats = [Chat(api, client_id=unique("race")) for _ in range(2)]
+    for chat in chats:
+        await chat.press("flow:booking:book")
+        await chat.press("flow:booking:t:legal")
+    offered = [slot_payloads(c) for c in chats]
+    assert offered[0][0] == offered[1][0]
+    for chat in chats:
+        await chat.press(offered[0][0])
+        await chat.press("flow:booking:pd_yes")
+        assert "Записать вас?" in chat.text()
+
+    results = await asyncio.gather(*(c.press("flow:booking:ok") for c in chats))
+    texts_ = ["\n".join(r["text"] for r in res["replies"]) for res in results]
+    assert sum("вы записаны" in t for t in texts_) == 1
+    loser = next(t for t in texts_ if "вы записаны" not in t)
+    assert "только что заняли" in loser and offered[0][0] not in [
+        b["payload"] for res in results if "только что заняли" in res["replies"][0]["text"]
+        for r in res["replies"] for b in r["buttons"]]
+    assert await booking.book.places_taken("legal", epoch_of(offered[0][0])) == 1
+
+
+async def test_concurrent_bookings_never_exceed_capacity(runtime, booking):
+    topic = TOPICS["registration"]
+    slot = (await booking.book.free_slots(booking.schedule, topic, MONDAY_MORNING, after=int(
+        (MONDAY_MORNING + timedelta(days=3)).timestamp())))[0]
+    epoch = int(slot.timestamp())
+    got = await asyncio.gather(*(booking.book.book(topic, epoch, client_id=f"c{n}", conversation_id=f"cv{n}",
+                                                   channel="api", now=MONDAY_MORNING) for n in range(8)))
+    assert sum(a is not None for a in got) == topic.capacity
+    assert await booking.book.places_taken(topic.id, epoch) == topic.capacity
+
+
+async def test_reminder_is_queued_the_day_before_and_never_for_cancelled_or_moved(runtime, booking):
+    topic, book = TOPICS["support"], booking.book
+    later = int((MONDAY_MORNING + timedelta(days=7)).timestamp())
+    slots = await book.free_slots(booking.schedule, topic, MONDAY_MORNING, limit=3, after=later)
+    kept, cancelled, moved = [int(s.timestamp()) for s in slots]
+    client = unique("remind")
+    made = [await book.book(topic, e, client_id=client, conversation_id="cv", channel="api", now=MONDAY_MORNING)
+            for e in (kept, cancelled, moved)]
+    assert all(made)
+    assert await book.cancel(made[1].id, client, now=MONDAY_MORNING)
+    new_slot = int((await book.free_slots(booking.schedule, topic, MONDAY_MORNING, after=moved + 86400 * 2))[0]
+                   .timestamp())
+    assert await book.move(made[2], topic, new_slot, now=MONDAY_MORNING) == 1
+
+    mine = {a.id for a in made}
+
+    async def due(now: datetime) -> list[str]:  # other tests' reminders share the queue
+        return [k for k in await booking.send_due_reminders(now=now) if k.split(":")[1] in mine]
+
+    day_before = datetime.fromtimestamp(max(kept, cancelled, moved), timezone.utc) - timedelta(hours=23)
+    too_early = datetime.fromtimestamp(min(kept, cancelled, moved), timezone.utc) - timedelta(hours=25)
+    assert await due(too_early) == []
+    queued = await due(day_before)
+    kept_appt = await book.get(made[0].id)
+    assert queued == [reminder_key(kept_appt)]
+    item = await runtime.redis.hgetall(keys.notification(reminder_key(kept_appt)))
+    assert item["category"] == "trigger" and item["scope"] == "personal_data:appointments"
+    assert "Напоминаем" in item["text"] and "Меры поддержки" in item["text"]
+    assert not await runtime.redis.exists(keys.notification(reminder_key(await book.get(made[1].id))))
+    assert await due(day_before) == []  # never twice
+
+    moved_appt = await book.get(made[2].id)
+    moved_due = datetime.fromtimestamp(new_slot, timezone.utc) - timedelta(hours=23)
+    assert await due(moved_due) == [reminder_key(moved_appt)]
+
+
+async def test_leave_feedback_starts_the_rating(api, runtime):
+    chat = Chat(api, client_id=unique("fb"))
+    await chat.say("хочу оставить отзыв")
+    assert chat.last["state"]["flow"] == "rating"
+    assert "Оценки хранятся обезличенно" in chat.text() and "Оператор завершил" not in chat.text()
+    assert [b["title"] for b in chat.buttons()][:4] == ["4 — Удовлетворён", "3 — Скорее удовлетворён",
+                                                        "2 — Скорее не удовлетворён", "1 — Не удовлетворён"]
+    await chat.press("flow:rating:s4")
+    assert "насколько легко" in chat.text()
+    await chat.press("flow:rating:e2")
+    assert "Спасибо за оценку" in chat.text() and "улучшать" in chat.text()
+    last = (await runtime.redis.xrevrange(keys.handoff_ratings(), count=1))[0][1]
+    assert (last["satisfaction"], last["ease"]) == ("4", "2")
+
+
+async def test_history_lists_questions_payments_and_consents_newest_first(api, runtime):
+    chat = Chat(api, client_id=unique("hist"))
+    await chat.say("покажите историю моих обращений")
+    assert "Пока в истории ничего нет" in chat.text()
+
+    await chat.say("как перейти на упрощенку")
+    assert chat.answered_topic() == "usn"
+    await runtime.payments.create_order("ip_registration", client_id=scoped(chat.client_id),
+                                        conversation_id=chat.cid, channel="api", idempotency_key=unique("k"))
+    await chat.press("flow:consent:g:*")
+    assert "Готово" in chat.text()
+
+    await chat.say("покажите историю моих обращений")
+    text = chat.text()
+    question = text.index("вопрос: «как перейти на упрощенку»")
+    payment = text.index("платёж «")
+    consent = text.index("дано согласие")
+    assert consent < payment < question  # newest first
+    assert f"→ ответ по теме «{runtime.kb['usn'].title}»" in text
+    assert "Всего: 1 действие с согласиями, 1 платёж, 1 вопрос." in text
+
+
+def test_booking_steps_are_pure_tables():
+    flow = BookingFlow(TOPICS, KAMCHATKA, "по камчатскому времени")
+    ctx = FlowContext(conversation_id="c", client_id="k", channel="api", profile={}, now=MONDAY_MORNING)
+    grant = Grant(kind=Kind.personal_data, scope="appointments", granted_at=0, channel="api",
+                  text_id="pd_appointments", version="1")
+    consented = FlowContext(conversation_id="c", client_id="k", channel="api", now=MONDAY_MORNING, profile={
+        PROFILE_FIELD: ConsentState(grants={grant.key: grant}).model_dump_json()})
+    slot = int(datetime(2030, 3, 18, 10, 0, tzinfo=KAMCHATKA).timestamp())
+
+    step = flow.start(ctx, FlowEvent(intent="book_appointment"))
+    assert step.state == {"step": "topic"} and len(step.replies[0].buttons) == len(TOPICS.all) + 1
+    step = flow.start(ctx, FlowEvent(intent="book_appointment", entities={"life_situation": "taxes"}))
+    assert step.state == {"step": "slot", "topic": "taxes"} and step.effects[0].kind == OFFER
+    assert flow.start(ctx, FlowEvent(intent="cancel_appointment")).effects[0].kind == LIST
+
+    table = [  # (state, event, context, expected state, effect kinds, words in the reply)
+        ({"step": "topic"}, FlowEvent(payload="t:legal"), ctx, {"step": "slot", "topic": "legal"}, [OFFER], ""),
+        ({"step": "topic"}, FlowEvent(text="налоги", intent="faq", score=0.9), ctx,
+         {"step": "slot", "topic": "taxes"}, [OFFER], ""),
+        ({"step": "slot", "topic": "taxes"}, FlowEvent(payload=f"s:{slot}"), ctx,
+         {"step": "confirm", "topic": "taxes", "slot": slot, "_pd": "appointments"}, [], "согласие"),
+        ({"step": "confirm", "topic": "taxes", "slot": slot, "_pd": "appointments"}, FlowEvent(payload="pd_yes"), ctx,
+         {"step": "confirm", "topic": "taxes", "slot": slot}, ["consent.record"], "Записать вас?"),
+        ({"step": "confirm", "topic": "taxes", "slot": slot, "_pd": "appointments"}, FlowEvent(payload="pd_no"), ctx,
+         None, ["consent.record"], "Вы по-прежнему можете"),
+        ({"step": "slot", "topic": "taxes"}, FlowEvent(payload=f"s:{slot}"), consented,
+         {"step": "confirm", "topic": "taxes", "slot": slot}, [], "понедельник, 18 марта, 10:00"),
+        ({"step": "confirm", "topic": "taxes", "slot": slot}, FlowEvent(payload="ok"), ctx,
+         {"step": "saving", "topic": "taxes", "slot": slot}, [BOOK], ""),
+        ({"step": "confirm", "topic": "taxes", "slot": slot}, FlowEvent(text="да", intent="affirm", score=0.9), ctx,
+         {"step": "saving", "topic": "taxes", "slot": slot}, [BOOK], ""),
+        ({"step": "slot", "topic": "taxes"}, FlowEvent(payload=f"more:{slot}"), ctx,
+         {"step": "slot", "topic": "taxes"}, [OFFER], ""),
+        ({"step": "slot", "topic": "taxes", "move": "a1"}, FlowEvent(payload=f"s:{slot}"), ctx,
+         {"step": "confirm", "topic": "taxes", "slot": slot, "move": "a1"}, [], "Перенести вашу консультацию"),
+        ({"step": "confirm", "topic": "taxes", "slot": slot, "move": "a1"}, FlowEvent(payload="ok"), ctx,
+         {"step": "saving", "topic": "taxes", "slot": slot, "move": "a1"}, [MOVE], ""),
+        ({"step": "slot", "topic": "taxes"}, FlowEvent(text="что такое усн", intent="faq", score=0.9), ctx,
+         {"step": "slot", "topic": "taxes"}, [], None),
+    ]
+    for state, event, context, expected, effects, words in table:
+        step = flow.step(state, event, context)
+        assert step.state == expected, (state, event)
+        assert [e.kind for e in step.effects] == effects, (state, event)
+        if words is None:
+            assert step.passthrough
+        elif words:
+            assert words in step.replies[0].text, (state, event)
+    assert flow.step({"step": "confirm", "topic": "taxes", "slot": slot, "move": "a1"}, FlowEvent(payload="ok"),
+                     ctx).effects[0].data == {"topic": "taxes", "slot": slot, "id": "a1"}
+
+    presses = [("m:a1:taxes", {"step": "slot", "topic": "taxes", "move": "a1"}, OFFER),
+               ("c:a1", None, ASK_CANCEL), ("cy:a1", None, CANCEL), ("list", None, LIST)]
+    for value, expected, effect in presses:
+        step = flow.press(value, ctx)
+        assert step.state == expected and step.effects[0].kind == effect, value
+    stale = flow.press("ok", ctx)
+    assert stale.state is None and stale.replies[0].text == core_texts.UNKNOWN_BUTTON
+    assert flow.cancel({"step": "slot"}, ctx).replies[0].text == texts.CANCELLED_FLOW
