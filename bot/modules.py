@@ -20,6 +20,9 @@ MODULES: list[str] = [
     "voice.module",
     "bot.payments.module",
     "bot.consent.module",
+    "bot.applications.module",
+    "bot.booking.module",
+    "bot.history",
 ]
 
 

@@ -97,6 +97,18 @@ class Settings(BaseSettings):
     voice_min_confidence: float = Field(0.5, ge=0.0, le=1.0)  # below this a recognition counts as «not heard»
     voice_end_silence_ms: int = Field(400, ge=100, le=3000)  # pause that ends an utterance
 
+    # Appointments (bot/booking, R-11): topics as data, slots from the operators' schedule (HANDOFF_SCHEDULE_FILE)
+    booking_topics_file: Path = ROOT / "bot" / "booking" / "topics.yaml"  # consultation topics, duration, place, capacity
+    booking_lead_minutes: int = 60  # the earliest consultation this long after booking
+    booking_horizon_days: int = 21  # how far ahead free slots are offered
+    booking_reminder_hours: float = 24.0  # the reminder goes this long before the consultation
+    booking_reminder_interval_seconds: float = 30.0  # how often due reminders are checked
+
+    # Applications / forms and status tracking (bot/applications, R-9 / R-10)
+    applications_forms_file: Path = ROOT / "bot" / "applications" / "forms.yaml"  # application forms (fields, checks)
+    applications_number_prefix: str = Field("МБ", min_length=1, max_length=8)  # numbers look like МБ-2026-000123
+    applications_draft_ttl_days: float = 30.0  # an unfinished form is kept this long for «продолжить заявку»
+
     log_level: str = "INFO"
 
     @property

@@ -56,6 +56,10 @@ def fuse(nlu: NluResult | None, kb: list[tuple[str, float]], cal: Calibration) -
     for topic, cosine in kb:
         key = ("faq", topic)
         scores[key] = scores.get(key, 0.0) + (1 - weight) * cal.kb_score(cosine)
+    # DIET is overconfident on "off-topic" (it says 1.0 to some real questions):
+    # out of scope needs the knowledge base to agree that nothing matches well.
+    if ("out_of_scope", None) in scores and kb:
+        scores[("out_of_scope", None)] *= 1 - cal.kb_score(max(cosine for _, cosine in kb))
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     return [Candidate(intent=i, faq_id=t, score=round(s, 4)) for (i, t), s in ranked]
 
