@@ -24,6 +24,15 @@ SEGMENT_TITLES = {
     Segment.sme: "Малое или среднее предприятие",
 }
 
+# What usually matters at each stage: offered right after the client
+# says who they are.
+SEGMENT_TOPICS = {
+    Segment.future: ("register_ip", "self_employed", "register_ooo"),
+    Segment.self_employed: ("cash_register", "support_measures", "tax_regimes"),
+    Segment.ip: ("usn", "reporting_deadlines", "hire_employee"),
+    Segment.sme: ("support_measures", "guarantee", "reporting_deadlines"),
+}
+
 LIFE_SITUATIONS = {
     "start_business": "открытие бизнеса",
     "support": "господдержка",

@@ -74,6 +74,8 @@ async def test_segment_can_be_chosen_with_buttons(api):
     assert [b["payload"] for b in chat.buttons()][:4] == ["seg:future", "seg:self_employed", "seg:ip", "seg:sme"]
     await chat.press("seg:ip")
     assert "индивидуальный предприниматель" in chat.text()
+    # and what usually matters to a sole trader is one tap away
+    assert "faq:usn" in [b["payload"] for b in chat.buttons()]
 
 
 async def test_every_reply_set_offers_an_operator(api):

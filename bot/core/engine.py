@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
 
 from knowledge_base.loader import KnowledgeBase
-from knowledge_base.models import SEGMENT_TITLES, Segment
+from knowledge_base.models import SEGMENT_TITLES, SEGMENT_TOPICS, Segment
 from bot.store.conversations import ConversationState, ConversationStore, Pending, ProfileStore
 from bot.store.events import EventLog
 from bot.store.ratelimit import RateLimiter
@@ -318,7 +318,9 @@ class Engine:
             return
         turn.profile["segment"] = turn.profile_updates["segment"] = segment.value
         title = SEGMENT_TITLES.get(segment, "универсальный профиль").lower()
-        turn.say(ReplyKind.info, texts.SEGMENT_SAVED.format(title=title))
+        topics = [t for t in SEGMENT_TOPICS.get(segment, ()) if t in self.kb]
+        turn.say(ReplyKind.info, texts.SEGMENT_SAVED.format(title=title),
+                 [Button(title=self.kb[t].title, payload=f"faq:{t}") for t in topics])
 
     # ------------------------------------------------------------------ flows
     def _context(self, turn: Turn) -> FlowContext:
