@@ -46,6 +46,9 @@ def _offer(state: dict[str, Any], phone: str) -> Step:
 
 class CallbackFlow:
     name = NAME
+
+    def accepts_free_text(self, state: dict[str, Any]) -> bool:
+        return state.get("step") == "phone"  # the phone number is free text
     start_intents = ("request_callback",)
 
     def __init__(self, org: str = DEFAULT_ORG):

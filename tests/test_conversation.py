@@ -138,3 +138,15 @@ async def test_a_flood_is_slowed_down_politely_and_other_clients_are_not_affecte
         assert calm.kinds() == ["info"]
     finally:
         runtime.engine.rate_limiter.per_minute = limit
+
+
+async def test_a_clear_new_request_wins_over_a_flow_step_and_the_flow_waits(api):
+    chat = Chat(api, client_id="interrupting-client")
+    await chat.say("запишите меня на консультацию")
+    assert chat.last["state"]["flow"] == "booking"
+    await chat.say("покажите историю моих обращений")
+    assert chat.last["understanding"]["intent"] == "show_history"
+    assert "Подтвердите" not in chat.text() and "Выберите, пожалуйста, тему" not in chat.text()
+    assert chat.last["state"]["flow"] == "booking"  # kept: the client can come back to it
+    await chat.press("flow:booking:t:registration")
+    assert "свободное время" in chat.text()

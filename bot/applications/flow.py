@@ -51,6 +51,10 @@ def _words(text: str | None) -> str:
 
 class ApplicationFlow:
     name = NAME
+
+    def accepts_free_text(self, state: dict[str, Any]) -> bool:
+        """Filling in fields: any text is an answer (a phone, an ИНН, a name)."""
+        return state.get("stage") in FORM_STAGES
     start_intents = START_INTENTS
 
     def __init__(self, forms: Forms, *, tz: tzinfo = timezone.utc, org: str | None = None):

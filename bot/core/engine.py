@@ -30,6 +30,8 @@ from .understanding import Understander
 log = logging.getLogger("core.engine")
 
 OPERATOR_PAYLOAD = "do:ask_operator"
+# Intents that can be an answer to a flow's question rather than a new request.
+FLOW_ANSWER_INTENTS = {"affirm", "deny", "thank", "greet", "set_segment", "out_of_scope", "faq"}
 CANCEL_PAYLOAD = "do:cancel"
 START_TOPICS = ("register_ip", "support_measures", "tax_regimes")
 
@@ -158,9 +160,8 @@ class Engine:
     # ------------------------------------------------------------ text input
     async def _on_text(self, turn: Turn, u: Understanding) -> None:
         flow = self.flows.get(turn.state.flow or "")
-        top = u.ranking[0]
-        wants_operator = top.intent == "ask_operator" and top.score >= self.cal.answer
-        if flow and not wants_operator:
+        if flow and not self._interrupts(flow, turn.state.flow_state, u):
+            top = u.ranking[0]
             event = FlowEvent(text=turn.text, intent=top.intent, score=top.score, entities=u.entities)
             step = flow.step(turn.state.flow_state, event, self._context(turn))
             if not step.passthrough:
@@ -179,6 +180,20 @@ class Engine:
             self._options(turn, suggestible(u.ranking), texts.OPTIONS)
         else:
             self._out_of_scope(turn)
+
+    def _interrupts(self, flow: Flow, flow_state: dict[str, Any], u: Understanding) -> bool:
+        """A clear request for something else (the operator, history, another
+        service) wins over the step a flow is waiting for; answers to the step
+        («да», «нет», a number, a name, a question about it) still go to the flow.
+        The flow keeps its state, so the client can come back to it."""
+        top = u.ranking[0]
+        if top.intent == "ask_operator" and top.score >= self.cal.answer:
+            return True  # a human is always reachable (standard §4.6.5.10)
+        waits_for_text = getattr(flow, "accepts_free_text", None)
+        if waits_for_text and waits_for_text(flow_state):
+            return False
+        return (top.intent not in FLOW_ANSWER_INTENTS and top.intent not in flow.start_intents
+                and decide(u.ranking, self.cal) is Decision.act)
 
     async def _answer_pending(self, turn: Turn, pending: Pending, u: Understanding) -> bool:
         top = u.ranking[0]

@@ -77,6 +77,13 @@ class CancellableFlow(Flow, Protocol):
         ...
 
 
+class FreeTextFlow(Protocol):
+    """Optional: a flow whose current step waits for free text (a phone number,
+    an ИНН, a name). The engine then never treats that text as a new request."""
+
+    def accepts_free_text(self, state: dict[str, Any]) -> bool: ...
+
+
 def button(flow: str, title: str, value: str) -> Button:
     payload = f"flow:{flow}:{value}"
     if len(payload.encode()) > 64:
