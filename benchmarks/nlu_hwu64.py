@@ -69,11 +69,24 @@ def project_config() -> str:
         if comp["name"] in NOT_APPLICABLE:
             continue
         if comp["name"] == "DIETClassifier":
+            if comp.get("intent_classification") is False:
+                continue  # entity-only DIET has nothing to learn here
             comp = {**comp, "entity_recognition": False}
         pipeline.append(comp)
     cfg["pipeline"] = pipeline
     cfg["policies"] = []
     return yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False)
+
+
+def quiet_logs() -> None:
+    """Warnings only: Rasa's debug logs would print every test sentence."""
+    import logging
+
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -165,6 +178,7 @@ def main() -> None:
                     help="extra candidate config (benchmarked as is)")
     ap.add_argument("--rescore", action="store_true", help="ignore cached scores")
     args = ap.parse_args()
+    quiet_logs()
 
     train = read_jsonl(next(DATA.glob("*train.jsonl")))
     test = read_jsonl(next(DATA.glob("*test.jsonl")))

@@ -40,6 +40,16 @@ def test_decide(items, expected):
     assert decide(ranking(*items), CAL) is expected
 
 
+@pytest.mark.parametrize("words, score, expected", [
+    (2, 0.85, Decision.clarify),   # «открыть фирму»: confirm first
+    (2, 0.95, Decision.act),       # unless the assistant is nearly certain
+    (5, 0.85, Decision.act),       # a full question is answered
+    (0, 0.85, Decision.act),       # length unknown (not typed)
+])
+def test_very_short_questions_are_confirmed_unless_nearly_certain(words, score, expected):
+    assert decide(ranking(("faq:register_ooo", score), ("faq:register_ip", 0.3)), CAL, words) is expected
+
+
 @pytest.mark.parametrize("intent, score, expected", [
     ("affirm", 0.9, True), ("deny", 0.9, False), ("thank", 0.8, True),
     ("affirm", 0.2, None), ("faq", 0.9, None),
@@ -61,9 +71,9 @@ def test_fusion_combines_rasa_and_knowledge_base():
     nlu = NluResult(ranking=[("faq__usn", 0.7), ("faq__patent", 0.2), ("pay_fee", 0.1)])
     fused = fuse(nlu, [("usn", 0.95), ("tax_regimes", 0.90)], CAL)
     assert [(c.intent, c.faq_id) for c in fused[:2]] == [("faq", "usn"), ("faq", "tax_regimes")]
-    assert fused[0].score == pytest.approx(CAL.rasa_weight * 0.7 + (1 - CAL.rasa_weight) * 1.0)
+    assert fused[0].score == pytest.approx(CAL.rasa_weight * 0.7 + (1 - CAL.rasa_weight) * CAL.kb_score(0.95), abs=1e-4)
 
 
 def test_fusion_without_nlu_uses_the_knowledge_base_alone():
     fused = fuse(None, [("usn", 0.95), ("patent", 0.85)], CAL)
-    assert fused[0].faq_id == "usn" and fused[0].score == pytest.approx(1.0)
+    assert fused[0].faq_id == "usn" and fused[0].score == pytest.approx(CAL.kb_score(0.95), abs=1e-4)

@@ -36,14 +36,18 @@ def suggestible(candidates: list[Candidate]) -> list[Candidate]:
     return [c for c in candidates if c.intent not in NOT_SUGGESTED]
 
 
-def decide(ranking: list[Candidate], cal: Calibration) -> Decision:
+def decide(ranking: list[Candidate], cal: Calibration, words: int = 0) -> Decision:
+    """`words`: length of the client's message; 0 when unknown (a button)."""
     if not ranking:
         return Decision.out_of_scope
     top = ranking[0]
     if top.intent == "out_of_scope":
         return Decision.out_of_scope if top.score >= cal.out_of_scope else _weak(ranking, cal)
     runner_up = ranking[1].score if len(ranking) > 1 else 0.0
-    if top.score >= cal.answer and top.score - runner_up >= cal.margin:
+    # «открыть фирму», «налоги»: a very short question is ambiguous by nature, so a
+    # knowledge-base answer needs more certainty before it is given unconfirmed.
+    answer = cal.short_answer if top.faq_id and 0 < words <= cal.short_words else cal.answer
+    if top.score >= answer and top.score - runner_up >= cal.margin:
         return Decision.act
     if top.intent in NOT_SUGGESTED:
         # small talk («да», «спасибо») is never worth a clarifying question

@@ -170,7 +170,7 @@ class Engine:
         pending, turn.state.pending = turn.state.pending, None
         if pending and await self._answer_pending(turn, pending, u):
             return
-        decision = decide(u.ranking, self.cal)
+        decision = decide(u.ranking, self.cal, len((turn.text or "").split()))
         turn.decision = decision.value
         if decision is Decision.act:
             await self._act(turn, u.ranking[0], u)

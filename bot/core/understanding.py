@@ -33,6 +33,8 @@ class Calibration(BaseModel):
     clarify: float
     options: float
     out_of_scope: float
+    short_words: int
+    short_answer: float
 
     @classmethod
     def load(cls, path: Path = CALIBRATION_FILE) -> "Calibration":
