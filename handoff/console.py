@@ -22,9 +22,10 @@ from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from knowledge_base.models import LIFE_SITUATIONS, SEGMENT_TITLES, Segment
+from bot.consent import campaigns as campaign_store
 from bot.consent import texts as consent_texts
 from bot.consent.ledger import Ledger
-from bot.consent.model import PROFILE_FIELD, ConsentState, Kind
+from bot.consent.model import PROFILE_FIELD, Category, ConsentState, Kind
 from bot.store import keys
 
 from .callbacks import masked_phone
@@ -273,6 +274,59 @@ def routes(app: FastAPI, runtime, service) -> None:
                     operators=operators, open_now=service.schedule.is_open(service.now()),
                     hours=service.schedule.describe())
 
+    # ---------------------------------------------------------- campaigns
+    async def supervisor(request: Request, csrf: str | None = None) -> Session:
+        s = await (session(request) if csrf is None else form_session(request, csrf))
+        if s.user.role is not Role.supervisor:
+            raise HTTPException(403, "Рассылки создаёт и запускает руководитель смены. "
+                                     "Если нужно что-то сообщить клиентам, обратитесь к нему.")
+        return s
+
+    @router.get("/campaigns", response_class=HTMLResponse)
+    async def campaigns_page(request: Request, note: str = "", error: str = ""):
+        s = await supervisor(request)
+        rows = []
+        for c in reversed(await campaign_store.list_campaigns(runtime.redis)):
+            counts = await campaign_store.delivery_counts(runtime.redis, c.id)
+            rows.append({"c": c, "counts": counts, "total": sum(counts.values()),
+                         "segments": ", ".join(SEGMENT_TITLES[x] for x in c.segments) or "все",
+                         "topic": LIFE_SITUATIONS.get(c.life_situation or "", "все темы")
+                         if not c.service else f"услуга {c.service}"})
+        return page(request, "campaigns.html", s, rows=rows, note=note, error=error,
+                    categories=CAMPAIGN_CATEGORIES, segments=SEGMENT_TITLES, situations=LIFE_SITUATIONS)
+
+    @router.post("/campaigns")
+    async def create_campaign(request: Request, csrf: str = Form(""), title: str = Form(""),
+                              text: str = Form(""), category: str = Form(""), segment: str = Form(""),
+                              situation: str = Form(""), launch: str = Form("")):
+        s = await supervisor(request, csrf)
+        try:
+            campaign = campaign_store.Campaign(
+                id=f"c{datetime.now(zone):%Y%m%d}-{secrets.token_hex(3)}", title=title.strip(),
+                category=category, text=text.strip(), life_situation=situation or None,
+                segments=[segment] if segment else [], created_by=s.user.name)
+        except ValueError:  # pydantic's ValidationError is a ValueError
+            return back("/console/campaigns", error=CAMPAIGN_INVALID)
+        await campaign_store.create_campaign(runtime.redis, campaign)
+        log.info("campaign %s created by a supervisor", campaign.id)
+        if launch:
+            report = await campaign_store.launch_campaign(runtime.redis, campaign.id)
+            return back("/console/campaigns", note=f"Рассылка «{campaign.title}» запущена. {_launched(report)}")
+        report = await campaign_store.launch_campaign(runtime.redis, campaign.id, dry_run=True)
+        return back("/console/campaigns", note=f"Рассылка «{campaign.title}» сохранена, но ещё не отправлена. "
+                                               f"Её получат клиентов: {report.queued} "
+                                               f"(с согласием на эту тему; всего клиентов с согласиями — "
+                                               f"{report.clients}). Нажмите «Разослать», когда будете готовы.")
+
+    @router.post("/campaigns/{campaign_id}/launch")
+    async def launch_campaign(request: Request, campaign_id: str, csrf: str = Form("")):
+        await supervisor(request, csrf)
+        campaign = await campaign_store.get_campaign(runtime.redis, campaign_id)
+        if campaign is None:
+            return back("/console/campaigns", error="Такой рассылки нет — обновите страницу.")
+        report = await campaign_store.launch_campaign(runtime.redis, campaign_id)
+        return back("/console/campaigns", note=f"Рассылка «{campaign.title}» запущена. {_launched(report)}")
+
     # ---------------------------------------------------------- websocket
     @app.websocket("/console/ws")
     async def live(ws: WebSocket):
@@ -337,6 +391,23 @@ def _install_html_errors(app: FastAPI, templates: Jinja2Templates) -> None:
             return await http_exception_handler(request, exc)
         return templates.TemplateResponse(request, "error.html", {"s": None, "message": exc.detail},
                                           status_code=exc.status_code)
+
+
+CAMPAIGN_CATEGORIES = {Category.content.value: consent_texts.CATEGORY_TITLES[Category.content],
+                       Category.trigger.value: consent_texts.CATEGORY_TITLES[Category.trigger]}
+CAMPAIGN_INVALID = ("Рассылка не сохранена: проверьте поля — название от 3 до 120 символов, "
+                    "текст от 10 до 1500 символов, выберите тип рассылки.")
+
+
+def _launched(report) -> str:
+    """A launch report in words: whom it reached and why the others were left out."""
+    parts = [f"Поставлено в очередь сообщений: {report.queued}."]
+    if report.already_queued:
+        parts.append(f"Уже получали её раньше (повторно не отправляется): {report.already_queued}.")
+    parts.append(f"Без согласия на эту тему: {report.no_consent}; из других групп клиентов: "
+                 f"{report.other_segment}.")
+    parts.append("Сообщения уходят сразу, в тихие часы клиента — утром.")
+    return " ".join(parts)
 
 
 PROFILE_LABELS = {"segment": "Кто клиент", "last_channel": "Канал", "first_seen": "Впервые обратился",

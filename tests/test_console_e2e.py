@@ -217,3 +217,89 @@ async def test_the_client_panel_shows_consents_from_the_ledger(served, redis_ser
     assert "Персональные данные: обратный звонок" in panel and "pd_callback, версия 1" in panel
     assert "через приложение" in panel
     assert '"grants"' not in page.text  # the profile's cached state is not dumped raw
+
+
+async def test_supervisor_creates_and_launches_a_campaign_in_the_browser(served, redis_server):
+    """Issue 5: a campaign made in the console reaches the consenting client (through the API
+    poll endpoint) and not the one who agreed to another topic; operators may not open the page."""
+    from playwright.async_api import async_playwright, expect
+    from bot.consent.campaigns import delivery_counts, list_campaigns
+    from bot.consent.notifications import Sender
+
+    runtime, base = served
+    create_operator(redis_server.url, "darya", "supervisor darya password", role="supervisor")
+    create_operator(redis_server.url, "egor", "operator egor password")
+    stamp = int(time.time() * 1000)
+    agreed, other = f"camp-yes{stamp}", f"camp-no{stamp}"
+    text = f"До 25-го числа подайте декларацию по УСН ({stamp})."
+    async with httpx.AsyncClient(base_url=base, headers={"X-Api-Key": API_KEY}, timeout=30) as client:
+        async def send(cid: str, **body) -> dict:
+            resp = await client.post(f"/api/v1/conversations/{cid}/messages", json=body)
+            assert resp.status_code == 200, resp.text
+            return resp.json()
+
+        for cid, topic in ((agreed, "taxes"), (other, "support")):
+            await send(cid, payload="do:give_consent")
+            assert "Готово" in (await send(cid, payload=f"flow:consent:g:{topic}"))["replies"][0]["text"]
+        cursors = {cid: (await client.get(f"/api/v1/conversations/{cid}/messages")).json()["cursor"]
+                   for cid in (agreed, other)}
+
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            page = await browser.new_page()
+            try:
+                await page.goto(f"{base}/console/login")
+                await page.get_by_label("Имя пользователя").fill("darya")
+                await page.get_by_label("Пароль").fill("supervisor darya password")
+                await page.get_by_role("button", name="Войти").click()
+                await page.goto(f"{base}/console/supervisor")
+                await page.get_by_role("link", name="Рассылки клиентам", exact=False).click()
+                await expect(page.get_by_role("heading", name="Новая рассылка")).to_be_visible()
+                await page.get_by_label("Название (видят только сотрудники)").fill(f"Срок УСН {stamp}")
+                await page.get_by_label("Текст сообщения клиентам").fill(text)
+                await page.get_by_label("Тип рассылки").select_option("trigger")
+                await page.get_by_label("Тема (жизненная ситуация)").select_option("taxes")
+                await page.get_by_role("button", name="Сохранить и показать охват").click()
+                status = page.get_by_role("status")
+                await expect(status).to_contain_text("сохранена, но ещё не отправлена")
+                await expect(status).to_contain_text("Её получат клиентов:")
+                row = page.get_by_role("row").filter(has_text=f"Срок УСН {stamp}")
+                await row.get_by_role("button", name="Разослать").click()
+                await expect(status).to_contain_text("запущена. Поставлено в очередь сообщений:")
+                row = page.get_by_role("row").filter(has_text=f"Срок УСН {stamp}")
+                await expect(row).to_contain_text("разослана")
+                campaign_id = next(c.id for c in await list_campaigns(runtime.redis)
+                                   if c.title == f"Срок УСН {stamp}")
+
+                # the sender (a background task of the real app) delivers it; quiet hours off for the test
+                await Sender.for_runtime(runtime, default_quiet="off").drain()
+
+                async def received():
+                    body = (await client.get(f"/api/v1/conversations/{agreed}/messages",
+                                             params={"after": cursors[agreed]})).json()
+                    return [r for r in body["replies"] if text in r["text"]]
+
+                [message] = await wait_for(received, "the campaign in the consenting client's poll endpoint")
+                assert "налоги" in message["text"] and message["buttons"][0]["title"] == "Отписаться"
+                missed = (await client.get(f"/api/v1/conversations/{other}/messages",
+                                           params={"after": cursors[other]})).json()
+                assert not [r for r in missed["replies"] if text in r["text"]]
+
+                # one notification, sent; the client without consent on this topic was never queued
+                assert await delivery_counts(runtime.redis, campaign_id) == {"sent": 1}
+                await page.reload()
+                row = page.get_by_role("row").filter(has_text=f"Срок УСН {stamp}")
+                await expect(row.get_by_role("cell").nth(5)).to_have_text("1")  # «Отправлено»
+            finally:
+                await browser.close()
+
+    async with httpx.AsyncClient(base_url=base, timeout=30) as web:
+        token = (await web.get("/console/login")).text.split('name="csrf" value="')[1].split('"')[0]
+        await web.post("/console/login", data={"username": "egor", "password": "operator egor password",
+                                                "csrf": token})
+        denied = await web.get("/console/campaigns")
+        assert denied.status_code == 403 and "руководитель смены" in denied.text
+        csrf = (await web.get("/console")).text.split('name="csrf" value="')[1].split('"')[0]
+        forged = await web.post("/console/campaigns", data={"csrf": csrf, "title": "Не моё", "category": "content",
+                                                            "text": "Оператор не может разослать это."})
+        assert forged.status_code == 403

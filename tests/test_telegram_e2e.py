@@ -19,6 +19,7 @@ from bot.core import texts
 from bot.core.messages import Button, Reply, ReplyKind
 from bot.payments import qr as qr_codes
 from bot.runtime import Runtime
+from handoff import texts as handoff_texts
 from tests.conftest import free_port
 from tests.emulator.harness import BotApiProxy, Emulator, TgUser, buttons_of, emulator_available, texts_of
 
@@ -139,6 +140,54 @@ async def test_operator_request_is_handed_over(user):
     await user.say("оператор")
     got = await user.expect(lambda ms: "оператор" in _text(ms).lower())
     assert "оператор" in _text(got).lower()
+
+
+ALWAYS_OPEN = {"timezone": "Asia/Kamchatka", "timezone_title": "по камчатскому времени",
+               "week": {d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
+
+
+async def test_an_operator_takes_a_telegram_conversation_replies_and_resolves(user, polling_bot):
+    """Issue 4 in Telegram: «оператор» → an operator (handoff's service API, as the console
+    calls it) takes it and replies → the reply reaches the chat → resolving brings the rating question."""
+    from handoff.schedule import Schedule
+
+    svc = polling_bot.handoff
+    saved = svc.schedule
+    svc.set_schedule(Schedule.model_validate(ALWAYS_OPEN))
+    cid = f"tg:{user.chat_id}"
+    try:
+        await user.say("оператор")
+        await user.expect(lambda ms: "оператор" in _text(ms).lower())
+        assert (await polling_bot.engine.conversations.load(cid)).with_operator is True
+
+        assert await svc.claim("olga", cid) == cid
+        got = await user.expect(lambda ms: "подключился оператор" in _text(ms))
+        assert _text(got) == handoff_texts.CLAIMED
+
+        await svc.reply("olga", cid, "Здравствуйте! Госпошлину за ИП <при электронной подаче> платить не нужно.")
+        got = await user.expect(lambda ms: "Госпошлину за ИП" in _text(ms))
+        assert _text(got) == ("👤 <b>Оператор</b>\nЗдравствуйте! Госпошлину за ИП "
+                              "&lt;при электронной подаче&gt; платить не нужно.")
+
+        await user.say("спасибо, понятно")  # with the operator: recorded for them, the bot stays silent
+        deadline = time.monotonic() + 30
+        while not any(h["text"] == "спасибо, понятно" for h in await polling_bot.engine.conversations.history(cid)):
+            assert time.monotonic() < deadline, "the client's message did not reach the conversation"
+            await asyncio.sleep(0.05)
+        assert await user.drain() == []
+
+        await svc.resolve("olga", cid)
+        got = await user.expect(lambda ms: "оцените" in _text(ms))
+        payloads = [b["callback_data"] for b in buttons_of(got[-1])]
+        assert "flow:rating:s4" in payloads
+        await user.press("4 — Удовлетворён")
+        await user.expect(lambda ms: "насколько легко" in _text(ms))
+        await user.press("4 — Легко")
+        await user.expect(lambda ms: "Спасибо за оценку" in _text(ms))
+        state = await polling_bot.engine.conversations.load(cid)
+        assert state.with_operator is False and state.flow is None
+    finally:
+        svc.set_schedule(saved)
 
 
 async def test_commands_menu_maps_to_core_payloads(user):

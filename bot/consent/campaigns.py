@@ -111,8 +111,12 @@ async def list_campaigns(redis: Redis) -> list[Campaign]:
     return [c for c in [await get_campaign(redis, i) for i in ids] if c]
 
 
-async def launch_campaign(redis: Redis, campaign_id: str, *, clock: Clock = time.time) -> LaunchReport:
-    """Queue the campaign for every client whose consent and segment fit."""
+async def launch_campaign(redis: Redis, campaign_id: str, *, clock: Clock = time.time,
+                          dry_run: bool = False) -> LaunchReport:
+    """Queue the campaign for every client whose consent and segment fit.
+
+    `dry_run` only counts (`queued` = would be queued now): the console shows
+    the reach before a supervisor launches."""
     campaign = await get_campaign(redis, campaign_id)
     if campaign is None:
         raise KeyError(f"no campaign {campaign_id!r}")
@@ -126,6 +130,11 @@ async def launch_campaign(redis: Redis, campaign_id: str, *, clock: Clock = time
         if covering_grant(await ledger.state(client_id), campaign.scope) is None:
             report.no_consent += 1
             continue
+        if dry_run:
+            done = await redis.exists(keys.notification(f"c:{campaign.id}:{client_id}"))
+            report.already_queued += bool(done)
+            report.queued += not done
+            continue
         nid = await enqueue(redis, client_id, campaign.category, campaign.text, scope=campaign.scope,
                             campaign=campaign.id, key=f"c:{campaign.id}:{client_id}", clock=clock)
         if nid:
@@ -133,6 +142,19 @@ async def launch_campaign(redis: Redis, campaign_id: str, *, clock: Clock = time
         else:
             report.already_queued += 1
     return report
+
+
+async def delivery_counts(redis: Redis, campaign_id: str) -> dict[str, int]:
+    """How the campaign's notifications stand: status (queued, sent, skipped, …) → count."""
+    clients = await Ledger(redis).clients()
+    counts: dict[str, int] = {}
+    pipe = redis.pipeline(transaction=False)
+    for client_id in clients:
+        pipe.hget(keys.notification(f"c:{campaign_id}:{client_id}"), "status")
+    for status in await pipe.execute() if clients else []:
+        if status:
+            counts[status] = counts.get(status, 0) + 1
+    return counts
 
 
 # --------------------------------------------------------------------- CLI
