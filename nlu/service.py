@@ -124,6 +124,10 @@ class RasaServer:
             try:
                 resp = httpx.get(f"{self.url}/status", timeout=2)
                 if resp.status_code == 200 and resp.json().get("model_file"):
+                    # The first parse loads the components lazily (seconds): do it
+                    # now, so no client's first message waits or times out.
+                    httpx.post(f"{self.url}/model/parse", json={"text": "здравствуйте"},
+                               timeout=max(5.0, deadline - time.monotonic())).raise_for_status()
                     return
             except (httpx.HTTPError, ValueError):
                 pass

@@ -42,8 +42,10 @@ def redis_server(tmp_root):
 
 @pytest.fixture(scope="session")
 def settings(tmp_root) -> Settings:
+    # A generous NLU timeout: on a loaded CI machine a slow parse must not turn
+    # into a knowledge-base-only answer and make understanding tests flaky.
     return Settings(_env_file=None, assistant_api_key=API_KEY, data_dir=tmp_root / "data",
-                    redis_url="", rasa_url="")
+                    redis_url="", rasa_url="", nlu_timeout_seconds=60)
 
 
 @pytest.fixture(scope="session")

@@ -46,6 +46,16 @@ async def serve(service: VoiceService):
     return server, task, f"http://127.0.0.1:{port}"
 
 
+async def _client_texts(runtime, cid: str, at_least: int, wait: float = 30.0) -> list[str]:
+    deadline = time.monotonic() + wait
+    while True:
+        history = await runtime.engine.conversations.history(cid)
+        texts = [e["text"] for e in history if e["from"] == "client"]
+        if len(texts) >= at_least or time.monotonic() > deadline:
+            return texts[:at_least]
+        await asyncio.sleep(0.05)
+
+
 async def stop(server, task):
     server.should_exit = True
     await asyncio.wait_for(task, 20)
@@ -81,8 +91,8 @@ async def test_browser_call_is_recognised_and_keypad_works(runtime, tmp_path):
                 # the fake microphone's Korean «네» is recognised by Vosk and shown
                 await expect(page.locator("#log li.you").first).to_have_text("네", timeout=30_000)
                 cid = next(iter(service.calls))
-                history = await runtime.engine.conversations.history(cid)
-                assert [e["text"] for e in history if e["from"] == "client"][:1] == ["네"]
+                # the page shows what was heard before the turn is stored: wait for it
+                assert await _client_texts(runtime, cid, at_least=1) == ["네"]
                 # the on-screen keypad: 0 = operator
                 bot_lines = await page.locator("#log li.bot").count()
                 await page.click("#keypad button[data-key='0']")

@@ -54,7 +54,7 @@ async def chat(engine: Engine, *, stdin=sys.stdin, stdout=sys.stdout) -> None:
     out("Локальный чат с помощником. Пишите вопросы; цифра — нажать кнопку; «выход» — завершить.\n")
     lines = _line_reader(stdin)
     result = await engine.handle(Incoming(conversation_id=cid, channel="terminal", client_id=client,
-                                          text="здравствуйте"))
+                                          payload="do:greet"))
     text, buttons = render(result.replies)
     out(f"\nПомощник: {text}\n")
     while True:
