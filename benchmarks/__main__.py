@@ -209,11 +209,14 @@ def report(results: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the benchmarks")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["hwu64", "dev", "load", "voice"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["hwu64", "dev", "load", "voice"],
+                        help="parts to leave out (their previous figures are kept)")
     parser.add_argument("--turns", type=int, default=10, help="turns per conversation in the load test")
     args = parser.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    results: dict = {}
+    # a skipped part keeps its previous figures, so parts can be re-run one at a time
+    previous = RESULTS / "results.json"
+    results: dict = json.loads(previous.read_text(encoding="utf-8")) if previous.exists() else {}
     if "hwu64" not in args.skip:
         results["hwu64"] = bench_hwu64()
     if not {"dev", "load"} <= set(args.skip):
