@@ -70,6 +70,7 @@ class Assistant:
         self.data = Path(tempfile.mkdtemp(prefix="bench-"))
         env = {**os.environ, "ASSISTANT_PORT": str(self.port), "ASSISTANT_API_KEY": API_KEY,
                "DATA_DIR": str(self.data), "RASA_URL": rasa_url, "LOG_LEVEL": "WARNING",
+               "RATE_LIMIT_PER_MINUTE": "0", "NLU_TIMEOUT_SECONDS": "30",
                "TELEGRAM_BOT_TOKEN": ""}
         self.proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env,
                                      stdout=subprocess.DEVNULL, stderr=open(self.data / "serve.log", "wb"))
