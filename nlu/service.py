@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import logging
 import os
 import subprocess
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 
 import httpx
+import yaml
 
 NLU_DIR = Path(__file__).resolve().parent
 MODELS = NLU_DIR / "models"
@@ -31,11 +33,18 @@ def _inputs() -> list[Path]:
     return files
 
 
+def _content(path: Path) -> bytes:
+    # The config's meaning, not its comments: annotating measurements must not retrain.
+    if path.name == "config.yml":
+        return json.dumps(yaml.safe_load(path.read_text(encoding="utf-8")), sort_keys=True).encode()
+    return path.read_bytes()
+
+
 def model_hash() -> str:
     digest = hashlib.sha256()
     for path in _inputs():
         digest.update(path.relative_to(NLU_DIR).as_posix().encode())
-        digest.update(path.read_bytes())
+        digest.update(_content(path))
     return digest.hexdigest()[:12]
 
 
@@ -112,7 +121,9 @@ class RasaServer:
         cmd = [str(rasa_executable(self.rasa_venv)), "run", "--enable-api", "-m", str(self.model),
                "-i", "127.0.0.1", "-p", str(self.port)]
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
-        self.proc = subprocess.Popen(cmd, cwd=NLU_DIR, env=rasa_env(self.rasa_venv), stdout=out,
+        # one math thread: e5 on 2 threads spikes to ~2 s on a busy machine (nlu/config.yml)
+        env = {**rasa_env(self.rasa_venv), "OMP_NUM_THREADS": "1"}
+        self.proc = subprocess.Popen(cmd, cwd=NLU_DIR, env=env, stdout=out,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         return self
 
