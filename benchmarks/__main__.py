@@ -58,7 +58,8 @@ def bench_hwu64() -> list[dict]:
     python = ROOT / ".venv-rasa" / "bin" / "python"
     subprocess.run([str(python), str(script), "--out", str(RESULTS)], cwd=ROOT, check=True,
                    env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"})
-    return json.loads((RESULTS / "nlu_hwu64.json").read_text())["rows"] if (RESULTS / "nlu_hwu64.json").exists() else []
+    rows = json.loads((RESULTS / "nlu_hwu64.json").read_text(encoding="utf-8"))
+    return rows["rows"] if isinstance(rows, dict) else rows
 
 
 # ------------------------------------------------------- the assistant server
