@@ -14,9 +14,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
 
 from bot.store import keys
+from bot.store.documents import update_document
 
 from .status import Application, ApplicationStatus, StatusChange, check_transition
 
@@ -77,25 +77,15 @@ class ApplicationStore:
                          by: str = "staff") -> Application:
         """Change the status; raises KeyError (no such application) or TransitionError."""
         status = ApplicationStatus(status)
-        key = keys.application(number)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    raw = await pipe.get(key)
-                    if raw is None:
-                        raise KeyError(number)
-                    app = Application.model_validate_json(raw)
-                    check_transition(app.status, status)
-                    now = time.time()
-                    app.status, app.comment, app.updated = status, comment, now
-                    app.history.append(StatusChange(status=status, ts=now, comment=comment, by=by))
-                    pipe.multi()
-                    pipe.set(key, app.model_dump_json())
-                    await pipe.execute()
-                    return app
-                except WatchError:
-                    continue
+        def change(app: Application) -> Application:
+            check_transition(app.status, status)
+            now = time.time()
+            app.status, app.comment, app.updated = status, comment, now
+            app.history.append(StatusChange(status=status, ts=now, comment=comment, by=by))
+            return app
+
+        _, app = await update_document(self.redis, keys.application(number), Application, change, missing=number)
+        return app
 
     # ------------------------------------------------------------ drafts
     async def save_draft(self, client_id: str, form: str, draft: dict[str, Any]) -> None:

@@ -17,9 +17,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
 
 from bot.store import keys
+from bot.store.documents import update_document
 
 from . import uin as uin_codes
 from .catalogue import Fee, Payee
@@ -164,26 +164,17 @@ class OrderStore:
         and races never produce a second confirmation. An impossible change
         raises InvalidTransition and leaves the order untouched.
         """
-        key = keys.payment_order(order_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    raw = await pipe.get(key)
-                    if raw is None:
-                        raise KeyError(order_id)
-                    order = Order.model_validate_json(raw)
-                    before = order.status
-                    after = transition(before, status) if status else before
-                    data = order.model_dump() | changes | {"status": after, "updated_at": time.time()}
-                    if after is PaymentStatus.paid and before is not PaymentStatus.paid:
-                        data["paid_at"] = data.get("paid_at") or time.time()
-                    new = Order.model_validate(data)
-                    pipe.multi()
-                    pipe.set(key, new.model_dump_json())
-                    if after not in OPEN:
-                        pipe.zrem(keys.payments_pending(), order_id)
-                    await pipe.execute()
-                    return new, after is not before
-                except WatchError:
-                    continue
+        def change(order: Order) -> Order:
+            after = transition(order.status, status) if status else order.status
+            data = order.model_dump() | changes | {"status": after, "updated_at": time.time()}
+            if after is PaymentStatus.paid and order.status is not PaymentStatus.paid:
+                data["paid_at"] = data.get("paid_at") or time.time()
+            return Order.model_validate(data)
+
+        def settle(pipe, _before: Order, after: Order) -> None:
+            if after.status not in OPEN:
+                pipe.zrem(keys.payments_pending(), order_id)
+
+        before, after = await update_document(self.redis, keys.payment_order(order_id), Order, change,
+                                              missing=order_id, also=settle)
+        return after, after.status is not before.status
