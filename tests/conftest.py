@@ -82,3 +82,13 @@ async def api(runtime):
     async with httpx.AsyncClient(transport=transport, base_url="http://assistant",
                                  headers={"X-Api-Key": API_KEY}) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def emulator_ready():
+    """Skips Telegram end-to-end tests (with the reason) where the emulator cannot run."""
+    from tests.emulator.harness import emulator_available
+
+    why = emulator_available()
+    if why:
+        pytest.skip(why)

@@ -21,7 +21,7 @@ from bot.consent.notifications import Sender
 from bot.runtime import Runtime
 from bot.store import keys
 from tests.conftest import free_port
-from tests.emulator.harness import BotApiProxy, Emulator, TgUser, buttons_of, emulator_available, texts_of
+from tests.emulator.harness import BotApiProxy, Emulator, TgUser, buttons_of, texts_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rasa]
 
@@ -29,15 +29,8 @@ TOKEN = "246810:CONSENT-test"
 USER_ID = 5001
 
 
-@pytest.fixture(scope="module")
-def _emulator_ready():
-    why = emulator_available()
-    if why:
-        pytest.skip(why)
-
-
 @pytest_asyncio.fixture(scope="module")
-async def bot(_emulator_ready, settings, redis_server, rasa_url, retriever):
+async def bot(emulator_ready, settings, redis_server, rasa_url, retriever):
     emulator = await Emulator(free_port()).start()
     proxy = await BotApiProxy(emulator.url).start(free_port())
     rt = await Runtime.create(settings.model_copy(update={"telegram_bot_token": TOKEN,

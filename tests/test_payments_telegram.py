@@ -21,7 +21,7 @@ from bot.payments.module import WEBHOOK_PATH
 from bot.payments.orders import PaymentMethod, PaymentStatus
 from bot.runtime import Runtime
 from tests.conftest import free_port
-from tests.emulator.harness import BotApiProxy, Emulator, TgUser, buttons_of, emulator_available, texts_of
+from tests.emulator.harness import BotApiProxy, Emulator, TgUser, buttons_of, texts_of
 from tests.yookassa_standin import YooKassaStandIn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rasa]
@@ -44,15 +44,8 @@ async def _until(check, what: str, timeout: float = 30.0):
         await asyncio.sleep(0.05)
 
 
-@pytest.fixture(scope="module")
-def _emulator_ready():
-    why = emulator_available()
-    if why:
-        pytest.skip(why)
-
-
 @pytest_asyncio.fixture(scope="module")
-async def shop(_emulator_ready, settings, redis_server, rasa_url, retriever):
+async def shop(emulator_ready, settings, redis_server, rasa_url, retriever):
     """The bot in Telegram long polling, the app on a real port (the gateway's webhook),
     the Bot API emulator and the YooKassa stand-in."""
     emulator = await Emulator(free_port()).start()

@@ -21,7 +21,7 @@ from bot.payments import qr as qr_codes
 from bot.runtime import Runtime
 from handoff import texts as handoff_texts
 from tests.conftest import free_port
-from tests.emulator.harness import BotApiProxy, Emulator, TgUser, buttons_of, emulator_available, texts_of
+from tests.emulator.harness import BotApiProxy, Emulator, TgUser, buttons_of, texts_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rasa]
 
@@ -31,15 +31,8 @@ SECRET = "test-webhook-secret"
 _users = itertools.count(1001)
 
 
-@pytest.fixture(scope="module")
-def _emulator_ready():
-    why = emulator_available()
-    if why:
-        pytest.skip(why)
-
-
 @pytest_asyncio.fixture(scope="module")
-async def emulator(_emulator_ready):
+async def emulator(emulator_ready):
     emu = await Emulator(free_port()).start()
     yield emu
     await emu.stop()

@@ -12,13 +12,14 @@ based on the client's consent `personal_data:appointments`.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import datetime
+from typing import Any
 
 from bot.consent import notifications
 from bot.core.messages import Button, ReplyKind, Understanding
 from bot.flows.base import FlowEvent, button
 from handoff.schedule import Schedule, load_schedule
+from handoff.service import Clock, utc_now
 
 from . import texts
 from .flow import ASK_CANCEL, BOOK, CANCEL, LIST, MOVE, NAME, OFFER, PURPOSE, SHOW, BookingFlow
@@ -27,12 +28,7 @@ from .topics import Topic, Topics
 
 log = logging.getLogger("booking")
 
-Clock = Callable[[], datetime]
 REMINDER_SCOPE = f"personal_data:{PURPOSE}"  # the consent a reminder relies on
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class BookingService:
