@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the benchmarks")
     parser.add_argument("--skip", nargs="*", default=[], choices=["hwu64", "dev", "load", "voice"],
                         help="parts to leave out (their previous figures are kept)")
-    parser.add_argument("--turns", type=int, default=10, help="turns per conversation in the load test")
+    parser.add_argument("--turns", type=int, default=30, help="turns per conversation in the load test")
     args = parser.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     # a skipped part keeps its previous figures, so parts can be re-run one at a time
@@ -223,13 +223,15 @@ def main(argv: list[str] | None = None) -> int:
         results["hwu64"] = bench_hwu64()
     if not {"dev", "load"} <= set(args.skip):
         from bot.settings import get_settings
-        from nlu.service import RasaServer, ensure_model
+        from nlu.service import RasaServers, ensure_model
 
         settings = get_settings()
-        rasa = RasaServer(settings.rasa_venv, ensure_model(settings.rasa_venv), free_port()).start()
+        # the topology `make run` starts: RASA_WORKERS servers behind one app process
+        ports = [free_port() for _ in range(settings.rasa_workers)]
+        rasa = RasaServers(settings.rasa_venv, ensure_model(settings.rasa_venv), ports).start()
         try:
             rasa.wait_ready()
-            assistant = Assistant(rasa.url)
+            assistant = Assistant(",".join(rasa.urls))
             try:
                 assistant.wait_ready()
                 if "dev" not in args.skip:

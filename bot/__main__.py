@@ -1,9 +1,9 @@
 """`python -m bot run|serve|analytics` — the assistant's launcher.
 
 `run` and `serve` start what the configuration does not provide: an embedded
-Redis (no REDIS_URL) and a local Rasa server (no RASA_URL, training the model
-first when its data changed), then the API / operator console, and — with
-`run` — a terminal chat. Ctrl-C stops everything cleanly.
+Redis (no REDIS_URL) and RASA_WORKERS local Rasa servers (no RASA_URL; the model
+is trained first when its data changed), then the API / operator console, and —
+with `run` — a terminal chat. Ctrl-C stops everything cleanly.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ async def serve(with_chat: bool) -> int:
     from bot.app import create_app
     from bot.runtime import Runtime, load_retriever
     from bot.store.redis_server import EmbeddedRedis
-    from nlu.service import RasaServer, ensure_model
+    from nlu.service import RasaServers, ensure_model
 
     settings = get_settings()
     logs = settings.data_dir / "logs"
@@ -77,17 +77,18 @@ async def serve(with_chat: bool) -> int:
             embedded = stack.enter_context(EmbeddedRedis(settings.data_dir / "redis"))
             redis_url, redis_note = embedded.url, f"embedded Redis, data in {embedded.data_dir}"
         rasa = None
-        rasa_url = settings.rasa_url
-        if not rasa_url:
+        rasa_urls = settings.rasa_urls
+        if not rasa_urls:
             model = await asyncio.to_thread(ensure_model, settings.rasa_venv, logs / "rasa-train.log")
-            rasa = RasaServer(settings.rasa_venv, model, settings.rasa_port, logs / "rasa.log").start()
+            ports = [settings.rasa_port + i for i in range(settings.rasa_workers)]
+            rasa = RasaServers(settings.rasa_venv, model, ports, logs / "rasa.log").start()
             stack.callback(rasa.stop)
-            rasa_url = rasa.url
+            rasa_urls = rasa.urls
             print("Starting the NLU server (about a minute)…", file=sys.stderr, flush=True)
         retriever = await asyncio.to_thread(load_retriever, settings)
         if rasa:
             await asyncio.to_thread(rasa.wait_ready)
-        runtime = await Runtime.create(settings, redis_url, rasa_url, retriever)
+        runtime = await Runtime.create(settings, redis_url, rasa_urls, retriever)
         app = create_app(runtime)
         config = uvicorn.Config(app, host=settings.assistant_host, port=settings.assistant_port,
                                 log_level="warning", lifespan="on")
@@ -144,12 +145,22 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=settings.log_level, format=fmt)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if args.command in ("run", "serve"):
-        return asyncio.run(serve(with_chat=args.command == "run"))
+        return _run_loop(serve(with_chat=args.command == "run"))
     if args.command == "analytics":
         from bot.analytics import main as analytics_main
 
         return asyncio.run(analytics_main(settings))
     return 2
+
+
+def _run_loop(coro):
+    """uvloop when installed (uvicorn[standard] brings it): its C sockets cut the
+    per-turn overhead of the many small Redis and Rasa round trips."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 if __name__ == "__main__":

@@ -73,7 +73,8 @@ def evaluate(data, cal: Calibration) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rasa-url", default=get_settings().rasa_base_url)
+    settings = get_settings()
+    parser.add_argument("--rasa-url", default=(settings.rasa_urls or [f"http://127.0.0.1:{settings.rasa_port}"])[0])
     parser.add_argument("--show-errors", action="store_true")
     args = parser.parse_args()
     data = asyncio.run(collect(args.rasa_url))

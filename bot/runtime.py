@@ -50,7 +50,7 @@ class Runtime:
     outbound: Outbound
 
     @classmethod
-    async def create(cls, settings: Settings, redis_url: str, rasa_url: str | None,
+    async def create(cls, settings: Settings, redis_url: str, rasa_url: str | list[str] | None,
                      retriever: tuple[KnowledgeBase, Retriever] | None = None) -> "Runtime":
         redis = connect(redis_url)
         kb, search = retriever or load_retriever(settings)

@@ -33,9 +33,11 @@ class Settings(BaseSettings):
     data_dir: Path = ROOT / "data"
     cache_dir: Path = ROOT / "data" / "cache"  # derived, rebuildable data (embedding index)
 
-    # NLU: empty RASA_URL = start Rasa from .venv-rasa on RASA_PORT
+    # NLU: empty RASA_URL = start RASA_WORKERS Rasa processes from .venv-rasa on
+    # RASA_PORT, RASA_PORT+1, ...; RASA_URL may list several servers, comma-separated
     rasa_url: str = ""
     rasa_port: int = 5005
+    rasa_workers: int = Field(2, ge=1, le=16)  # a Rasa server parses one message at a time
     rasa_venv: Path = ROOT / ".venv-rasa"
     nlu_timeout_seconds: float = 5.0
     rate_limit_per_minute: int = 30  # messages a client may send per minute; 0 = no limit
@@ -117,8 +119,9 @@ class Settings(BaseSettings):
         return {self.assistant_api_key, *extra} - {""}
 
     @property
-    def rasa_base_url(self) -> str:
-        return self.rasa_url.rstrip("/") or f"http://127.0.0.1:{self.rasa_port}"
+    def rasa_urls(self) -> list[str]:
+        """RASA_URL split into servers; empty when Rasa is to be started locally."""
+        return [u.strip().rstrip("/") for u in self.rasa_url.split(",") if u.strip()]
 
 
 @lru_cache

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 
 import httpx
+import numpy as np
+
+# Set by nlu/components/e5_featurizer.py: the e5 query vector of the parsed text.
+EMBEDDING_PROPERTY = "text_embedding"
 
 
 class NluUnavailable(RuntimeError):
@@ -15,6 +20,7 @@ class NluUnavailable(RuntimeError):
 class NluResult:
     ranking: list[tuple[str, float]]  # Rasa labels, best first
     entities: list[dict] = field(default_factory=list)
+    embedding: tuple[str, np.ndarray] | None = None  # (encoder name, unit vector)
 
     def entity(self, name: str) -> str | None:
         for ent in self.entities:
@@ -23,29 +29,69 @@ class NluResult:
         return None
 
 
+def _embedding(value: object) -> tuple[str, np.ndarray] | None:
+    """Decode the featurizer's vector; anything malformed just means "not shared"."""
+    if not isinstance(value, dict):
+        return None
+    try:
+        vector = np.frombuffer(base64.b64decode(value["float32_base64"]), dtype="<f4")
+        return str(value["model"]), vector.astype(np.float32)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 class RasaClient:
-    def __init__(self, base_url: str, timeout: float = 5.0):
-        self.base_url = base_url.rstrip("/")
-        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout)
+    """Parses through one or more Rasa servers.
+
+    A Rasa server handles one parse at a time (its pipeline blocks the event loop),
+    so the app runs several and sends each parse to the one with the fewest parses
+    in flight; a server that fails is skipped for the others before giving up.
+    """
+
+    def __init__(self, base_urls: str | list[str], timeout: float = 5.0):
+        urls = [base_urls] if isinstance(base_urls, str) else list(base_urls)
+        if not urls:
+            raise ValueError("RasaClient needs at least one server URL")
+        self.base_urls = [u.rstrip("/") for u in urls]
+        self._http = [httpx.AsyncClient(base_url=u, timeout=timeout) for u in self.base_urls]
+        self._in_flight = [0] * len(self._http)
+
+    def _order(self) -> list[int]:
+        return sorted(range(len(self._http)), key=lambda i: self._in_flight[i])
 
     async def parse(self, text: str) -> NluResult:
-        try:
-            resp = await self._http.post("/model/parse", json={"text": text})
-            resp.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise NluUnavailable(f"Rasa parse failed: {exc!r}") from exc
-        data = resp.json()
-        ranking = [(r["name"], float(r["confidence"])) for r in data.get("intent_ranking") or []]
-        if not ranking and data.get("intent", {}).get("name"):
-            ranking = [(data["intent"]["name"], float(data["intent"].get("confidence", 0)))]
-        return NluResult(ranking=ranking, entities=data.get("entities") or [])
+        error: Exception | None = None
+        for i in self._order():
+            self._in_flight[i] += 1
+            try:
+                resp = await self._http[i].post("/model/parse", json={"text": text})
+                resp.raise_for_status()
+                return _result(resp.json())
+            except httpx.HTTPError as exc:
+                error = exc
+            finally:
+                self._in_flight[i] -= 1
+        raise NluUnavailable(f"Rasa parse failed: {error!r}") from error
 
     async def ready(self) -> bool:
-        try:
-            resp = await self._http.get("/status")
-            return resp.status_code == 200 and bool(resp.json().get("model_file"))
-        except (httpx.HTTPError, ValueError):
-            return False
+        """At least one server answers with a loaded model."""
+        for http in self._http:
+            try:
+                resp = await http.get("/status")
+                if resp.status_code == 200 and resp.json().get("model_file"):
+                    return True
+            except (httpx.HTTPError, ValueError):
+                continue
+        return False
 
     async def close(self) -> None:
-        await self._http.aclose()
+        for http in self._http:
+            await http.aclose()
+
+
+def _result(data: dict) -> NluResult:
+    ranking = [(r["name"], float(r["confidence"])) for r in data.get("intent_ranking") or []]
+    if not ranking and data.get("intent", {}).get("name"):
+        ranking = [(data["intent"]["name"], float(data["intent"].get("confidence", 0)))]
+    return NluResult(ranking=ranking, entities=data.get("entities") or [],
+                     embedding=_embedding(data.get(EMBEDDING_PROPERTY)))

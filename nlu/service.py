@@ -106,6 +106,19 @@ def ensure_model(rasa_venv: Path, log_file: Path | None = None) -> Path:
     return target
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the parent dies, even by SIGKILL (Linux), so an
+    orphaned Rasa never keeps the port with an old model. The signal follows the
+    thread that forked, so start servers from the main thread, not a worker."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: stop() still ends the server on a normal exit
+
+
 class RasaServer:
     """`rasa run --enable-api` on localhost, as a child process."""
 
@@ -123,8 +136,8 @@ class RasaServer:
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         # one math thread: e5 on 2 threads spikes to ~2 s on a busy machine (nlu/config.yml)
         env = {**rasa_env(self.rasa_venv), "OMP_NUM_THREADS": "1"}
-        self.proc = subprocess.Popen(cmd, cwd=NLU_DIR, env=env, stdout=out,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(cmd, cwd=NLU_DIR, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                     start_new_session=True, preexec_fn=_die_with_parent)
         return self
 
     def wait_ready(self, timeout: float = 240.0) -> None:
@@ -135,6 +148,10 @@ class RasaServer:
             try:
                 resp = httpx.get(f"{self.url}/status", timeout=2)
                 if resp.status_code == 200 and resp.json().get("model_file"):
+                    if Path(resp.json()["model_file"]).name != self.model.name:
+                        # another (stale) server holds the port and ours will exit
+                        raise RuntimeError(f"port {self.port} is taken by a Rasa server with another "
+                                           f"model; stop it or set RASA_PORT")
                     # The first parse loads the components lazily (seconds): do it
                     # now, so no client's first message waits or times out.
                     httpx.post(f"{self.url}/model/parse", json={"text": "здравствуйте"},
@@ -153,6 +170,33 @@ class RasaServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+class RasaServers:
+    """Rasa servers for one model, one per port, started and stopped together."""
+
+    def __init__(self, rasa_venv: Path, model: Path, ports: list[int], log_file: Path | None = None):
+        self.servers = [RasaServer(rasa_venv, model, port,
+                                   log_file.with_name(f"{log_file.stem}-{i}{log_file.suffix}")
+                                   if log_file and len(ports) > 1 else log_file)
+                        for i, port in enumerate(ports)]
+
+    @property
+    def urls(self) -> list[str]:
+        return [s.url for s in self.servers]
+
+    def start(self) -> "RasaServers":
+        for server in self.servers:
+            server.start()
+        return self
+
+    def wait_ready(self, timeout: float = 240.0) -> None:
+        for server in self.servers:  # they load in parallel; waiting in turn costs nothing
+            server.wait_ready(timeout)
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
 
 
 def main() -> None:

@@ -107,8 +107,8 @@ class Engine:
         async with self.conversations.lock(msg.conversation_id):
             state = await self.conversations.load(msg.conversation_id) or ConversationState(
                 conversation_id=msg.conversation_id, client_id=msg.client_id, channel=msg.channel)
-            await self.profiles.touch(msg.client_id, msg.channel)
-            turn = Turn(state=state, profile=await self.profiles.get(msg.client_id), text=msg.text)
+            profile = await self.profiles.touch(msg.client_id, msg.channel)
+            turn = Turn(state=state, profile=profile, text=msg.text)
             understanding = None
             for intercept in self.interceptors:
                 if await intercept(self, turn, msg):

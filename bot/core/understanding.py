@@ -58,7 +58,7 @@ def fuse(nlu: NluResult | None, kb: list[tuple[str, float]], cal: Calibration) -
     for topic, cosine in kb:
         key = ("faq", topic)
         scores[key] = scores.get(key, 0.0) + (1 - weight) * cal.kb_score(cosine)
-    # DIET is overconfident on "off-topic" (it says 1.0 to some real questions):
+    # Rasa is overconfident on "off-topic" (it says ~1.0 to some real questions):
     # out of scope needs the knowledge base to agree that nothing matches well.
     if ("out_of_scope", None) in scores and kb:
         scores[("out_of_scope", None)] *= 1 - cal.kb_score(max(cosine for _, cosine in kb))
@@ -72,6 +72,14 @@ class Understander:
         self.retriever = retriever
         self.cal = calibration
 
+    async def _search(self, text: str, nlu: NluResult | None) -> list:
+        # Rasa's e5 featurizer already embedded this text: reuse its vector when it
+        # comes from the same encoder as our index (one e5 pass per turn, not two).
+        if (nlu and nlu.embedding and nlu.embedding[0] == self.retriever.embedder.name
+                and nlu.embedding[1].shape == self.retriever.vectors.shape[1:]):
+            return self.retriever.search_vector(nlu.embedding[1], 10)
+        return await asyncio.to_thread(self.retriever.search, text, 10)
+
     async def _parse(self, text: str) -> NluResult | None:
         if self.nlu is None:
             return None
@@ -82,9 +90,8 @@ class Understander:
             return None
 
     async def understand(self, text: str) -> Understanding:
-        nlu_task = asyncio.create_task(self._parse(text))
-        kb = await asyncio.to_thread(self.retriever.search, text, 10)
-        nlu = await nlu_task
+        nlu = await self._parse(text)
+        kb = await self._search(text, nlu)
         ranking = fuse(nlu, [(s.topic_id, s.similarity) for s in kb], self.cal)
         top = ranking[0]
         entities = {}

@@ -97,9 +97,11 @@ class ProfileStore:
     async def set(self, client_id: str, **fields: str) -> None:
         await self.redis.hset(keys.client(client_id), mapping=fields)
 
-    async def touch(self, client_id: str, channel: str) -> None:
+    async def touch(self, client_id: str, channel: str) -> dict[str, str]:
+        """Note the visit and return the profile, in one round trip (every turn does this)."""
         now = str(int(time.time()))
         pipe = self.redis.pipeline(transaction=False)
         pipe.hsetnx(keys.client(client_id), "first_seen", now)
         pipe.hset(keys.client(client_id), mapping={"last_seen": now, "last_channel": channel})
-        await pipe.execute()
+        pipe.hgetall(keys.client(client_id))
+        return (await pipe.execute())[-1]

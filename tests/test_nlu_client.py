@@ -1,0 +1,83 @@
+"""The app's side of the NLU service: several servers, the shared e5 vector, entities,
+and a stale server on our port. All against the real trained Rasa model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nlu.client import NluUnavailable, RasaClient
+from nlu.service import RasaServer
+
+DEAD = "http://127.0.0.1:9"  # nothing listens on the discard port
+
+
+async def test_parse_carries_the_e5_vector_the_knowledge_base_uses(rasa_url, retriever):
+    _, search = retriever
+    client = RasaClient(rasa_url, timeout=60)
+    try:
+        result = await client.parse("как открыть ип")
+    finally:
+        await client.close()
+    assert result.embedding is not None
+    model, vector = result.embedding
+    assert model == search.embedder.name
+    local = search.embedder.queries(["как открыть ип"])[0]
+    assert float(np.dot(vector, local)) > 0.999
+    # so the knowledge-base ranking from Rasa's vector is the one the app would compute
+    shared, own = search.search_vector(vector, 3), search.search("как открыть ип", 3)
+    assert [t.topic_id for t in shared] == [t.topic_id for t in own]
+    assert [t.similarity for t in shared] == pytest.approx([t.similarity for t in own], abs=1e-5)
+
+
+async def test_a_dead_server_is_skipped_and_all_dead_is_unavailable(rasa_url):
+    mixed = RasaClient([DEAD, rasa_url], timeout=60)
+    dead = RasaClient([DEAD, DEAD], timeout=5)
+    try:
+        for _ in range(3):  # whichever order the balancer picks, the live one answers
+            assert (await mixed.parse("добрый день")).ranking[0][0] == "greet"
+        assert await mixed.ready()
+        with pytest.raises(NluUnavailable):
+            await dead.parse("добрый день")
+        assert not await dead.ready()
+    finally:
+        await mixed.close()
+        await dead.close()
+
+
+@pytest.mark.parametrize("text, entity, value", [
+    ("хочу оплатить госпошлину 4 000 руб.", "amount", "4 000"),
+    ("заплатить 800", "amount", "800"),
+    ("оплатил 3500₽ вчера", "amount", "3500"),
+    ("запишите меня на 20 марта", "date", "20 марта"),
+    ("перенесите запись на 15.12.2026", "date", "15.12.2026"),
+    ("можно на послезавтра", "date", "послезавтра"),
+    ("запишите на консультацию по налогам", "life_situation", "taxes"),
+    ("я самозанятая", "segment", "self_employed"),
+    ("инн 7701234567", "inn", "7701234567"),
+    ("огрнип 304500116000157", "ogrn", "304500116000157"),
+])
+async def test_entities_come_from_regexes_and_lookups(rasa_url, text, entity, value):
+    client = RasaClient(rasa_url, timeout=60)
+    try:
+        result = await client.parse(text)
+    finally:
+        await client.close()
+    assert result.entity(entity) == value, result.entities
+
+
+def test_an_amount_is_not_read_from_an_inn(rasa_url):
+    import httpx
+
+    entities = httpx.post(f"{rasa_url}/model/parse", json={"text": "оплатить по инн 7701234567"},
+                          timeout=60).json()["entities"]
+    assert [e["entity"] for e in entities] == ["inn"]
+
+
+def test_a_server_with_another_model_on_our_port_is_reported(rasa_url, settings):
+    port = int(rasa_url.rsplit(":", 1)[1])
+    ours = RasaServer(settings.rasa_venv, Path("nlu-some-other-model.tar.gz"), port)
+    with pytest.raises(RuntimeError, match=f"port {port} is taken"):
+        ours.wait_ready(timeout=30)
