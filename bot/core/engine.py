@@ -120,8 +120,8 @@ class Engine:
             if turn.profile_updates:
                 await self.profiles.set(msg.client_id, **turn.profile_updates)
             state.turns += 1
-            await self.conversations.save(state)
-            await self._record(msg, turn, understanding, started)
+            await self.conversations.save(state, *self._history_entries(msg, turn, understanding))
+            await self._log_turn(msg, turn, understanding, started)
         return TurnResult(conversation_id=msg.conversation_id, replies=turn.replies,
                           understanding=understanding,
                           state=ConversationInfo(flow=state.flow, with_operator=state.with_operator))
@@ -140,15 +140,17 @@ class Engine:
         turn.say(ReplyKind.error, texts.EMPTY_MESSAGE)
         return None
 
-    async def _record(self, msg: Incoming, turn: Turn, u: Understanding | None, started: float) -> None:
+    @staticmethod
+    def _history_entries(msg: Incoming, turn: Turn, u: Understanding | None) -> list[dict]:
         now = time.time()
         client_entry = {"ts": now, "from": "client", "text": msg.text, "payload": msg.payload,
                         "channel": msg.channel}
         if u:
             client_entry.update(intent=u.intent, faq_id=u.faq_id, confidence=u.confidence)
-        bot_entries = [{"ts": now, "from": "bot", "kind": r.kind.value, "text": r.text,
-                        "faq_id": r.faq_id} for r in turn.replies]
-        await self.conversations.append_history(msg.conversation_id, client_entry, *bot_entries)
+        return [client_entry] + [{"ts": now, "from": "bot", "kind": r.kind.value, "text": r.text,
+                                  "faq_id": r.faq_id} for r in turn.replies]
+
+    async def _log_turn(self, msg: Incoming, turn: Turn, u: Understanding | None, started: float) -> None:
         await self.events.turn(
             conversation_id=msg.conversation_id, channel=msg.channel, text=msg.text, payload=msg.payload,
             intent=u.intent if u else None, faq_id=u.faq_id if u else None,

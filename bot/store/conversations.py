@@ -52,18 +52,28 @@ class ConversationStore:
         raw = await self.redis.get(keys.conversation(cid))
         return ConversationState.model_validate_json(raw) if raw else None
 
-    async def save(self, state: ConversationState) -> None:
+    async def save(self, state: ConversationState, *entries: dict[str, Any]) -> None:
+        """Store the state and append `entries` to the history: one transaction, so a
+        turn's state and its history lines are never seen (or lost) apart."""
         state.updated_at = time.time()
-        await self.redis.set(keys.conversation(state.conversation_id), state.model_dump_json())
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(keys.conversation(state.conversation_id), state.model_dump_json())
+        self._append(pipe, state.conversation_id, entries)
+        await pipe.execute()
 
     async def append_history(self, cid: str, *entries: dict[str, Any]) -> None:
         if not entries:
             return
-        key = keys.history(cid)
         pipe = self.redis.pipeline(transaction=True)
-        pipe.rpush(key, *(json.dumps(e, ensure_ascii=False) for e in entries))
-        pipe.ltrim(key, -keys.HISTORY_MAX, -1)
+        self._append(pipe, cid, entries)
         await pipe.execute()
+
+    @staticmethod
+    def _append(pipe, cid: str, entries: tuple[dict[str, Any], ...]) -> None:
+        if entries:
+            key = keys.history(cid)
+            pipe.rpush(key, *(json.dumps(e, ensure_ascii=False) for e in entries))
+            pipe.ltrim(key, -keys.HISTORY_MAX, -1)
 
     async def history(self, cid: str, limit: int = keys.HISTORY_MAX) -> list[dict[str, Any]]:
         raw = await self.redis.lrange(keys.history(cid), -limit, -1)
