@@ -32,6 +32,7 @@ from .callbacks import masked_phone
 from .presence import TITLES as PRESENCE_TITLES, Presence
 from .states import TITLES as STATUS_TITLES, Refused, Status
 from .summary import REASONS
+from .login_guard import LoginGuard
 from .users import Role, User, UserStore
 
 log = logging.getLogger("handoff.console")
@@ -68,6 +69,7 @@ def routes(app: FastAPI, runtime, service) -> None:
     env.filters["masked"] = masked_phone
     env.globals.update(status_titles=STATUS_TITLES, presence_titles=PRESENCE_TITLES, reasons=REASONS)
     users = UserStore(runtime.redis)
+    guard = LoginGuard(runtime.redis)
     settings = runtime.settings
     max_age = settings.console_session_hours * 3600
     router = APIRouter(prefix="/console")
@@ -125,10 +127,18 @@ def routes(app: FastAPI, runtime, service) -> None:
         expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
         if not csrf or not expected or not hmac.compare_digest(csrf, expected):
             return back("/console/login", error="Страница входа устарела — попробуйте ещё раз.")
+        address = request.client.host if request.client else "unknown"
+        if wait := await guard.wait_seconds(username, address):
+            log.warning("console login refused: too many failures (%s)", address)
+            minutes = max(1, (wait + 59) // 60)
+            return back("/console/login", error=f"Слишком много неудачных попыток входа. Попробуйте снова через "
+                                                f"{minutes} мин. или попросите руководителя сбросить пароль.")
         user = await users.verify(username, password)
         if user is None:
+            await guard.failed(username, address)
             log.info("console login failed")
             return back("/console/login", error="Неверное имя или пароль. Проверьте раскладку и попробуйте снова.")
+        await guard.succeeded(username)
         token = (await serializer()).dumps({"u": user.name, "c": secrets.token_urlsafe(24)})
         await service.presence.set(user.name, Presence.online)
         resp = RedirectResponse("/console", status_code=303)

@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 import time
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 import pytest
@@ -310,3 +310,28 @@ async def test_supervisor_creates_and_launches_a_campaign_in_the_browser(served,
         forged = await web.post("/console/campaigns", data={"csrf": csrf, "title": "Не моё", "category": "content",
                                                             "text": "Оператор не может разослать это."})
         assert forged.status_code == 403
+
+
+async def test_password_guessing_locks_the_account_for_a_while(served, redis_server):
+    runtime, base = served
+    create_operator(redis_server.url, "lida", "lida real password")
+    create_operator(redis_server.url, "mark", "mark real password")
+
+    async def sign_in(web: httpx.AsyncClient, name: str, password: str) -> str:
+        token = (await web.get("/console/login")).text.split('name="csrf" value="')[1].split('"')[0]
+        resp = await web.post("/console/login", data={"username": name, "password": password, "csrf": token})
+        return unquote(resp.headers["location"])
+
+    async with httpx.AsyncClient(base_url=base, follow_redirects=False, timeout=30) as web:
+        for attempt in range(5):
+            assert "Неверное имя или пароль" in await sign_in(web, "lida", f"guess {attempt}")
+        # now even the right password is not checked until the window ends
+        refused = await sign_in(web, "lida", "lida real password")
+        assert "Слишком много неудачных попыток" in refused and "15 мин" in refused
+        # another account from the same address still signs in, and that clears nothing for lida
+        assert await sign_in(web, "mark", "mark real password") == "/console"
+        ttl = await runtime.redis.ttl(keys.console_login_failures("user:lida"))
+        assert 0 < ttl <= 15 * 60
+        # a supervisor sets a new password: that lifts the lock at once
+        create_operator(redis_server.url, "lida", "lida new password")
+        assert await sign_in(web, "lida", "lida new password") == "/console"

@@ -160,6 +160,11 @@ def console_users() -> str:
     return f"{PREFIX}console:users"
 
 
+def console_login_failures(scope: str) -> str:
+    """Failed console sign-ins of one account (`user:<name>`) or address (`ip:<addr>`)."""
+    return f"{PREFIX}console:login_failures:{scope}"
+
+
 def console_secret() -> str:
     return f"{PREFIX}secret:console"
 
