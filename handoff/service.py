@@ -155,11 +155,15 @@ class HandoffService:
 
     # ------------------------------------------------------------- effects
     async def _save_rating(self, engine, turn, data: dict[str, Any]) -> None:
+        operator = data.get("operator") or ""
+        # "operator": asked after an operator resolved; "assistant": the client chose to
+        # leave feedback on the service (the supervisor's count is about operators only)
         event = {"ts": f"{time.time():.3f}", "channel": turn.state.channel,
                  "satisfaction": str(data.get("satisfaction") or ""), "ease": str(data.get("ease") or ""),
-                 "operator": data.get("operator") or "", "context": "operator"}
+                 "operator": operator, "context": "operator" if operator else "assistant"}
         await self.redis.xadd(keys.handoff_ratings(), event, maxlen=keys.RATINGS_MAXLEN, approximate=True)
-        await self.queue.count("rated")
+        if operator:
+            await self.queue.count("rated")
 
     async def _resume(self, engine, turn, data: dict[str, Any]) -> None:
         resume = data.get("resume") or {}

@@ -200,7 +200,7 @@ async def test_leave_feedback_starts_the_rating(api, runtime):
     await chat.press("flow:rating:e2")
     assert "Спасибо за оценку" in chat.text() and "улучшать" in chat.text()
     last = (await runtime.redis.xrevrange(keys.handoff_ratings(), count=1))[0][1]
-    assert (last["satisfaction"], last["ease"]) == ("4", "2")
+    assert (last["satisfaction"], last["ease"], last["context"]) == ("4", "2", "assistant")
 
 
 async def test_history_lists_questions_payments_and_consents_newest_first(api, runtime):

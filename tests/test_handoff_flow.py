@@ -107,7 +107,7 @@ async def test_operator_conversation_from_request_to_rating(api, runtime, handof
     await chat.press("flow:rating:e3")
     assert "Спасибо за оценку" in chat.text() and chat.last["state"]["flow"] is None
     last = (await runtime.redis.xrevrange(keys.handoff_ratings(), count=1))[0][1]
-    assert (last["satisfaction"], last["ease"], last["operator"]) == ("4", "3", "anna")
+    assert (last["satisfaction"], last["ease"], last["operator"], last["context"]) == ("4", "3", "anna", "operator")
     assert "phone" not in last and "text" not in last  # ratings are anonymous
 
     await chat.say("как закрыть ип")  # the bot is back
