@@ -45,6 +45,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, MB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -201,6 +209,14 @@ def report(results: dict) -> str:
                                           ("p50_ms", "p50, ms", ".1f"), ("p95_ms", "p95, ms", ".1f"),
                                           ("throughput_tps", "turns/s", ".1f")]),
                   "\nTarget: p95 ≤ 150 ms at 10 concurrent conversations.\n"]
+        if setup := results.get("load_setup"):
+            parts += [f"Setup: `python -m bot serve` (one app process) with {setup['rasa_workers']} Rasa "
+                      f"servers (`RASA_WORKERS`), embedded Redis; each conversation sends "
+                      f"{setup['turns_each']} FAQ questions back to back (no think time) from a client on "
+                      "the same machine, so the client's CPU counts against the assistant.\n"]
+    if results.get("memory"):
+        parts += ["## Memory after the load test\n",
+                  table(results["memory"], [("process", "process", ""), ("rss_mb", "RSS, MB", ".0f")]), ""]
     if results.get("voice"):
         keys = list(results["voice"][0])
         parts += ["## Voice\n", table(results["voice"], [(k, k, ".3f" if isinstance(results["voice"][0][k], float)
@@ -238,6 +254,11 @@ def main(argv: list[str] | None = None) -> int:
                     results["dev"] = asyncio.run(bench_dev_set(assistant.url))
                 if "load" not in args.skip:
                     results["load"] = [asyncio.run(bench_load(assistant.url, c, args.turns)) for c in (1, 10, 50)]
+                    results["load_setup"] = {"rasa_workers": len(rasa.servers), "turns_each": args.turns}
+                    results["memory"] = [
+                        {"process": "assistant (API, core, knowledge base)", "rss_mb": rss_mb(assistant.proc.pid)},
+                        *({"process": f"Rasa server {i + 1}", "rss_mb": rss_mb(server.proc.pid)}
+                          for i, server in enumerate(rasa.servers))]
             finally:
                 assistant.stop()
         finally:
