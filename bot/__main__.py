@@ -84,7 +84,8 @@ async def serve(with_chat: bool) -> int:
             rasa = RasaServers(settings.rasa_venv, model, ports, logs / "rasa.log").start()
             stack.callback(rasa.stop)
             rasa_urls = rasa.urls
-            print("Starting the NLU server (about a minute)…", file=sys.stderr, flush=True)
+            servers = "the NLU server" if len(ports) == 1 else f"{len(ports)} NLU servers"
+            print(f"Starting {servers} (about a minute)…", file=sys.stderr, flush=True)
         retriever = await asyncio.to_thread(load_retriever, settings)
         if rasa:
             await asyncio.to_thread(rasa.wait_ready)
