@@ -81,3 +81,53 @@ def test_a_server_with_another_model_on_our_port_is_reported(rasa_url, settings)
     ours = RasaServer(settings.rasa_venv, Path("nlu-some-other-model.tar.gz"), port)
     with pytest.raises(RuntimeError, match=f"port {port} is taken"):
         ours.wait_ready(timeout=30)
+
+
+async def test_parses_queue_in_the_app_first_come_first_served_and_time_out_busy():
+    """At most PER_SERVER parses reach a Rasa server at once; the others wait in order,
+    and one that cannot start in time is reported unavailable (then the knowledge base
+    answers)."""
+    import asyncio
+    import json
+
+    arrivals: list[str] = []
+    now_in, most_in = 0, 0
+
+    async def slow_rasa(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal now_in, most_in
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                              if line.lower().startswith(b"content-length")))
+            text = json.loads(await reader.readexactly(length))["text"]
+            now_in += 1
+            most_in = max(most_in, now_in)
+            arrivals.append(text)
+            await asyncio.sleep(0.05)
+            now_in -= 1
+            body = json.dumps({"intent": {"name": "greet", "confidence": 1.0}, "intent_ranking": [],
+                               "entities": []}).encode()
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                         + str(len(body)).encode() + b"\r\n\r\n" + body)
+            await writer.drain()
+
+    server = await asyncio.start_server(slow_rasa, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    client = RasaClient([url], timeout=10)
+    try:
+        texts = [str(i) for i in range(8)]
+        tasks = []
+        for text in texts:
+            tasks.append(asyncio.create_task(client.parse(text)))
+            await asyncio.sleep(0.002)  # issue them in a known order
+        results = await asyncio.gather(*tasks)
+        assert all(r.ranking[0][0] == "greet" for r in results)
+        assert most_in == RasaClient.PER_SERVER and arrivals == texts
+        busy = RasaClient([url], timeout=0.2)
+        busy._slots = asyncio.Semaphore(0)  # every slot taken, none frees in time
+        with pytest.raises(NluUnavailable, match="busy"):
+            await busy.parse("привет")
+        await busy.close()
+    finally:
+        await client.close()
+        server.close()
