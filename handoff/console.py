@@ -29,10 +29,10 @@ from bot.consent.model import PROFILE_FIELD, Category, ConsentState, Kind
 from bot.store import keys
 
 from .callbacks import masked_phone
+from .login_guard import LoginGuard
 from .presence import TITLES as PRESENCE_TITLES, Presence
 from .states import TITLES as STATUS_TITLES, Refused, Status
 from .summary import REASONS
-from .login_guard import LoginGuard
 from .users import Role, User, UserStore
 
 log = logging.getLogger("handoff.console")

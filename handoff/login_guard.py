@@ -21,27 +21,29 @@ class LoginGuard:
     def __init__(self, redis: Redis):
         self.redis = redis
 
-    def _keys(self, name: str, address: str) -> tuple[tuple[str, int], ...]:
-        return ((keys.console_login_failures(f"user:{name.strip().lower()}"), MAX_PER_ACCOUNT),
-                (keys.console_login_failures(f"ip:{address}"), MAX_PER_ADDRESS))
+    @staticmethod
+    def _limits(name: str, address: str) -> tuple[tuple[str, int], ...]:
+        return ((keys.console_account_failures(name.strip().lower()), MAX_PER_ACCOUNT),
+                (keys.console_address_failures(address), MAX_PER_ADDRESS))
 
     async def wait_seconds(self, name: str, address: str) -> int:
         """0 when an attempt may be checked, else seconds until it may."""
+        limits = self._limits(name, address)
         pipe = self.redis.pipeline(transaction=False)
-        for key, _ in self._keys(name, address):
+        for key, _ in limits:
             pipe.get(key)
             pipe.ttl(key)
         values = await pipe.execute()
         wait = 0
-        for i, (_, limit) in enumerate(self._keys(name, address)):
+        for i, (_, limit) in enumerate(limits):
             count, ttl = int(values[2 * i] or 0), values[2 * i + 1]
             if count >= limit:
                 wait = max(wait, ttl if ttl and ttl > 0 else WINDOW_S)
         return wait
 
     async def failed(self, name: str, address: str) -> None:
-        for key, _ in self._keys(name, address):
+        for key, _ in self._limits(name, address):
             await self.redis.eval(keys.RATE_HIT, 1, key, WINDOW_S)  # count; the first starts the window
 
     async def succeeded(self, name: str) -> None:
-        await self.redis.delete(keys.console_login_failures(f"user:{name.strip().lower()}"))
+        await self.redis.delete(keys.console_account_failures(name.strip().lower()))

@@ -61,7 +61,7 @@ class UserStore:
         pipe.hset(keys.console_user(name), mapping={"password": hashed, "role": role.value,
                                                    "created_at": f"{time.time():.0f}"})
         pipe.sadd(keys.console_users(), name)
-        pipe.delete(keys.console_login_failures(f"user:{name}"))  # a new password lifts a lockout
+        pipe.delete(keys.console_account_failures(name))  # a new password lifts a lockout
         await pipe.execute()
         return User(name, role)
 

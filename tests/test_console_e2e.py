@@ -330,7 +330,7 @@ async def test_password_guessing_locks_the_account_for_a_while(served, redis_ser
         assert "Слишком много неудачных попыток" in refused and "15 мин" in refused
         # another account from the same address still signs in, and that clears nothing for lida
         assert await sign_in(web, "mark", "mark real password") == "/console"
-        ttl = await runtime.redis.ttl(keys.console_login_failures("user:lida"))
+        ttl = await runtime.redis.ttl(keys.console_account_failures("lida"))
         assert 0 < ttl <= 15 * 60
         # a supervisor sets a new password: that lifts the lock at once
         create_operator(redis_server.url, "lida", "lida new password")

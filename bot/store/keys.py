@@ -160,9 +160,14 @@ def console_users() -> str:
     return f"{PREFIX}console:users"
 
 
-def console_login_failures(scope: str) -> str:
-    """Failed console sign-ins of one account (`user:<name>`) or address (`ip:<addr>`)."""
-    return f"{PREFIX}console:login_failures:{scope}"
+def console_account_failures(name: str) -> str:
+    """Failed console sign-ins to one account (name as stored: lower case)."""
+    return f"{PREFIX}console:login_failures:user:{name}"
+
+
+def console_address_failures(address: str) -> str:
+    """Failed console sign-ins from one client address."""
+    return f"{PREFIX}console:login_failures:ip:{address}"
 
 
 def console_secret() -> str:
