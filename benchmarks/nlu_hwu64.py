@@ -139,12 +139,19 @@ def train_cached(name: str, config_text: str, train_yaml: Path) -> tuple[Path, f
     cfg_path.write_text(config_text, encoding="utf-8")
     print(f"[{name}] training ...", flush=True)
     # an empty Rasa cache: restored components would make the training time meaningless
+    previous = os.environ.get("RASA_CACHE_DIRECTORY")
     with tempfile.TemporaryDirectory(prefix="rasa-cache-") as rasa_cache:
         os.environ["RASA_CACHE_DIRECTORY"] = rasa_cache
-        t0 = time.perf_counter()
-        out = train_nlu(str(cfg_path), str(train_yaml), str(model_dir),
-                        fixed_model_name=f"{name}-{key}")
-        seconds = time.perf_counter() - t0
+        try:
+            t0 = time.perf_counter()
+            out = train_nlu(str(cfg_path), str(train_yaml), str(model_dir),
+                            fixed_model_name=f"{name}-{key}")
+            seconds = time.perf_counter() - t0
+        finally:  # not left pointing at a deleted folder
+            if previous is None:
+                os.environ.pop("RASA_CACHE_DIRECTORY", None)
+            else:
+                os.environ["RASA_CACHE_DIRECTORY"] = previous
     if not out:
         raise SystemExit(f"[{name}] training failed")
     meta.write_text(json.dumps({"train_seconds": round(seconds, 1)}))
