@@ -1,0 +1,48 @@
+"""Withdrawing a personal-data consent deletes the data collected under it
+(152-ФЗ art. 9 part 2, art. 21 part 5): through the HTTP API with the real
+Rasa model and Redis. The bot says truthfully what it deleted and what it
+keeps, and a later form asks for the data again instead of pre-filling it."""
+
+from __future__ import annotations
+
+from tests import privacy_kit as kit
+from tests.chat import Chat
+
+PERSONAL = {"full_name", "inn", "ogrn", "phone", "email"}
+
+
+async def test_withdrawing_all_consents_deletes_the_personal_data_collected(api, runtime):
+    who = kit.person()
+    chat = Chat(api, client_id=kit.unique("withdraw-all"))
+    client = kit.scoped(chat.client_id)
+    number = await kit.submit_microloan(chat, who)
+    assert PERSONAL <= set(await runtime.engine.profiles.get(client))
+
+    # an unfinished second form: its answers are a draft
+    await chat.say("хочу подать заявку на консультацию")
+    assert "Часть данных я уже знаю" in chat.text() and who.full_name in chat.text()
+    await chat.press_title("Да, всё верно")
+    await chat.say("отмена")
+    assert await runtime.applications.drafts(client, ["consultation"])
+
+    await chat.press("flow:consent:g:*")  # a second consent, so «Отозвать все согласия» is offered
+    await chat.say("отзываю согласие")
+    await chat.press_title("Отозвать все согласия")
+    text = chat.text()
+    assert "согласие отозвано" in text
+    assert "не сохраняю" not in text  # the old note claimed this while the data stayed
+
+    profile = await runtime.engine.profiles.get(client)
+    assert not PERSONAL & set(profile), profile
+    assert who.surname not in str(profile) and who.phone not in str(profile)
+    assert await runtime.applications.drafts(client, ["consultation", "microloan", "grant_young"]) == {}
+    # what was deleted and what is kept, and why
+    assert "Удалил" in text and "ФИО" in text and "ИНН" in text and "телефон" in text
+    assert "черновик" in text
+    assert number in text and "Сохраняются" in text  # the submitted application is kept, with the reason
+    assert (await runtime.applications.get(number)).answers["inn"] == who.inn
+
+    # the next form asks again: nothing is pre-filled
+    await chat.say("хочу подать заявку на консультацию")
+    assert "Часть данных я уже знаю" not in chat.text() and who.surname not in chat.text()
+    assert "согласие на обработку персональных данных" in chat.text()
