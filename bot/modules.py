@@ -20,6 +20,7 @@ MODULES: list[str] = [
     "voice.module",
     "bot.payments.module",
     "bot.consent.module",
+    "bot.privacy.module",  # after consent: wraps its revoke_consent handler; handles its privacy.purge
     "bot.applications.module",
     "bot.booking.module",
     "bot.history",

@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     applications_number_prefix: str = Field("МБ", min_length=1, max_length=8)  # numbers look like МБ-2026-000123
     applications_draft_ttl_days: float = 30.0  # an unfinished form is kept this long for «продолжить заявку»
 
+    # Erasure of personal data (bot/privacy, R-7 / R-22 / R-23)
+    privacy_pseudonym_key: str = ""  # keys the hash that replaces an erased client's id; empty = generated, kept in Redis
+
     log_level: str = "INFO"
 
     @property

@@ -14,11 +14,13 @@ from bot.core.messages import Button, Incoming, Reply, ReplyKind, Understanding
 from bot.core.texts import INTENT_TITLES
 from bot.flows.base import FlowContext, FlowEvent
 from bot.consent.model import PROFILE_FIELD
+from bot.privacy.profile import remember
 from bot.store import keys
 
 from . import texts
 from .callback_flow import CallbackFlow
-from .callbacks import Callback, CallbackBook, masked_phone, record_personal_data_consent, slot_time
+from .callbacks import (CALLBACK_PURPOSE, Callback, CallbackBook, masked_phone, record_personal_data_consent,
+                        slot_time)
 from .presence import PresenceBoard
 from .queue import HandoffQueue, Ticket, parse_segment_priority
 from .rating import RatingFlow
@@ -201,7 +203,7 @@ class HandoffService:
             await self._offer_slots(engine, turn, {})
             return
         turn.state.flow, turn.state.flow_state = None, {}
-        turn.profile_updates["phone"] = phone
+        remember(turn, CALLBACK_PURPOSE, {"phone": phone})  # withdrawing the consent deletes it (bot/privacy)
         turn.say(ReplyKind.flow, self.booked_text(cb, now))
         await self.queue.count("callbacks", now.timestamp())
         await self.queue.publish("callback", turn.state.conversation_id)

@@ -15,8 +15,10 @@ from bot.core.messages import Button, ReplyKind, Understanding
 from bot.flows.base import FlowEvent, reply
 from knowledge_base.models import Segment
 
+from bot.privacy.profile import remember
+
 from . import texts
-from .flow import CONTEXT_FORM, DRAFT, NAME, SUBMIT, ApplicationFlow
+from .flow import CONTEXT_FORM, DRAFT, NAME, PURPOSE, SUBMIT, ApplicationFlow
 from .forms import SEGMENT_FIELD, Forms, load_forms
 from .service import local_date, next_step, status_line, status_title
 from .store import ApplicationStore, normalize_number
@@ -96,13 +98,19 @@ def _effects(store: ApplicationStore, forms: Forms, tz) -> dict:
         turn.replies.append(reply(texts.SUBMITTED.format(
             number=app.number, title=app.title, date=local_date(app.created, tz),
             status=status_title(app), next=next_step(app)), kind=ReplyKind.info))
-        # Remember what the client told us, so the next form asks only what is missing.
+        # Remember what the client told us, so the next form asks only what is missing; personal
+        # values with the consent they were given under (withdrawing it deletes them, bot/privacy).
+        personal = {}
         for f in form.fields:
             value = answers.get(f.name)
             if not (f.profile and value):
                 continue
             if f.profile == SEGMENT_FIELD and value not in Segment.__members__:
                 continue
-            turn.profile[f.profile] = turn.profile_updates[f.profile] = value
+            if f.personal:
+                personal[f.profile] = value
+            else:
+                turn.profile[f.profile] = turn.profile_updates[f.profile] = value
+        remember(turn, PURPOSE, personal)
 
     return {DRAFT: save_draft, SUBMIT: submit}

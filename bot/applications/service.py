@@ -59,6 +59,9 @@ async def change_status(redis: Redis, store: ApplicationStore, number: str, stat
     """
     tz = ZoneInfo(tz) if isinstance(tz, str) else tz
     app = await store.set_status(number, status, comment=comment, by=by)
+    if app.erased_at:  # the client had their data erased: there is nobody to tell (bot/privacy)
+        log.info("application status changed", extra={"status": app.status.value, "changes": len(app.history)})
+        return app
     from bot.consent.notifications import enqueue  # the consent module owns delivery and preferences
 
     await enqueue(redis, app.client_id, "transactional", notification_text(app),

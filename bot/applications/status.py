@@ -61,3 +61,5 @@ class Application(BaseModel):
     created: float = Field(default_factory=time.time)
     updated: float = Field(default_factory=time.time)
     history: list[StatusChange] = Field(default_factory=list)
+    # The client had their data erased (bot/privacy): phone and e-mail removed, client_id is a pseudonym.
+    erased_at: float | None = None

@@ -32,7 +32,8 @@ AUDIT_COLUMNS = ["recorded_at", "entry_id", "client_id", "kind", "scope", "actio
 DELIVERY_COLUMNS = ["ts", "nid", "campaign", "client_id", "category", "status", "reason", "channel", "basis",
                     "basis_granted_at"]
 ACTION_WORDS = {Action.grant: "дано согласие", Action.withdraw: "согласие отозвано",
-                Action.decline: "в согласии отказано", Action.set: "изменена настройка"}
+                Action.decline: "в согласии отказано", Action.set: "изменена настройка",
+                Action.erase: "данные удалены"}
 
 
 def _iso(ts: float) -> str:

@@ -16,6 +16,12 @@ Button values (`flow:consent:<value>`):
 These buttons work in any conversation state: the module routes them here
 even when another flow is active (a notification's «Отписаться» must always
 work).
+
+Withdrawing a personal-data consent also returns the effect `privacy.purge`
+(handled by bot/privacy): the data collected under it is deleted, and the
+client is told what was deleted and what is kept. «Удалите мои данные»
+(revoke_consent with the entity `erase`) is not a withdrawal: bot/privacy
+asks to confirm an erasure of everything.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ NAME = "consent"
 RECORD = "consent.record"
 START_INTENTS = ("give_consent", "revoke_consent", "consent_status", "notification_settings")
 MIN_SCORE = 0.5
+PURGE = "privacy.purge"  # delete what was collected under withdrawn personal-data consents (bot/privacy)
+ERASE_ENTITY = "erase"  # «удалите мои данные»: with revoke_consent, a request to erase everything
 
 
 def record(kind: Kind, scope: str, action: Action, *, reason: str = "", settings: dict | None = None,
@@ -88,6 +96,8 @@ class ConsentFlow:
         if event.payload is not None:
             return self.press(event.payload, ctx)
         stage = state.get("stage")
+        if event.intent == "revoke_consent" and event.entities.get(ERASE_ENTITY):
+            return Step(state=None, passthrough=True)  # an erasure request: bot/privacy takes it
         if event.intent in START_INTENTS and event.score >= MIN_SCORE:
             return self._open(event.intent, ctx, event.entities.get("life_situation"))
         situation = event.entities.get("life_situation")
@@ -228,11 +238,14 @@ class ConsentFlow:
         if not grants:
             return Step(state=None, replies=[_info(texts.NOTHING_TO_REVOKE)])
         titles = "; ".join(g.title or texts.short_title(g.kind, g.scope) for g in grants)
-        text = texts.REVOKED.format(date=texts.date(ctx.now.timestamp(), self.tz), titles=titles)
-        if any(g.kind is Kind.personal_data for g in grants):
-            text += texts.REVOKED_PD_NOTE
+        personal = [g.scope for g in grants if g.kind is Kind.personal_data]
+        text = texts.REVOKED_PD if personal else texts.REVOKED
+        text = text.format(date=texts.date(ctx.now.timestamp(), self.tz), titles=titles)
         records = [record(g.kind, g.scope, Action.withdraw, reason="unsubscribe") for g in grants]
-        return Step(state=None, replies=[_info(text)], effects=[record_effect(*records)])
+        effects = [record_effect(*records)]
+        if personal:  # after the ledger write: the deletion reads which consents are still active
+            effects.append(Effect(PURGE, {"purposes": personal}))
+        return Step(state=None, replies=[_info(text)], effects=effects)
 
     def _set_frequency(self, category: Category, frequency: Frequency) -> Step:
         text = texts.FREQUENCY_SAVED.format(title=texts.CATEGORY_TITLES[category],

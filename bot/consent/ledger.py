@@ -24,7 +24,9 @@ class Ledger:
     def __init__(self, redis: Redis):
         self.redis = redis
 
-    async def append(self, *records: Record) -> ConsentState:
+    async def append(self, *records: Record, cache: bool = True) -> ConsentState:
+        """`cache=False`: do not write the state into the client's profile (a pseudonymous
+        ledger after an erasure has no profile, and must not get one)."""
         if not records:
             return await self.state("")
         # normalise through the stored form, so the cache equals a later replay exactly
@@ -46,7 +48,8 @@ class Ledger:
                         pipe.xadd(key, fields)
                         pipe.xadd(keys.consent_audit(), fields)
                     pipe.sadd(keys.consent_clients(), client_id)
-                    pipe.hset(keys.client(client_id), PROFILE_FIELD, state.model_dump_json())
+                    if cache:
+                        pipe.hset(keys.client(client_id), PROFILE_FIELD, state.model_dump_json())
                     await pipe.execute()
                     return state
                 except WatchError:

@@ -8,6 +8,7 @@ client profile for pure flow steps; tests check both agree.
 
 Scope keys are `<kind>:<scope>`:
   personal_data:<purpose>     processing of personal data for one purpose (152-ФЗ)
+  personal_data:*             with action `erase` only: everything was erased (bot/privacy)
   situation:<life situation>  proactive service per life situation; `situation:*` = all
   service:<service id>        proactive service per individual service
   notify:<category>           notification preference (frequency) of a category
@@ -35,6 +36,7 @@ class Action(str, Enum):
     withdraw = "withdraw"
     decline = "decline"  # asked, said no: kept for the audit, changes nothing
     set = "set"  # a notification preference
+    erase = "erase"  # the personal data of a purpose (scope) or of everything (`*`) was destroyed
 
 
 class Category(str, Enum):
@@ -143,6 +145,11 @@ def apply(state: ConsentState, rec: Record) -> ConsentState:
     elif rec.action is Action.withdraw:
         new.grants.pop(rec.key, None)
         new.withdrawn[rec.key] = rec.ts
+    elif rec.action is Action.erase:  # nothing collected under these consents is left: none is active
+        keys = list(new.grants) if rec.scope == ALL else [rec.key]
+        for key in keys:
+            if new.grants.pop(key, None) is not None:
+                new.withdrawn[key] = rec.ts
     elif rec.action is Action.set and rec.kind is Kind.notify:
         if rec.scope == QUIET_SCOPE:
             new.quiet = rec.settings.get("quiet") or "off"

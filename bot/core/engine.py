@@ -46,6 +46,9 @@ class Turn:
     replies: list[Reply] = field(default_factory=list)
     profile_updates: dict[str, str] = field(default_factory=dict)
     decision: str = "none"
+    # Run once the turn is saved and logged, still under the conversation's lock
+    # (an erasure must come after everything the turn itself writes); they may add replies.
+    after: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def say(self, kind: ReplyKind, text: str, buttons: list[Button] | None = None, **extra) -> Reply:
         reply = Reply(kind=kind, text=text, buttons=buttons or [], **extra)
@@ -122,6 +125,8 @@ class Engine:
             state.turns += 1
             await self.conversations.save(state, *self._history_entries(msg, turn, understanding))
             await self._log_turn(msg, turn, understanding, started)
+            for job in turn.after:
+                await job()
         return TurnResult(conversation_id=msg.conversation_id, replies=turn.replies,
                           understanding=understanding,
                           state=ConversationInfo(flow=state.flow, with_operator=state.with_operator))
@@ -169,6 +174,8 @@ class Engine:
             if not step.passthrough:
                 await self._run_step(turn, flow, step)
                 return
+            if step.state is None:  # the flow is over and did not take the text: a new request
+                turn.state.flow, turn.state.flow_state = None, {}
         pending, turn.state.pending = turn.state.pending, None
         if pending and await self._answer_pending(turn, pending, u):
             return

@@ -53,7 +53,8 @@ class Step:
     replies: list[Reply] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
     # True: the step did not take this text (e.g. a FAQ question mid-flow);
-    # the engine answers it normally and the flow keeps its state.
+    # the engine answers it normally and the flow keeps its state (with
+    # state None: the flow ends, and the text is handled as a new request).
     passthrough: bool = False
 
 

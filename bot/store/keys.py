@@ -605,3 +605,105 @@ redis.call('zadd', KEYS[4], tonumber(ARGV[3]), ARGV[1])
 redis.call('del', KEYS[5])
 return ARGV[1]
 """
+
+
+# ------------------------------------------------ privacy (bot/privacy, R-7 / R-22 / R-23)
+#   secret:privacy           key of the keyed hash that makes pseudonyms (generated
+#                            once unless PRIVACY_PSEUDONYM_KEY is set)
+# Erasure cancels a booked callback and frees its place in the same step.
+def privacy_secret() -> str:
+    return f"{PREFIX}secret:privacy"
+
+
+def callback_slot_prefix() -> str:
+    """`<prefix><epoch>` is a callback slot counter; Lua builds it from a callback's slot."""
+    return f"{PREFIX}handoff:slot:"
+
+
+# Remove one callback; a booked one gives its place back. KEYS: callback hash,
+# callbacks zset. ARGV: callback id, slot counter prefix. Returns the status it had.
+CALLBACK_REMOVE = """
+local status = redis.call('hget', KEYS[1], 'status') or ''
+if status == 'booked' then
+  local slot = ARGV[2] .. (redis.call('hget', KEYS[1], 'slot') or '')
+  if tonumber(redis.call('get', slot) or '0') > 0 then redis.call('decr', slot) end
+end
+redis.call('del', KEYS[1])
+redis.call('zrem', KEYS[2], ARGV[1])
+return status
+"""
+
+# What every key family above holds about a client, and what erasure of a
+# client (bot/privacy/erasure.py) does with it. tests/test_privacy_keys.py fails
+# when a key function is added here without a line below, and when a family
+# marked ERASE / PSEUDONYMISE is not handled by the eraser.
+ERASE = "erase"  # the client's data: deleted
+PSEUDONYMISE = "pseudonymise"  # kept because the law requires it, relinked to the pseudonym
+NO_CLIENT_DATA = "none"  # staff, counters, ids: nothing about a client
+TRANSIENT = "transient"  # lives seconds and holds only a random token
+
+CLIENT_DATA: dict[str, str] = {
+    "conversation": ERASE,
+    "history": ERASE,
+    "lock": TRANSIENT,  # a turn's mutex (30 s); the conversation id is in the name only
+    "client": ERASE,
+    "events": ERASE,  # the client's turns (anonymized, masked — names are not masked)
+    "seen": NO_CLIENT_DATA,  # only through telegram_update / api_response below
+    "api_response": ERASE,  # stored replies of the client's API conversations (24 h)
+    "rate": ERASE,
+    "handoff": ERASE,
+    "handoff_prefix": NO_CLIENT_DATA,
+    "handoff_queue": ERASE,
+    "handoff_mine": ERASE,
+    "handoff_presence": NO_CLIENT_DATA,
+    "handoff_heartbeat": NO_CLIENT_DATA,
+    "handoff_stats": NO_CLIENT_DATA,
+    "handoff_ratings": NO_CLIENT_DATA,  # anonymized: channel, marks, operator
+    "handoff_events": TRANSIENT,  # pub/sub: nothing is stored
+    "callback": ERASE,
+    "callbacks": ERASE,
+    "callback_slot": NO_CLIENT_DATA,  # a counter; erasure gives a cancelled callback's place back
+    "callback_slot_prefix": NO_CLIENT_DATA,
+    "outbox": ERASE,
+    "console_user": NO_CLIENT_DATA,
+    "console_users": NO_CLIENT_DATA,
+    "console_account_failures": NO_CLIENT_DATA,
+    "console_address_failures": NO_CLIENT_DATA,
+    "console_secret": NO_CLIENT_DATA,
+    "payment_order": PSEUDONYMISE,  # accounting records (402-ФЗ): kept, relinked
+    "payment_create": ERASE,  # create-once marker named by the conversation id
+    "payment_client": PSEUDONYMISE,
+    "payments_pending": NO_CLIENT_DATA,
+    "payment_provider": NO_CLIENT_DATA,
+    "payment_uin_sequence": NO_CLIENT_DATA,
+    "payment_uin": NO_CLIENT_DATA,
+    "telegram_update": NO_CLIENT_DATA,  # update ids of the bot
+    "consent_ledger": PSEUDONYMISE,  # proof of consent (152-ФЗ art. 9 part 3)
+    "consent_audit": PSEUDONYMISE,
+    "consent_clients": PSEUDONYMISE,
+    "client_addresses": ERASE,
+    "notify_queue": NO_CLIENT_DATA,  # notification ids only
+    "notification": ERASE,
+    "notify_scheduled": ERASE,
+    "notify_digest": ERASE,
+    "notify_digest_due": ERASE,
+    "notify_deliveries": ERASE,
+    "campaign": NO_CLIENT_DATA,
+    "campaigns": NO_CLIENT_DATA,
+    "voice_callbacks": ERASE,
+    "appointment": ERASE,
+    "appointment_prefix": NO_CLIENT_DATA,
+    "client_appointments": ERASE,
+    "appointments_all": ERASE,
+    "appointment_slot": NO_CLIENT_DATA,  # appointment ids; erasure cancels through the booking service
+    "appointment_slot_prefix": NO_CLIENT_DATA,
+    "appointment_reminders": ERASE,
+    "client_conversations": ERASE,
+    "application": PSEUDONYMISE,  # submitted applications: kept without contacts, relinked
+    "application_client": PSEUDONYMISE,
+    "applications_all": NO_CLIENT_DATA,  # application numbers
+    "application_sequence": NO_CLIENT_DATA,
+    "application_create": ERASE,  # submit-once marker named by the conversation id
+    "application_draft": ERASE,
+    "privacy_secret": NO_CLIENT_DATA,
+}

@@ -1,0 +1,568 @@
+"""Deleting a client's personal data: on withdrawal of a consent (`purge`)
+and entirely, on request (`erase`).
+
+purge(client, purposes)  152-ФЗ art. 9 part 2, art. 21 part 5: what was
+    collected under the withdrawn personal-data consents goes — profile values
+    with that purpose (bot/privacy/profile.py), application drafts and forms in
+    progress (applications), callbacks and voice callback requests (callback),
+    appointments, future ones cancelled and their places freed (appointments).
+    Submitted applications, payment records and the consent ledger stay.
+
+erase(client)  everything about the client, keyed by the families in
+    `keys.CLIENT_DATA`: a handoff in progress is ended first, every consent is
+    withdrawn, bookings and callbacks are cancelled (places freed), then the
+    profile, every conversation (state, history, outbox, stored API replies,
+    analytics events), drafts, notifications, channel addresses go. What the
+    law requires is kept and relinked to a pseudonym (bot/privacy/pseudonym.py):
+    payment orders, submitted applications (without phone and e-mail), the
+    consent ledger and its audit copy. The erasure itself is an `erase` record
+    of the ledger (who asked: the client, or staff by name; counts only).
+
+Both say, in `Report`, what was deleted and what is kept, in the client's
+words (bot/privacy/texts.py). Each step is safe to repeat: an erasure that
+failed half-way is finished by running it again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable
+
+from redis.asyncio import Redis
+
+from bot.consent.ledger import Ledger
+from bot.consent.model import ALL, Action, Kind, Record
+from bot.core.messages import Reply, ReplyKind
+from bot.store import keys
+from bot.store.documents import update_document
+from bot.store.events import anonymous_id
+from bot.store.ratelimit import WINDOW_S
+
+from . import profile as pd_profile
+from . import texts
+from .pseudonym import pseudonym, pseudonym_key
+
+log = logging.getLogger("privacy")
+
+# The flows whose state holds data collected under a personal-data consent.
+PURPOSE_FLOWS: dict[str, tuple[str, ...]] = {"applications": ("app",), "callback": ("callback",),
+                                            "appointments": ("booking",), "payments": ()}
+CONTACT_TYPES = ("phone", "email")  # answers removed from the submitted applications that are kept
+BATCH = 500
+AUDIT_WINDOW_MS = 5_000  # a ledger entry's audit copy is written in the same transaction
+OPERATOR_NOTE = "Клиент попросил удалить свои персональные данные: разговор завершён, переписка удалена."
+
+
+@dataclass
+class Report:
+    deleted: list[str] = field(default_factory=list)  # in the client's words
+    kept: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # for the audit record: no personal data
+
+    def count(self, what: str, n: int) -> int:
+        if n:
+            self.counts[what] = self.counts.get(what, 0) + n
+        return n
+
+
+def glob_escape(text: str) -> str:
+    """A literal for a Redis MATCH pattern (conversation ids may hold any character)."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+class Eraser:
+    # The key families of keys.CLIENT_DATA marked erase / pseudonymise that this class handles
+    # (tests/test_privacy_keys.py checks the two lists agree).
+    COVERED = frozenset({
+        "conversation", "history", "client", "events", "api_response", "rate", "handoff", "handoff_queue",
+        "handoff_mine", "callback", "callbacks", "outbox", "payment_order", "payment_create", "payment_client",
+        "consent_ledger", "consent_audit", "consent_clients", "client_addresses", "notification",
+        "notify_scheduled", "notify_digest", "notify_digest_due", "notify_deliveries", "voice_callbacks",
+        "appointment", "client_appointments", "appointments_all", "appointment_reminders", "client_conversations",
+        "application", "application_client", "application_create", "application_draft",
+    })
+
+    def __init__(self, runtime):
+        self.runtime = runtime
+        self.redis: Redis = runtime.redis
+
+    async def pseudonym(self, client_id: str) -> str:
+        return pseudonym(client_id, await pseudonym_key(self.redis, self.runtime.settings.privacy_pseudonym_key))
+
+    # ------------------------------------------------------------------ reads
+    async def conversations(self, client_id: str, also: Iterable[str] = ()) -> list[str]:
+        """Every conversation of the client: the index, the channel addresses and, when the
+        index is full (older ones fell off it), every stored conversation that names the client."""
+        indexed = await self.redis.zrange(keys.client_conversations(client_id), 0, -1)
+        cids = set(indexed) | set((await self.redis.hgetall(keys.client_addresses(client_id))).values())
+        cids |= {c for c in also if c}
+        if len(indexed) >= keys.CLIENT_CONVERSATIONS_MAX:
+            cids |= await self._conversations_by_scan(client_id)
+        return sorted(cids)
+
+    async def _conversations_by_scan(self, client_id: str) -> set[str]:
+        found, prefix = set(), keys.conversation("")
+        async for chunk in self._scan_chunks(keys.conversation("*")):
+            chunk = [k for k in chunk if not k.endswith((":history", ":lock"))]
+            for key, raw in zip(chunk, await self.redis.mget(chunk) if chunk else []):
+                try:
+                    if raw and json.loads(raw).get("client_id") == client_id:
+                        found.add(key[len(prefix):])
+                except (ValueError, AttributeError):
+                    continue
+        return found
+
+    async def _scan_chunks(self, pattern: str):
+        chunk: list[str] = []
+        async for key in self.redis.scan_iter(match=pattern, count=BATCH):
+            chunk.append(key)
+            if len(chunk) >= BATCH:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    async def inventory(self, client_id: str) -> texts.Inventory:
+        """What the confirmation of an erasure names as kept (nothing is changed)."""
+        inv = texts.Inventory(applications=await self.redis.zrange(keys.application_client(client_id), 0, -1),
+                              payments=await self.redis.zcard(keys.payment_client(client_id)))
+        for cid in await self.conversations(client_id):
+            if await self.redis.hget(keys.handoff(cid), "status") in ("waiting", "with_operator"):
+                inv.with_operator = True
+        return inv
+
+    # -------------------------------------------------------------- withdrawal
+    async def purge(self, client_id: str, purposes: Iterable[str], *, turn=None, channel: str = "",
+                    actor: str = "client") -> Report:
+        """The personal-data consents `purposes` were withdrawn (already in the ledger):
+        delete what was collected under them. `turn`: the turn in progress, whose
+        conversation state and profile are saved by the engine afterwards."""
+        purposes = sorted(set(purposes))
+        report = Report()
+        if not purposes:
+            return report
+        ledger = Ledger(self.redis)
+        active = {g.scope for g in (await ledger.state(client_id)).active(Kind.personal_data)}
+        current = turn.state.conversation_id if turn is not None else ""
+        cids = await self.conversations(client_id, also=[current])
+        await self._purge_profile(client_id, purposes, active, turn, report)
+        if "applications" in purposes:
+            drafts = report.count("drafts", await self._delete_drafts(client_id))
+            if drafts:
+                report.deleted.append(f"черновики заявок ({drafts})")
+            numbers = await self.redis.zrange(keys.application_client(client_id), 0, -1)
+            if numbers:
+                report.kept.append(texts.KEPT_APPLICATIONS_SHORT.format(numbers=", ".join(numbers[:5])))
+        if "callback" in purposes:
+            await self._remove_callbacks(client_id, cids, report)
+        if "appointments" in purposes:
+            await self._remove_appointments(client_id, report)
+        if "payments" in purposes and await self.redis.zcard(keys.payment_client(client_id)):
+            report.kept.append(texts.KEPT_PAYMENTS_SHORT)
+        flows = {f for p in purposes for f in PURPOSE_FLOWS.get(p, ())}
+        report.count("forms_in_progress", await self._end_flows(cids, flows, turn))
+        report.kept.append(texts.KEPT_LEDGER_SHORT)
+        now = time.time()
+        await ledger.append(*(Record(client_id=client_id, kind=Kind.personal_data, scope=p, action=Action.erase,
+                                     ts=now, channel=channel or "system", actor=actor, reason="withdrawal",
+                                     title=f"удаление данных после отзыва согласия ({p})",
+                                     settings={"deleted": report.counts}) for p in purposes))
+        log.info("personal data purged after a withdrawal", extra={"purposes": purposes, "counts": report.counts})
+        return report
+
+    async def _purge_profile(self, client_id: str, purposes: list[str], active: set[str], turn,
+                             report: Report) -> None:
+        key = keys.client(client_id)
+        stored = await self.redis.hgetall(key)
+        delete, left = pd_profile.withdrawal_plan(stored, purposes, active)
+        pipe = self.redis.pipeline(transaction=True)
+        if delete:
+            pipe.hdel(key, *delete)
+        if left:
+            pipe.hset(key, pd_profile.SOURCES, json.dumps(left, sort_keys=True))
+        elif pd_profile.SOURCES in stored:
+            pipe.hdel(key, pd_profile.SOURCES)
+        await pipe.execute()
+        if turn is not None:  # the engine writes the turn's profile updates after us: drop ours
+            for name in [*delete, pd_profile.SOURCES]:
+                turn.profile.pop(name, None)
+                turn.profile_updates.pop(name, None)
+            if left:
+                turn.profile[pd_profile.SOURCES] = json.dumps(left, sort_keys=True)
+        if report.count("profile_fields", len(delete)):
+            titles = [texts.FIELD_TITLES.get(n, n) for n in delete]
+            report.deleted.append("из профиля: " + ", ".join(titles))
+
+    async def _end_flows(self, cids: list[str], flows: set[str], turn) -> int:
+        """End forms in progress that hold such data (in every conversation of the client),
+        and forget them where a handoff keeps them to resume after the operator."""
+        if not flows:
+            return 0
+        ended = 0
+        conversations = self.runtime.engine.conversations
+        for cid in cids:
+            if turn is not None and cid == turn.state.conversation_id:
+                if turn.state.flow in flows:  # saved by the engine at the end of the turn
+                    turn.state.flow, turn.state.flow_state = None, {}
+                    ended += 1
+            else:
+                async with conversations.lock(cid):
+                    state = await conversations.load(cid)
+                    if state is not None and state.flow in flows:
+                        state.flow, state.flow_state = None, {}
+                        await conversations.save(state)
+                        ended += 1
+            if await self.redis.hget(keys.handoff(cid), "flow") in flows:
+                await self.redis.hset(keys.handoff(cid), mapping={"flow": "", "flow_state": "{}"})
+        return ended
+
+    async def _delete_drafts(self, client_id: str) -> int:
+        n, prefix = 0, keys.application_draft(client_id, "")
+        async for chunk in self._scan_chunks(keys.application_draft(glob_escape(client_id), "*")):
+            mine = [k for k in chunk if ":" not in k[len(prefix):]]  # not those of a client «<id>:more»
+            n += await self.redis.delete(*mine) if mine else 0
+        return n
+
+    async def _remove_callbacks(self, client_id: str, cids: list[str], report: Report) -> None:
+        """Callbacks booked in the chat or by phone: booked ones give their place back."""
+        ids = await self.redis.zrange(keys.callbacks(), 0, -1)
+        mine: list[dict[str, str]] = []
+        for start in range(0, len(ids), BATCH):
+            pipe = self.redis.pipeline(transaction=False)
+            for cb_id in ids[start:start + BATCH]:
+                pipe.hgetall(keys.callback(cb_id))
+            for cb_id, h in zip(ids[start:start + BATCH], await pipe.execute()):
+                if not h:
+                    await self.redis.zrem(keys.callbacks(), cb_id)  # expired: drop the dangling id
+                elif h.get("client_id") == client_id or h.get("conversation_id") in cids:
+                    mine.append(h)
+        cancelled = []
+        handoff = getattr(self.runtime, "handoff", None)
+        for h in mine:
+            status = await self.redis.eval(keys.CALLBACK_REMOVE, 2, keys.callback(h["id"]), keys.callbacks(),
+                                           h["id"], keys.callback_slot_prefix())
+            slot = int(h.get("slot") or 0)
+            if status == "booked" and slot > time.time():
+                when = datetime.fromtimestamp(slot, timezone.utc)
+                cancelled.append(handoff.schedule.when(when, handoff.now()) if handoff else when.isoformat())
+        phones = {h.get("phone", "") for h in mine} - {""}
+        voice = await self._xdel_where(keys.voice_callbacks(), 0, lambda f: f.get("client_id") == client_id
+                                       or f.get("conversation_id") in cids
+                                       or ("+" + f.get("phone", "").lstrip("+")) in phones)
+        if report.count("callbacks", len(mine)) and handoff is not None:
+            await handoff.queue.publish("callback", "")  # the console's list drops them at once
+        report.count("voice_callbacks", voice)
+        if cancelled:
+            report.deleted.append("обратный звонок " + ", ".join(cancelled) + " — отменён, номер удалён")
+        if len(mine) - len(cancelled) + voice > 0:
+            report.deleted.append(f"заявки на обратный звонок с номером телефона ({len(mine) - len(cancelled) + voice})")
+
+    async def _remove_appointments(self, client_id: str, report: Report) -> None:
+        """Future appointments are cancelled through the booking service (the place is freed
+        atomically); then every appointment record of the client goes."""
+        booking = getattr(self.runtime, "booking", None)
+        if booking is None:
+            from bot.booking.store import AppointmentBook  # the module is not installed: its data may still exist
+            book, now, describe = AppointmentBook(self.redis), datetime.now(timezone.utc), None
+        else:
+            book, now = booking.book, booking.now()
+            from bot.booking import texts as booking_texts
+
+            def describe(a) -> str:
+                topic = booking.topics.by_id.get(a.topic)
+                return (f"запись на консультацию «{topic.title if topic else a.topic}» на "
+                        f"{booking_texts.when(a.slot, booking.schedule.zone)} — отменена, место освобождено")
+        appointments = await book.for_client(client_id, limit=100_000)
+        for a in appointments:
+            if a.status == "booked" and a.slot > now.timestamp() and await book.cancel(a.id, client_id, now=now):
+                report.count("appointments_cancelled", 1)
+                report.deleted.append(describe(a) if describe else "предстоящая запись на консультацию — отменена")
+        pipe = self.redis.pipeline(transaction=True)
+        for a in appointments:
+            pipe.delete(keys.appointment(a.id))
+            pipe.zrem(keys.appointments_all(), a.id)
+            pipe.zrem(keys.appointment_reminders(), a.id)
+        pipe.delete(keys.client_appointments(client_id))
+        await pipe.execute()
+        past = report.count("appointments", len(appointments)) - report.counts.get("appointments_cancelled", 0)
+        if past > 0:
+            report.deleted.append(f"прошлые и отменённые записи на консультацию ({past})")
+
+    async def _xdel_where(self, stream: str, since_ms: int, match: Callable[[dict[str, str]], bool]) -> int:
+        """Delete the entries of a stream (from `since_ms` on) that `match`."""
+        start, removed = (f"{since_ms}-0" if since_ms else "-"), 0
+        while True:
+            entries = await self.redis.xrange(stream, min=start, max="+", count=BATCH)
+            ids = [entry_id for entry_id, fields in entries if match(fields)]
+            if ids:
+                removed += await self.redis.xdel(stream, *ids)
+            if len(entries) < BATCH:
+                return removed
+            start = "(" + entries[-1][0]
+
+    # ----------------------------------------------------------------- erasure
+    async def erase(self, client_id: str, *, actor: str = "client", by: str = "", channel: str = "",
+                    current: str = "", tell_client: bool = False) -> Report:
+        """Erase everything about the client. `current`: a conversation whose lock the caller
+        holds (the turn that confirmed the erasure). `tell_client`: send the outcome to the
+        client's chat channels afterwards (staff erasure). Returns what was deleted / kept."""
+        redis, report = self.redis, Report()
+        pseudo = await self.pseudonym(client_id)
+        profile = await redis.hgetall(keys.client(client_id))
+        first_seen = int(profile.get("first_seen") or 0)
+        since_ms = max(0, first_seen - 24 * 3600) * 1000 if first_seen else 0  # streams: nothing older is theirs
+        addresses = await redis.hgetall(keys.client_addresses(client_id))
+        cids = await self.conversations(client_id, also=[current])
+
+        await self._end_handoffs(cids, report)
+        await self._withdraw_all(client_id, actor=actor, by=by, channel=channel)
+        await self._remove_appointments(client_id, report)
+        await self._remove_callbacks(client_id, cids, report)
+        await self._pseudonymise_applications(client_id, pseudo, report)
+        await self._pseudonymise_payments(client_id, pseudo, report)
+        await self._sweep(client_id, cids, report)
+        drafts = report.counts.get("drafts", 0)
+        await redis.zrem(keys.notify_digest_due(), client_id)
+        report.count("deliveries", await self._xdel_where(keys.notify_deliveries(), since_ms,
+                                                         lambda f: f.get("client_id") == client_id))
+        for cid in cids:
+            await self._erase_conversation(cid, locked=cid == current)
+        anon = {anonymous_id(cid, self.runtime.engine.events.salt) for cid in cids}
+        report.count("events", await self._xdel_where(keys.events(), since_ms, lambda f: f.get("conv") in anon))
+        window = int(time.time() // WINDOW_S)
+        await redis.delete(keys.client(client_id), keys.client_addresses(client_id),
+                           keys.client_conversations(client_id), keys.notify_digest(client_id),
+                           *(keys.rate(client_id, w) for w in range(window - 2, window + 2)))
+        await self._pseudonymise_ledger(client_id, pseudo)
+        report.count("profile", 1 if profile else 0)
+
+        deleted = []
+        if profile:
+            deleted.append("профиль (ФИО, ИНН, ОГРН, телефон, e-mail и другие сведения)")
+        if cids:
+            deleted.append(f"переписка ({len(cids)} {texts.plural(len(cids), 'разговор', 'разговора', 'разговоров')})")
+        if drafts:
+            deleted.append(f"черновики заявок ({drafts})")
+        report.deleted[:0] = deleted
+        if report.counts.get("notifications"):
+            report.deleted.append(f"уведомления ({report.counts['notifications']})")
+        if addresses:
+            report.deleted.append("адреса в каналах связи и настройки уведомлений")
+        report.kept = self._kept_after_erasure(report)
+        await Ledger(redis).append(Record(
+            client_id=pseudo, kind=Kind.personal_data, scope=ALL, action=Action.erase, ts=time.time(),
+            channel=channel or "system", actor="staff" if by else actor, reason="erasure request",
+            title="удаление всех персональных данных по запросу", settings={"by": by, "deleted": report.counts}),
+            cache=False)
+        log.info("client erased", extra={"by": by or actor, "counts": report.counts})
+        if tell_client:
+            await self._tell(client_id, addresses, texts.ERASED_BY_STAFF.format(
+                rest=texts.erased(report.deleted, report.kept).removeprefix(texts.ERASED_HEAD + "\n")))
+        return report
+
+    @staticmethod
+    def _kept_after_erasure(report: Report) -> list[str]:
+        kept = []
+        if report.counts.get("applications"):
+            kept.append(f"поданные заявки ({report.counts['applications']}) — без телефона и e-mail, "
+                        "под обезличенным номером: центр обязан хранить документы по обращениям за поддержкой")
+        if report.counts.get("payments"):
+            kept.append(f"записи о платежах ({report.counts['payments']}) — под обезличенным номером: их требует "
+                        "хранить закон о бухгалтерском учёте (402-ФЗ)")
+        kept.append("журнал согласий — под обезличенным номером, без имени и контактов: он подтверждает, "
+                    "на каком основании мы обрабатывали данные (152-ФЗ)")
+        return kept
+
+    async def _end_handoffs(self, cids: list[str], report: Report) -> None:
+        """A client waiting for an operator leaves the queue; one with an operator is resolved
+        for that operator, who is told on the console why."""
+        handoff = getattr(self.runtime, "handoff", None)
+        for cid in cids:
+            h = await self.redis.hgetall(keys.handoff(cid))
+            status, operator = h.get("status"), h.get("operator", "")
+            if status == "waiting" and handoff is not None:
+                await handoff.queue.cancel(cid)
+            elif status == "with_operator" and handoff is not None:
+                try:
+                    await handoff.queue.resolve(cid, operator)
+                except Exception as exc:  # noqa: BLE001 - taken over meanwhile: the record is removed below
+                    log.warning("handoff of an erased client not resolved: %s", exc.__class__.__name__)
+                await handoff.queue.publish("message", cid, sender="bot", text=OPERATOR_NOTE)
+            if status in ("waiting", "with_operator"):
+                report.count("handoffs_ended", 1)
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.delete(keys.handoff(cid))
+            pipe.zrem(keys.handoff_queue(), cid)
+            if operator:
+                pipe.srem(keys.handoff_mine(operator), cid)
+            await pipe.execute()
+
+    async def _withdraw_all(self, client_id: str, *, actor: str, by: str, channel: str) -> None:
+        ledger = Ledger(self.redis)
+        grants = (await ledger.state(client_id)).active()
+        if grants:
+            now = time.time()
+            await ledger.append(*(Record(client_id=client_id, kind=g.kind, scope=g.scope, action=Action.withdraw,
+                                         ts=now, channel=channel or "system", actor="staff" if by else actor,
+                                         reason="erasure request", title=g.title) for g in grants), cache=False)
+
+    async def _pseudonymise_applications(self, client_id: str, pseudo: str, report: Report) -> None:
+        from bot.applications.status import Application
+
+        forms = getattr(self.runtime, "application_forms", None)
+        numbers = await self.redis.zrange(keys.application_client(client_id), 0, -1, withscores=True)
+        now = time.time()
+
+        def relink(app: Application) -> Application:
+            form = forms.get(app.form) if forms is not None else None
+            contact = ({f.name for f in form.fields if f.type.value in CONTACT_TYPES} if form is not None
+                       else set(CONTACT_TYPES))
+            app.answers = {k: v for k, v in app.answers.items() if k not in contact}
+            app.client_id, app.conversation_id, app.erased_at = pseudo, "", app.erased_at or now
+            return app
+
+        for number, _score in numbers:
+            try:
+                await update_document(self.redis, keys.application(number), Application, relink, missing=number)
+            except KeyError:
+                continue
+        await self._move_zset(keys.application_client(client_id), keys.application_client(pseudo), numbers)
+        report.count("applications", len(numbers))
+
+    async def _pseudonymise_payments(self, client_id: str, pseudo: str, report: Report) -> None:
+        from bot.payments.orders import OrderStore
+
+        orders = OrderStore(self.redis)
+        ids = await self.redis.zrange(keys.payment_client(client_id), 0, -1, withscores=True)
+        for order_id, _score in ids:
+            try:
+                await orders.update(order_id, None, client_id=pseudo, conversation_id="")
+            except KeyError:
+                continue
+        await self._move_zset(keys.payment_client(client_id), keys.payment_client(pseudo), ids)
+        report.count("payments", len(ids))
+
+    async def _move_zset(self, old: str, new: str, members: list[tuple[str, float]]) -> None:
+        pipe = self.redis.pipeline(transaction=True)
+        if members:
+            pipe.zadd(new, {m: s for m, s in members})
+        pipe.delete(old)
+        await pipe.execute()
+
+    async def _sweep(self, client_id: str, cids: list[str], report: Report) -> None:
+        """One pass over the keyspace for the families that have no index by client:
+        drafts, notifications, create-once markers and stored API replies of its conversations."""
+        draft, note = keys.application_draft(client_id, ""), keys.notification("")
+        pay_mark, app_mark = keys.payment_create(""), keys.application_create("")
+        conversations, api = set(cids), {}
+        for cid in cids:
+            if cid.startswith("api:"):
+                _, key_id, conversation = cid.split(":", 2)
+                api.setdefault(keys.api_response(key_id, ""), set()).add(conversation)
+        async for chunk in self._scan_chunks(keys.PREFIX + "*"):
+            drop, notes, replies = [], [], []
+            for key in chunk:
+                if key.startswith(draft) and ":" not in key[len(draft):]:
+                    drop.append(key)
+                    report.count("drafts", 1)
+                elif key.startswith(note):
+                    notes.append(key)
+                elif key.startswith(pay_mark) and key[len(pay_mark):].rsplit(":", 2)[0] in conversations:
+                    drop.append(key)
+                elif key.startswith(app_mark) and key[len(app_mark):].rsplit(":", 1)[0] in conversations:
+                    drop.append(key)
+                elif any(key.startswith(prefix) for prefix in api):
+                    replies.append(key)
+            if notes:
+                pipe = self.redis.pipeline(transaction=False)
+                for key in notes:
+                    pipe.hget(key, "client_id")
+                mine = [k for k, owner in zip(notes, await pipe.execute()) if owner == client_id]
+                drop += mine
+                if mine:
+                    await self.redis.zrem(keys.notify_scheduled(), *(k[len(note):] for k in mine))
+                report.count("notifications", len(mine))
+            if replies:  # replies the API stored for an Idempotency-Key hold the conversation's texts
+                for key, raw in zip(replies, await self.redis.mget(replies)):
+                    prefix = next(p for p in api if key.startswith(p))
+                    if _api_reply_of(raw, api[prefix]):
+                        drop.append(key)
+            if drop:
+                await self.redis.delete(*drop)
+
+    async def _erase_conversation(self, cid: str, *, locked: bool) -> None:
+        if locked:
+            await self._drop_conversation(cid)
+            return
+        async with self.runtime.engine.conversations.lock(cid):  # no turn of it runs meanwhile
+            await self._drop_conversation(cid)
+
+    async def _drop_conversation(self, cid: str) -> None:
+        await self.redis.delete(keys.conversation(cid), keys.history(cid), keys.outbox(cid), keys.handoff(cid))
+
+    async def _pseudonymise_ledger(self, client_id: str, pseudo: str) -> None:
+        """The client's ledger under the pseudonym (same entry ids), and its audit copies too."""
+        redis = self.redis
+        entries = await redis.xrange(keys.consent_ledger(client_id))
+        if not entries:
+            await redis.srem(keys.consent_clients(), client_id)
+            return
+        audit = await self._audit_entries(client_id, entries)
+        target = keys.consent_ledger(pseudo)
+        renamed = [(entry_id, {**fields, "client_id": pseudo}) for entry_id, fields in entries]
+        last = await redis.xrevrange(target, count=1)
+        pipe = self.redis.pipeline(transaction=True)
+        for entry_id, fields in renamed:  # the same ids keep the order; after an earlier erasure: new ids
+            pipe.xadd(target, fields, id=entry_id if not last else "*")
+        pipe.delete(keys.consent_ledger(client_id))
+        if audit:
+            pipe.xdel(keys.consent_audit(), *audit)
+        for _entry_id, fields in renamed:  # the audit copies, relinked (appended; `ts` keeps the time)
+            pipe.xadd(keys.consent_audit(), fields)
+        pipe.srem(keys.consent_clients(), client_id)
+        pipe.sadd(keys.consent_clients(), pseudo)
+        await pipe.execute()
+
+    async def _audit_entries(self, client_id: str, entries: list[tuple[str, dict[str, str]]]) -> list[str]:
+        """The audit stream's copies of the client's ledger entries: written in the same
+        transaction, so found next to each entry's time; anything missed is found by a scan."""
+        found: list[str] = []
+        for entry_id, fields in entries:
+            ms = int(entry_id.split("-")[0])
+            near = await self.redis.xrange(keys.consent_audit(), min=f"{max(0, ms - AUDIT_WINDOW_MS)}-0",
+                                           max=f"{ms + AUDIT_WINDOW_MS}-0")
+            match = next((i for i, f in near if f == fields and i not in found), None)
+            if match:
+                found.append(match)
+        if len(found) < len(entries):  # unusual clocks: look through the rest of the stream
+            first = int(entries[0][0].split("-")[0])
+            start, seen = f"{max(0, first - AUDIT_WINDOW_MS)}-0", set(found)
+            while True:
+                batch = await self.redis.xrange(keys.consent_audit(), min=start, max="+", count=BATCH)
+                found += [i for i, f in batch if f.get("client_id") == client_id and i not in seen]
+                if len(batch) < BATCH:
+                    break
+                start = "(" + batch[-1][0]
+        return found
+
+    async def _tell(self, client_id: str, addresses: dict[str, str], text: str) -> None:
+        """The outcome to the client's chat channels (an API outbox would outlive the erasure: skipped)."""
+        for channel, cid in addresses.items():
+            if channel == "api":
+                continue
+            try:
+                await self.runtime.outbound.send(channel, cid, client_id, [Reply(kind=ReplyKind.info, text=text)])
+            except Exception as exc:  # noqa: BLE001 - the erasure is done; the message is a courtesy
+                log.warning("erasure notice via %s not delivered: %s", channel, exc.__class__.__name__)
+
+
+def _api_reply_of(raw: str | None, conversations: set[str]) -> bool:
+    try:
+        data: Any = json.loads(raw or "")
+    except ValueError:
+        return False
+    return isinstance(data, dict) and data.get("conversation_id") in conversations
