@@ -388,6 +388,7 @@ def routes(app: FastAPI, runtime, service) -> None:
         return RedirectResponse("/console/login", status_code=303)
 
     _install_html_errors(app, templates)
+    return {"session": session, "form_session": form_session, "page": page, "back": back}  # console_privacy
 
 
 def _install_html_errors(app: FastAPI, templates: Jinja2Templates) -> None:
@@ -434,7 +435,7 @@ def _profile_rows(profile: dict[str, str]) -> list[tuple[str, str]]:
                 pass
         elif name in ("first_seen", "last_seen") and value.isdigit():
             value = datetime.fromtimestamp(int(value), timezone.utc).strftime("%d.%m.%Y %H:%M UTC")
-        elif name == PROFILE_FIELD or name.startswith("consent_pd_"):
+        elif name in (PROFILE_FIELD, "pd_sources") or name.startswith("consent_pd_"):
             continue  # consents are shown from the ledger (`_consent_rows`), not from profile caches
         rows.append((PROFILE_LABELS.get(name, name), value))
     return rows

@@ -4,7 +4,8 @@ install(runtime)  → the `ask_operator` handler, the interceptor that keeps the
                     bot silent during a handoff, the rating and callback flows,
                     the "api" and "terminal" outbound senders; the service is
                     available as `runtime.handoff`.
-routes(app, rt)   → the operator console (/console) and the API poll endpoint.
+routes(app, rt)   → the operator console (/console, with the supervisors' erasure of a
+                    client's data: console_privacy.py) and the API poll endpoint.
 background(rt)    → the watcher that offers callbacks to clients who waited too long.
 """
 
@@ -37,9 +38,11 @@ def install(runtime) -> None:
 
 def routes(app, runtime) -> None:
     from .console import routes as console_routes
+    from .console_privacy import routes as privacy_routes
 
     add_outbox_route(app, runtime)
-    console_routes(app, runtime, service(runtime))
+    kit = console_routes(app, runtime, service(runtime))
+    privacy_routes(app, runtime, kit)
 
 
 def background(runtime) -> list:

@@ -36,7 +36,7 @@ HWU = ROOT / "benchmarks" / "data" / "hwu64_ru" / "hwu64_ru_mt.train.jsonl"
 OOS_SCENARIOS = {"weather", "music", "play", "alarm", "iot", "cooking", "transport",
                  "lists", "datetime", "recommendation", "news", "takeaway", "audio"}
 OOS_PER_LABEL = 6
-ENTITIES = ["segment", "life_situation", "inn", "ogrn", "amount", "date", "phone", "email"]
+ENTITIES = ["segment", "life_situation", "inn", "ogrn", "amount", "date", "phone", "email", "erase"]
 
 
 class _Literal(str):

@@ -79,8 +79,11 @@ async def submit_microloan(chat: Chat, who: Person) -> str:
         await chat.press_title("ИП")
     if "согласие на обработку персональных данных" in chat.text():
         await chat.press_title("Согласен")
-    for answer in (who.full_name, who.inn, who.ogrnip, who.phone_typed, who.email, "1,5 млн"):
+    steps = ((who.full_name, "ИНН"), (who.inn, "ОГРН"), (who.ogrnip, "телефон"), (who.phone_typed, "e-mail"),
+             (who.email, "сумма займа"), ("1,5 млн", "На что нужен заём"))
+    for answer, next_question in steps:
         await chat.say(answer)
+        assert next_question.lower() in chat.text().lower(), (answer, chat.last)
     await chat.press_title("Оборудование")
     await chat.say("да")
     assert "Подтвердите отправку" in chat.text(), chat.text()

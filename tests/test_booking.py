@@ -17,6 +17,7 @@ from bot.booking import texts
 from bot.booking.flow import ASK_CANCEL, BOOK, CANCEL, LIST, MOVE, OFFER, BookingFlow
 from bot.booking.service import reminder_key
 from bot.booking.topics import load_topics
+from bot.consent.documents import load_documents
 from bot.consent.model import PROFILE_FIELD, ConsentState, Grant, Kind
 from bot.core import texts as core_texts
 from bot.flows.base import FlowContext, FlowEvent
@@ -229,7 +230,7 @@ def test_booking_steps_are_pure_tables():
     flow = BookingFlow(TOPICS, KAMCHATKA, "по камчатскому времени")
     ctx = FlowContext(conversation_id="c", client_id="k", channel="api", profile={}, now=MONDAY_MORNING)
     grant = Grant(kind=Kind.personal_data, scope="appointments", granted_at=0, channel="api",
-                  text_id="pd_appointments", version="1")
+                  text_id="pd_appointments", version=str(load_documents().for_purpose("appointments").version))
     consented = FlowContext(conversation_id="c", client_id="k", channel="api", now=MONDAY_MORNING, profile={
         PROFILE_FIELD: ConsentState(grants={grant.key: grant}).model_dump_json()})
     slot = int(datetime(2030, 3, 18, 10, 0, tzinfo=KAMCHATKA).timestamp())

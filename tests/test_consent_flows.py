@@ -178,7 +178,8 @@ async def test_personal_data_consent_is_asked_before_the_data_and_a_refusal_is_r
     chat = Chat(api, client_id=unique("pd"))
     ledger = Ledger(runtime.redis)
     await chat.press("do:pdform_start")
-    assert "согласие на обработку персональных данных" in chat.text() and "(версия 1)" in chat.text()
+    version = load_documents().for_purpose("applications").version
+    assert "согласие на обработку персональных данных" in chat.text() and f"(версия {version})" in chat.text()
     assert [b["payload"] for b in chat.buttons()][:2] == ["flow:pdform:pd_yes", "flow:pdform:pd_no"]
     await chat.press("flow:pdform:pd_no")
     assert "Вы по-прежнему можете" in chat.text() and chat.last["state"]["flow"] is None
@@ -193,7 +194,7 @@ async def test_personal_data_consent_is_asked_before_the_data_and_a_refusal_is_r
     assert "Напишите, пожалуйста, ИНН." in chat.text()
     doc = show(load_documents().for_purpose("applications"), ORG)
     grant = (await ledger.state(scoped(chat.client_id))).grants["personal_data:applications"]
-    assert (grant.version, grant.sha256) == ("1", doc.sha256)
+    assert (grant.version, grant.sha256) == (doc.version, doc.sha256)
     profile = await runtime.redis.hgetall(keys.client(scoped(chat.client_id)))
     assert "personal_data:applications" in json.loads(profile[PROFILE_FIELD])["grants"]
 

@@ -45,7 +45,7 @@ class Calibration(BaseModel):
         return min(1.0, max(0.0, (cosine - self.kb_floor) / span))
 
 
-ENTITY_NAMES = ("segment", "life_situation", "inn", "ogrn", "amount", "date", "phone", "email")
+ENTITY_NAMES = ("segment", "life_situation", "inn", "ogrn", "amount", "date", "phone", "email", "erase")
 
 
 def fuse(nlu: NluResult | None, kb: list[tuple[str, float]], cal: Calibration) -> list[Candidate]:

@@ -62,6 +62,8 @@ class Report:
     deleted: list[str] = field(default_factory=list)  # in the client's words
     kept: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # for the audit record: no personal data
+    applications: list[str] = field(default_factory=list)  # numbers of the submitted applications kept
+    told: bool = False  # the outcome reached one of the client's chats (staff erasure)
 
     def count(self, what: str, n: int) -> int:
         if n:
@@ -194,8 +196,7 @@ class Eraser:
             if left:
                 turn.profile[pd_profile.SOURCES] = json.dumps(left, sort_keys=True)
         if report.count("profile_fields", len(delete)):
-            titles = [texts.FIELD_TITLES.get(n, n) for n in delete]
-            report.deleted.append("из профиля: " + ", ".join(titles))
+            report.deleted.append(texts.fields_phrase(delete) + " из вашего профиля")
 
     async def _end_flows(self, cids: list[str], flows: set[str], turn) -> int:
         """End forms in progress that hold such data (in every conversation of the client),
@@ -342,7 +343,8 @@ class Eraser:
 
         deleted = []
         if profile:
-            deleted.append("профиль (ФИО, ИНН, ОГРН, телефон, e-mail и другие сведения)")
+            personal = [name for name in profile if name in pd_profile.PERSONAL_FIELDS]
+            deleted.append(f"профиль ({texts.fields_phrase(personal)})" if personal else "профиль")
         if cids:
             deleted.append(f"переписка ({len(cids)} {texts.plural(len(cids), 'разговор', 'разговора', 'разговоров')})")
         if drafts:
@@ -352,7 +354,8 @@ class Eraser:
             report.deleted.append(f"уведомления ({report.counts['notifications']})")
         if addresses:
             report.deleted.append("адреса в каналах связи и настройки уведомлений")
-        report.kept = self._kept_after_erasure(report)
+        report.kept = texts.kept_lines(texts.Inventory(applications=report.applications,
+                                                       payments=report.counts.get("payments", 0)))
         await Ledger(redis).append(Record(
             client_id=pseudo, kind=Kind.personal_data, scope=ALL, action=Action.erase, ts=time.time(),
             channel=channel or "system", actor="staff" if by else actor, reason="erasure request",
@@ -360,22 +363,9 @@ class Eraser:
             cache=False)
         log.info("client erased", extra={"by": by or actor, "counts": report.counts})
         if tell_client:
-            await self._tell(client_id, addresses, texts.ERASED_BY_STAFF.format(
+            report.told = await self._tell(client_id, addresses, texts.ERASED_BY_STAFF.format(
                 rest=texts.erased(report.deleted, report.kept).removeprefix(texts.ERASED_HEAD + "\n")))
         return report
-
-    @staticmethod
-    def _kept_after_erasure(report: Report) -> list[str]:
-        kept = []
-        if report.counts.get("applications"):
-            kept.append(f"поданные заявки ({report.counts['applications']}) — без телефона и e-mail, "
-                        "под обезличенным номером: центр обязан хранить документы по обращениям за поддержкой")
-        if report.counts.get("payments"):
-            kept.append(f"записи о платежах ({report.counts['payments']}) — под обезличенным номером: их требует "
-                        "хранить закон о бухгалтерском учёте (402-ФЗ)")
-        kept.append("журнал согласий — под обезличенным номером, без имени и контактов: он подтверждает, "
-                    "на каком основании мы обрабатывали данные (152-ФЗ)")
-        return kept
 
     async def _end_handoffs(self, cids: list[str], report: Report) -> None:
         """A client waiting for an operator leaves the queue; one with an operator is resolved
@@ -431,6 +421,7 @@ class Eraser:
             except KeyError:
                 continue
         await self._move_zset(keys.application_client(client_id), keys.application_client(pseudo), numbers)
+        report.applications = [number for number, _score in numbers]
         report.count("applications", len(numbers))
 
     async def _pseudonymise_payments(self, client_id: str, pseudo: str, report: Report) -> None:
@@ -549,15 +540,18 @@ class Eraser:
                 start = "(" + batch[-1][0]
         return found
 
-    async def _tell(self, client_id: str, addresses: dict[str, str], text: str) -> None:
+    async def _tell(self, client_id: str, addresses: dict[str, str], text: str) -> bool:
         """The outcome to the client's chat channels (an API outbox would outlive the erasure: skipped)."""
+        told = False
         for channel, cid in addresses.items():
             if channel == "api":
                 continue
             try:
-                await self.runtime.outbound.send(channel, cid, client_id, [Reply(kind=ReplyKind.info, text=text)])
+                told |= bool(await self.runtime.outbound.send(channel, cid, client_id,
+                                                              [Reply(kind=ReplyKind.info, text=text)]))
             except Exception as exc:  # noqa: BLE001 - the erasure is done; the message is a courtesy
                 log.warning("erasure notice via %s not delivered: %s", channel, exc.__class__.__name__)
+        return told
 
 
 def _api_reply_of(raw: str | None, conversations: set[str]) -> bool:

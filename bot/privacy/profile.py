@@ -40,6 +40,8 @@ def remember(turn, purpose: str, values: dict[str, str]) -> None:
         return
     known = sources(turn.profile)
     for name, value in values.items():
+        if turn.profile.get(name) != value:  # a new value: only this purpose has it
+            known[name] = []
         turn.profile[name] = turn.profile_updates[name] = value
         if purpose not in known.setdefault(name, []):
             known[name].append(purpose)

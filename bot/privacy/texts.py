@@ -22,10 +22,10 @@ CONFIRM_ALWAYS = [
 ]
 CONFIRM_KEPT_HEAD = "Что сохранится и почему:"
 KEPT_APPLICATIONS = ("поданные заявки{numbers} — центр обязан хранить документы по обращениям за "
-                     "поддержкой; телефон и e-mail из них я удалю, и заявки больше не будут связаны с вашим "
-                     "аккаунтом (узнать статус можно в центре по номеру заявки)")
+                     "поддержкой; в них не остаётся ваших телефона и e-mail, и они не связаны с вашим аккаунтом "
+                     "(статус можно узнать в центре по номеру заявки)")
 KEPT_PAYMENTS = ("записи о платежах{count} — их требует хранить закон о бухгалтерском учёте (402-ФЗ); "
-                 "они тоже будут отвязаны от вашего аккаунта")
+                 "они тоже не связаны с вашим аккаунтом")
 KEPT_LEDGER = ("журнал ваших согласий — под обезличенным номером, без имени и контактов: он подтверждает, "
                "на каком основании мы обрабатывали данные (152-ФЗ)")
 CONFIRM_TAIL = "Удаление нельзя отменить. Удалить данные?"
@@ -36,7 +36,12 @@ ERASED_DELETED = "Удалено: {items}."
 ERASED_KEPT = "Сохранено: {items}."
 ERASED_TAIL = ("Если захотите снова обратиться, просто напишите — я начну заново, как с новым клиентом, "
                "и ничего из прежнего не вспомню.")
-ERASED_BY_STAFF = ("По вашему запросу сотрудник центра удалил ваши персональные данные. {rest}")
+ERASED_BY_STAFF = "По вашему запросу сотрудник центра удалил ваши персональные данные. {rest}"
+STAFF_DONE = ("Данные клиента удалены во всех каналах: {deleted}. В журнале согласий записано, что удаление "
+              "сделали вы.")
+STAFF_TOLD = "Клиенту отправлено сообщение об удалении."
+STAFF_NOT_TOLD = ("Написать клиенту об удалении было некуда (нет чата в Telegram или звонка) — сообщите ему "
+                  "тем способом, которым пришла просьба.")
 
 KEPT = "Хорошо, ничего не удаляю: все ваши данные остаются как были. Чем ещё могу помочь?"
 EXPIRED = ("Подтверждение устарело, поэтому я ничего не удалил. Если хотите удалить данные, напишите "
@@ -52,10 +57,16 @@ PURGED_HISTORY = ("Переписка в чате остаётся, чтобы �
 
 FIELD_TITLES = {"full_name": "ФИО", "birth_date": "дата рождения", "inn": "ИНН", "ogrn": "ОГРН/ОГРНИП",
                 "phone": "телефон", "email": "e-mail"}
-KEPT_APPLICATIONS_SHORT = ("поданные заявки {numbers} — их рассматривают специалисты, и центр обязан хранить "
-                           "документы по обращениям за поддержкой")
+KEPT_APPLICATIONS_SHORT = "поданные заявки {numbers} — центр обязан хранить документы по обращениям за поддержкой"
 KEPT_PAYMENTS_SHORT = "записи о платежах — их требует хранить закон о бухгалтерском учёте (402-ФЗ)"
 KEPT_LEDGER_SHORT = "запись о согласии и его отзыве — она подтверждает, на каком основании мы обрабатывали данные"
+
+
+def fields_phrase(names) -> str:
+    """Profile fields in the client's words, in the order a form asks them."""
+    order = list(FIELD_TITLES)
+    known = sorted((n for n in names if n in FIELD_TITLES), key=order.index)
+    return ", ".join([FIELD_TITLES[n] for n in known] + sorted(n for n in names if n not in FIELD_TITLES))
 
 
 def plural(n: int, one: str, few: str, many: str) -> str:
@@ -79,18 +90,29 @@ class Inventory:
     with_operator: bool = False
 
 
-def confirmation(inv: Inventory) -> str:
+def kept_lines(inv: Inventory) -> list[str]:
+    """What an erasure keeps, and why (the same before and after it)."""
     kept = []
     if inv.applications:
         kept.append(KEPT_APPLICATIONS.format(numbers=" (" + ", ".join(inv.applications[:5]) + ")"))
     if inv.payments:
         kept.append(KEPT_PAYMENTS.format(count=f" ({inv.payments})"))
     kept.append(KEPT_LEDGER)
-    parts = [CONFIRM_HEAD, bullets(CONFIRM_ALWAYS), "", CONFIRM_KEPT_HEAD, bullets(kept), ""]
+    return kept
+
+
+def confirmation(inv: Inventory) -> str:
+    parts = [CONFIRM_HEAD, bullets(CONFIRM_ALWAYS), "", CONFIRM_KEPT_HEAD, bullets(kept_lines(inv)), ""]
     if inv.with_operator:
         parts.append(WITH_OPERATOR_NOTE)
     parts.append(CONFIRM_TAIL)
     return "\n".join(parts)
+
+
+def staff_summary(deleted: list[str], kept: list[str], told: bool) -> str:
+    """The console's (and the command's) note after staff erased a client."""
+    return " ".join([STAFF_DONE.format(deleted="; ".join(deleted) or "сохранённых данных не было"),
+                     ERASED_KEPT.format(items="; ".join(kept)), STAFF_TOLD if told else STAFF_NOT_TOLD])
 
 
 def erased(deleted: list[str], kept: list[str]) -> str:
