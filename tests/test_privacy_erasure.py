@@ -26,8 +26,9 @@ from handoff.users import UserStore
 from tests import privacy_kit as kit
 from tests.chat import Chat
 
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ALWAYS = Schedule.model_validate({"timezone": "Asia/Kamchatka", "timezone_title": "по камчатскому времени",
-                                  "week": {d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}})
+                                  "week": {d: ["00:00-24:00"] for d in DAYS}})
 KAMCHATKA = ZoneInfo("Asia/Kamchatka")
 MONDAY_MORNING = datetime(2030, 3, 18, 9, 0, tzinfo=KAMCHATKA).astimezone(timezone.utc)
 IDENTITY = {"surname", "inn", "ogrnip"}  # what a kept application may still name (docs/SECURITY-erasure.md)
@@ -175,7 +176,8 @@ async def test_erasure_leaves_nothing_but_what_the_law_requires(api, runtime, ha
     records = await ledger.records(pseudo)
     assert {r.client_id for r in records} == {pseudo}
     assert [r.action for r in records][-1] is Action.erase and records[-1].actor == "client"
-    assert {r.scope for r in records if r.action is Action.withdraw} >= {"applications", "callback", "appointments", "*"}
+    withdrawn = {r.scope for r in records if r.action is Action.withdraw}
+    assert withdrawn >= {"applications", "callback", "appointments", "*"}
     audited = [r async for r in ledger.audit() if r.client_id == pseudo]
     assert len(audited) == len(records) and audited[-1].settings["deleted"]["appointments_cancelled"] == 1
     # places are given back; the operator's list is clean

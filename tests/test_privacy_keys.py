@@ -8,6 +8,8 @@ import inspect
 import json
 from datetime import datetime, timedelta, timezone
 
+from bot.consent.model import Category, Grant, Kind
+from bot.consent.notifications import unsubscribe_for
 from bot.privacy import profile as pd_profile
 from bot.privacy.erasure import Eraser
 from bot.privacy.flow import CONFIRM_SECONDS, ERASE, ErasureFlow
@@ -22,7 +24,7 @@ def _key_functions() -> set[str]:
 
 def test_every_key_family_says_what_it_holds_about_a_client():
     missing = _key_functions() - set(keys.CLIENT_DATA)
-    assert not missing, f"classify these key families in keys.CLIENT_DATA (and erase them if they hold client data): {missing}"
+    assert not missing, f"classify in keys.CLIENT_DATA (and erase if they hold client data): {missing}"
     assert not set(keys.CLIENT_DATA) - _key_functions(), "keys.CLIENT_DATA names a family that no longer exists"
     assert set(keys.CLIENT_DATA.values()) <= {keys.ERASE, keys.PSEUDONYMISE, keys.NO_CLIENT_DATA, keys.TRANSIENT}
 
@@ -93,3 +95,12 @@ def test_erasure_needs_a_clear_and_timely_yes():
                        now=now + timedelta(seconds=CONFIRM_SECONDS + 1))
     step = flow.step(state, FlowEvent(payload="yes"), late)
     assert not step.effects and "устарело" in step.replies[0].text
+
+
+def test_unsubscribing_from_a_reminder_does_not_cancel_the_booking():
+    """«Отписаться» under an appointment reminder turns reminders off; withdrawing the
+    personal-data consent (which deletes the appointment) stays an explicit choice."""
+    booking = Grant(kind=Kind.personal_data, scope="appointments", granted_at=0, channel="api")
+    news = Grant(kind=Kind.situation, scope="taxes", granted_at=0, channel="api")
+    assert unsubscribe_for(booking, Category.trigger).payload == "flow:consent:pf:trigger:off"
+    assert unsubscribe_for(news, Category.content).payload == "flow:consent:r:situation:taxes"

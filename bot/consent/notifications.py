@@ -36,7 +36,7 @@ from bot.store import keys
 from . import texts
 from .flows import category_off_button, settings_button, unsubscribe_button
 from .ledger import Ledger
-from .model import Category, ConsentState, Frequency, Grant
+from .model import Category, ConsentState, Frequency, Grant, Kind
 from .policy import Decision, decide
 
 log = logging.getLogger("consent.notifications")
@@ -92,7 +92,9 @@ def basis_line(grant: Grant | None, basis: str, tz: tzinfo) -> str:
 
 
 def unsubscribe_for(grant: Grant | None, category: Category) -> Button:
-    if category is Category.transactional or grant is None:
+    if category is Category.transactional or grant is None or grant.kind is Kind.personal_data:
+        # A personal-data consent is what keeps a booking, not a subscription: withdrawing it deletes
+        # the booking (bot/privacy). «Отписаться» under a reminder turns such reminders off instead.
         return category_off_button(category)
     return unsubscribe_button(grant.kind, grant.scope)
 

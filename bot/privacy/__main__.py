@@ -71,7 +71,7 @@ async def run(args: argparse.Namespace, redis, settings: Settings, ask=input) ->
         print("Ничего не удалено.")
         return 1
     report = await eraser.erase(args.client_id, actor="staff", by=args.by.strip(), channel="cli")
-    print(texts.staff_summary(report.deleted, report.kept, told=False))
+    print(texts.staff_summary(report.deleted, report.kept, told=None))
     return 0
 
 

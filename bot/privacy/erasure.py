@@ -259,8 +259,9 @@ class Eraser:
         report.count("voice_callbacks", voice)
         if cancelled:
             report.deleted.append("обратный звонок " + ", ".join(cancelled) + " — отменён, номер удалён")
-        if len(mine) - len(cancelled) + voice > 0:
-            report.deleted.append(f"заявки на обратный звонок с номером телефона ({len(mine) - len(cancelled) + voice})")
+        others = len(mine) - len(cancelled) + voice
+        if others > 0:
+            report.deleted.append(f"заявки на обратный звонок с номером телефона ({others})")
 
     async def _remove_appointments(self, client_id: str, report: Report) -> None:
         """Future appointments are cancelled through the booking service (the place is freed

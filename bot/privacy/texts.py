@@ -42,6 +42,7 @@ STAFF_DONE = ("Данные клиента удалены во всех кана
 STAFF_TOLD = "Клиенту отправлено сообщение об удалении."
 STAFF_NOT_TOLD = ("Написать клиенту об удалении было некуда (нет чата в Telegram или звонка) — сообщите ему "
                   "тем способом, которым пришла просьба.")
+STAFF_TELL_YOURSELF = "Команда не пишет клиенту — сообщите ему об удалении тем способом, которым пришла просьба."
 
 KEPT = "Хорошо, ничего не удаляю: все ваши данные остаются как были. Чем ещё могу помочь?"
 EXPIRED = ("Подтверждение устарело, поэтому я ничего не удалил. Если хотите удалить данные, напишите "
@@ -109,10 +110,12 @@ def confirmation(inv: Inventory) -> str:
     return "\n".join(parts)
 
 
-def staff_summary(deleted: list[str], kept: list[str], told: bool) -> str:
-    """The console's (and the command's) note after staff erased a client."""
+def staff_summary(deleted: list[str], kept: list[str], told: bool | None) -> str:
+    """The console's (and, with `told` None, the command's) note after staff erased a client."""
+    kept = [item.split(" — ")[0].replace("ваших ", "") for item in kept]  # what, without the reasons
     return " ".join([STAFF_DONE.format(deleted="; ".join(deleted) or "сохранённых данных не было"),
-                     ERASED_KEPT.format(items="; ".join(kept)), STAFF_TOLD if told else STAFF_NOT_TOLD])
+                     ERASED_KEPT.format(items="; ".join(kept)),
+                     STAFF_TELL_YOURSELF if told is None else STAFF_TOLD if told else STAFF_NOT_TOLD])
 
 
 def erased(deleted: list[str], kept: list[str]) -> str:
