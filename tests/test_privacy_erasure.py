@@ -16,15 +16,17 @@ import pytest_asyncio
 
 from bot.app import create_app
 from bot.applications.service import change_status
-from bot.consent.ledger import Ledger
+from bot.consent.ledger import Ledger, record_personal_data_consent
 from bot.consent.model import Action
 from bot.consent.notifications import Sender
+from bot.core.messages import Incoming
 from bot.privacy.__main__ import run as privacy_command
 from bot.store import keys
 from handoff.schedule import Schedule
 from handoff.users import UserStore
 from tests import privacy_kit as kit
 from tests.chat import Chat
+from voice.desk import DefaultDesk
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ALWAYS = Schedule.model_validate({"timezone": "Asia/Kamchatka", "timezone_title": "по камчатскому времени",
@@ -231,6 +233,26 @@ async def test_withdrawal_deletes_exactly_the_data_of_that_consent(api, runtime,
     profile = await runtime.engine.profiles.get(client)
     assert "phone" not in profile and "full_name" not in profile
     del callback_slot
+
+
+async def test_the_voice_line_erases_after_a_spoken_yes(runtime):
+    """The core does it, so every channel has it: here a caller whose id is their number."""
+    digits = kit.person().phone[1:]  # 7914…
+    client, cid = f"phone:+{digits}", kit.unique("voice:erase")
+
+    async def say(text: str) -> str:
+        result = await runtime.engine.handle(Incoming(conversation_id=cid, channel="voice", client_id=client,
+                                                      text=text))
+        return "\n".join(r.text for r in result.replies)
+
+    await record_personal_data_consent(runtime.redis, client, purpose="callback", text_version="1", channel="voice")
+    await DefaultDesk(runtime.redis).book_callback(digits, cid, client_id=client)  # the stand-alone desk's queue
+    assert "Вот что я удалю" in await say("забудьте меня")
+    assert "ваши персональные данные удалены" in await say("да")
+    assert await kit.scan(runtime.redis, {"number": digits[1:], "call": cid}) == []
+    pseudo = await runtime.privacy.pseudonym(client)
+    assert [(r.scope, r.action) for r in await Ledger(runtime.redis).records(pseudo)] == [
+        ("callback", Action.grant), ("callback", Action.withdraw), ("*", Action.erase)]
 
 
 async def _console(runtime) -> httpx.AsyncClient:

@@ -46,3 +46,23 @@ async def test_withdrawing_all_consents_deletes_the_personal_data_collected(api,
     await chat.say("хочу подать заявку на консультацию")
     assert "Часть данных я уже знаю" not in chat.text() and who.surname not in chat.text()
     assert "согласие на обработку персональных данных" in chat.text()
+
+
+async def test_a_form_in_progress_in_another_conversation_is_ended_with_its_answers(api, runtime):
+    who, token = kit.person(), kit.unique("mid-form")
+    form = Chat(api, cid=f"{token}-form", client_id=token)
+    other = Chat(api, cid=f"{token}-other", client_id=token)
+    await form.say("хочу подать заявку на консультацию")
+    await form.press_title("Согласен")
+    await form.say(who.full_name)
+    assert "телефон" in form.text().lower()
+    state = await runtime.engine.conversations.load(kit.scoped(form.cid))
+    assert state.flow == "app" and who.full_name in str(state.flow_state)
+
+    await other.say("отзываю согласие")
+    await other.press_title("Персональные данные: заявки")
+    assert "незаконченные анкеты в разговорах (1) — прерваны, ответы удалены" in other.text()
+    assert "черновики заявок (1)" in other.text()
+    state = await runtime.engine.conversations.load(kit.scoped(form.cid))
+    assert state.flow is None and who.surname not in state.model_dump_json()
+    assert await runtime.applications.drafts(kit.scoped(token), ["consultation"]) == {}

@@ -232,8 +232,11 @@ class ConsentFlow:
                 return Step(state=None, replies=[_info(core_texts.UNKNOWN_BUTTON)])
             grant = state.grants.get(target)
             if grant is None:
+                # already withdrawn; for personal data, finish the deletion too (safe to repeat:
+                # it completes one that failed half-way)
+                purge = [Effect(PURGE, {"purposes": [scope]})] if kind == Kind.personal_data.value else []
                 return Step(state=None, replies=[_info(texts.ALREADY_REVOKED.format(
-                    title=texts.short_title(Kind(kind), scope)))])
+                    title=texts.short_title(Kind(kind), scope)))], effects=purge)
             grants = [grant]
         if not grants:
             return Step(state=None, replies=[_info(texts.NOTHING_TO_REVOKE)])

@@ -166,7 +166,8 @@ class Eraser:
         if "payments" in purposes and await self.redis.zcard(keys.payment_client(client_id)):
             report.kept.append(texts.KEPT_PAYMENTS_SHORT)
         flows = {f for p in purposes for f in PURPOSE_FLOWS.get(p, ())}
-        report.count("forms_in_progress", await self._end_flows(cids, flows, turn))
+        if ended := report.count("forms_in_progress", await self._end_flows(cids, flows, turn)):
+            report.deleted.append(f"незаконченные анкеты в разговорах ({ended}) — прерваны, ответы удалены")
         report.kept.append(texts.KEPT_LEDGER_SHORT)
         now = time.time()
         await ledger.append(*(Record(client_id=client_id, kind=Kind.personal_data, scope=p, action=Action.erase,
