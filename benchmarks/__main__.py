@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -74,11 +75,11 @@ def bench_hwu64() -> list[dict]:
 class Assistant:
     """`python -m bot serve` as its own process on a free port (the real topology)."""
 
-    def __init__(self, rasa_url: str):
+    def __init__(self, rasa_url: str, rasa_token: str = ""):
         self.port = free_port()
         self.data = Path(tempfile.mkdtemp(prefix="bench-"))
         env = {**os.environ, "ASSISTANT_PORT": str(self.port), "ASSISTANT_API_KEY": API_KEY,
-               "DATA_DIR": str(self.data), "RASA_URL": rasa_url, "LOG_LEVEL": "WARNING",
+               "DATA_DIR": str(self.data), "RASA_URL": rasa_url, "RASA_TOKEN": rasa_token, "LOG_LEVEL": "WARNING",
                "RATE_LIMIT_PER_MINUTE": "0", "NLU_TIMEOUT_SECONDS": "30",
                "TELEGRAM_BOT_TOKEN": ""}
         self.proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env,
@@ -252,10 +253,11 @@ def main(argv: list[str] | None = None) -> int:
         settings = get_settings()
         # the topology `make run` starts: RASA_WORKERS servers behind one app process
         ports = [free_port() for _ in range(settings.rasa_workers)]
-        rasa = RasaServers(settings.rasa_venv, ensure_model(settings.rasa_venv), ports).start()
+        token = secrets.token_urlsafe(24)  # as `make run` does: Rasa's API is not open to other local users
+        rasa = RasaServers(settings.rasa_venv, ensure_model(settings.rasa_venv), ports, token=token).start()
         try:
             rasa.wait_ready()
-            assistant = Assistant(",".join(rasa.urls))
+            assistant = Assistant(",".join(rasa.urls), token)
             try:
                 assistant.wait_ready()
                 if "dev" not in args.skip:

@@ -67,20 +67,13 @@ async def main(settings: Settings) -> int:
     from bot.runtime import analytics_salt
     from bot.store import connect
     from bot.store.events import EventLog
-    from bot.store.redis_server import EmbeddedRedis
+    from bot.store.redis_server import local_redis_url
 
-    embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir / "redis")
-    if embedded and embedded.running():
-        embedded = None  # `make run` is up: read its server, do not start a second one
-        url = EmbeddedRedis(settings.data_dir / "redis").url
-    else:
-        url = settings.redis_url or embedded.start().url
-    try:
+    with local_redis_url(settings.redis_url, settings.data_dir) as url:
         redis = connect(url)
-        events = await EventLog(redis, await analytics_salt(redis)).read_all()
-        print(format_report(build_report(events)))
-        await redis.aclose()
-    finally:
-        if embedded:
-            embedded.stop()
+        try:
+            events = await EventLog(redis, await analytics_salt(redis)).read_all()
+            print(format_report(build_report(events)))
+        finally:
+            await redis.aclose()
     return 0

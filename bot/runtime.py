@@ -54,7 +54,7 @@ class Runtime:
                      retriever: tuple[KnowledgeBase, Retriever] | None = None) -> "Runtime":
         redis = connect(redis_url)
         kb, search = retriever or load_retriever(settings)
-        nlu = RasaClient(rasa_url, settings.nlu_timeout_seconds) if rasa_url else None
+        nlu = RasaClient(rasa_url, settings.nlu_timeout_seconds, settings.rasa_token) if rasa_url else None
         engine = Engine(
             conversations=ConversationStore(redis), profiles=ProfileStore(redis),
             events=EventLog(redis, await analytics_salt(redis)),
@@ -70,8 +70,11 @@ class Runtime:
             await self.redis.ping()
         except Exception as exc:  # noqa: BLE001 - any store failure means "not ready"
             return False, f"store (Redis) does not answer: {exc.__class__.__name__}"
-        if self.nlu is None or not await self.nlu.ready():
-            return False, "NLU model is not loaded yet"
+        if self.nlu is None:
+            return False, "NLU is not configured (no RASA_URL); answers come from the knowledge base alone"
+        nlu_ok, why = await self.nlu.status()
+        if not nlu_ok:
+            return False, f"NLU (Rasa) is not ready: {why}; meanwhile answers come from the knowledge base alone"
         if not len(self.kb):
             return False, "knowledge base is empty"
         return True, "ready"
