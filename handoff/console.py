@@ -12,7 +12,7 @@ import secrets
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import quote, urlparse
+from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Form, HTTPException, Request, WebSocket
 from fastapi.responses import HTMLResponse, Response
@@ -24,6 +24,7 @@ from bot.consent import campaigns as campaign_store
 from bot.consent import texts as consent_texts
 from bot.consent.ledger import Ledger
 from bot.consent.model import PROFILE_FIELD, Category, ConsentState, Kind
+from bot.origin import same_origin
 from bot.store import keys
 
 from .callbacks import masked_phone
@@ -252,8 +253,7 @@ def routes(app: FastAPI, runtime, service) -> None:
     async def live(ws: WebSocket):
         token = ws.cookies.get(SESSION_COOKIE)
         s = await auth.session_from(token)
-        origin, host = ws.headers.get("origin", ""), ws.headers.get("host", "")
-        if s is None or (origin and urlparse(origin).netloc != host):
+        if s is None or not same_origin(ws.headers):
             await ws.close(code=4401)  # not signed in, or another site's page
             return
         cid = ws.query_params.get("cid", "")
