@@ -57,3 +57,11 @@ def test_messages_without_personal_data_come_through_unchanged(corpus, result):
 
 def test_placeholders_name_the_right_kind(result):
     assert result.kind_accuracy >= 0.9
+
+
+def test_masking_again_changes_nothing(corpus):
+    """`make analytics` masks the stored (already masked, lower-cased) texts once more."""
+    for ex in corpus:
+        once = mask_personal_data(ex.text)
+        assert mask_personal_data(once) == once
+        assert mask_personal_data(once.lower()) == once.lower()

@@ -9,6 +9,7 @@ pkg_resources, hence setuptools < 81 in pyproject.toml.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import warnings
@@ -44,6 +45,7 @@ def models() -> Models:
 
 def _load() -> Models:
     started = time.perf_counter()
+    logging.getLogger("pymorphy2").setLevel(logging.WARNING)  # it announces its dictionary at INFO
     with warnings.catch_warnings():  # pkg_resources announces its own deprecation on import
         warnings.simplefilter("ignore")
         from natasha import MorphVocab, NewsEmbedding, NewsNERTagger, Segmenter

@@ -90,7 +90,9 @@ def _from_ner(text: str, tokens: list[_Tok], persons: list) -> list[tuple[int, i
         if len(inner) == 1:
             # «Вера в успех»: a capital at the start of a sentence fools the NER model; a lone
             # word that is more often a common noun is a name only after a cue or mid-sentence.
-            if word_info(inner[0].text).name < 0.5 and not _cued(text, inner[0]) and _sentence_start(text, inner[0]):
+            info = word_info(inner[0].text)
+            if info.name < 0.5 and not _cued(text, inner[0]) and (
+                    _sentence_start(text, inner[0]) or (info.known and info.name < 0.05)):
                 continue
         out.append((inner[0].start, inner[-1].end))
     return out
@@ -110,10 +112,10 @@ def _name_like(tok: _Tok, form: bool, places: list[tuple[int, int]]) -> bool:
     if _is_word(tok):
         return False
     info = word_info(tok.text)
-    if info.name >= 0.05 and info.nominative_name:
-        return True
-    # A capital right after a cue is a name the dictionary does not know («Я Слава», «ФИО: Мороз»)
     capital = tok.text[0].isupper() and tok.text[1:].islower()
+    if info.name >= 0.05 and info.nominative_name and (info.known or capital):
+        return True  # («я ипшник»: pymorphy guesses unknown words as names)
+    # A capital right after a cue is a name the dictionary does not know («Я Слава», «ФИО: Мороз»)
     return capital and not any(s <= tok.start < e for s, e in places) and info.top in ("NOUN", "None", "")
 
 
