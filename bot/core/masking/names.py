@@ -54,7 +54,8 @@ def find(text: str) -> list[Span]:
     found: list[tuple[int, int]] = []
     found += _from_ner(text, tokens, [s for s in ner if s.type == "PER"])
     found += _from_cues(text, tokens, places)
-    found += _from_legal_forms(text, tokens, places)
+    # natasha reads «ИП Зима Андрей» as one ORG: only places matter after a legal form
+    found += _from_legal_forms(text, tokens, [(s.start, s.stop) for s in ner if s.type == "LOC"])
     found += _from_sequences(text, tokens)
     found += _from_addressing(text, tokens)
     found += _before_patronymics(text, tokens, places)
@@ -69,7 +70,8 @@ def find(text: str) -> list[Span]:
 
 def _is_word(tok: _Tok) -> bool:
     """Not a name: an abbreviation (ИП, УСН) or a business term."""
-    return tok.text.lower() in _NOT_NAMES or (tok.text.isupper() and len(tok.text) <= 5)
+    return tok.text.lower() in _NOT_NAMES or (tok.text.isupper() and len(tok.text) <= 5
+                                               and not word_info(tok.text).known)
 
 
 def _cued(text: str, tok: _Tok) -> bool:
@@ -172,18 +174,26 @@ def _surname_like_noun(text: str, tok: _Tok) -> bool:
 
 
 def _from_legal_forms(text: str, tokens: list[_Tok], places) -> list[tuple[int, int]]:
-    """«ИП Иванов», «КФХ Ткаченко»: an ИП's or a farm's name is its owner's name."""
+    """«ИП Иванов», «КФХ Ткаченко»: an ИП's or a farm's name is its owner's name. A
+    capitalised common noun after «ИП» is a nickname for the business («ИП Ромашка»)
+    unless a name follows it («ИП Зима Андрей»)."""
     out = []
     for form in _LEGAL_FORM.finditer(text):
+        after = [t for t in tokens if t.start >= form.end()][:4]
         picked: list[_Tok] = []
-        for tok in [t for t in tokens if t.start >= form.end()][:3]:
-            if not _gap_ok(text, picked[-1].end if picked else form.end(), tok.start):
+        for n, tok in enumerate(after[:3]):
+            if not _gap_ok(text, picked[-1].end if picked else form.end(), tok.start) or _is_word(tok):
                 break
+            info = word_info(tok.text)
             capital = tok.text[0].isupper() and tok.text[1:].islower()
-            if _is_word(tok) or not (capital and not any(s <= tok.start < e for s, e in places)
-                                     or word_info(tok.text).name >= 0.3):
+            place = any(s <= tok.start < e for s, e in places)
+            following = after[n + 1] if n + 1 < len(after) and _gap_ok(text, tok.end, after[n + 1].start) else None
+            if info.name >= 0.3 or (capital and not place and not info.known):
+                picked.append(tok)
+            elif capital and not place and following and word_info(following.text).name >= 0.3:
+                picked.append(tok)
+            else:
                 break
-            picked.append(tok)
         if picked:
             out.append((picked[0].start, picked[-1].end))
     return out

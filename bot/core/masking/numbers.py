@@ -51,6 +51,7 @@ _PASSPORT_FILLER = re.compile(
 _PASSPORT_DIGITS = re.compile(r"\d(?:[ \-]?\d)*")
 
 _SEP = r"[ \u00a0\t\-–—./()]"
+_THOUSANDS = re.compile(r"\d{1,3}(?:[ \u00a0]\d{3})+")
 _RUN = re.compile(rf"(?:\+\s?)?(?:\(\s?)?(?<!\d)\d(?:{_SEP}{{0,3}}\d)*")
 _KIND_CUES = [(kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in [
     ("инн", r"\bинн"), ("огрн", r"\bогрн\w*"), ("снилс", r"\bснилс"), ("карта", r"\bкарт\w*"),
@@ -76,6 +77,7 @@ def find(text: str, taken: list[Span], numeric_default: str | None = None) -> tu
     harmless += [m.span() for m in _PROTECTED.finditer(work)]
     work = blank(work, harmless)
     spans += _runs(text, work, numeric_default)
+    spans += _spelled(work, numeric_default)
     return spans, harmless
 
 
@@ -140,6 +142,9 @@ def _runs(text: str, work: str, numeric_default: str | None) -> list[Span]:
         digits = re.sub(r"\D", "", m.group())
         before = work[max(0, m.start() - 40):m.start()]
         before = re.split(r"[\d\x00]", before)[-1]  # cues after the previous number only
+        cued = any(pattern.search(before) for _, pattern in _KIND_CUES)
+        if _THOUSANDS.fullmatch(m.group()) and len(digits) <= 10 and not cued:
+            continue  # «контракт на 2 000 000 юаней»: grouped by thousands, an amount
         if len(digits) >= 7:
             spans.append(Span(m.start(), m.end(), _kind(digits, m.group(), before, numeric_default)))
         elif len(digits) >= 5 and _PHONE_CUE.search(before):
@@ -157,3 +162,61 @@ def _kind(digits: str, raw: str, before: str, numeric_default: str | None) -> st
         return numeric_default
     return {10: "инн", 12: "инн", 13: "огрн", 15: "огрн", 11: "снилс", 20: "счёт"}.get(
         len(digits), "карта" if 16 <= len(digits) <= 19 else "номер")
+
+
+# Numbers in words, as speech recognition writes them: «восемь девятьсот четырнадцать сто
+# двадцать три сорок пять шестьдесят семь» is a phone number.
+_UNITS = dict(zip("ноль один два три четыре пять шесть семь восемь девять".split(), range(10)))
+_UNITS.update({"нуль": 0, "одна": 1, "две": 2})
+_TEENS = dict(zip(("десять одиннадцать двенадцать тринадцать четырнадцать пятнадцать шестнадцать семнадцать "
+                   "восемнадцать девятнадцать").split(), range(10, 20)))
+_TENS = dict(zip("двадцать тридцать сорок пятьдесят шестьдесят семьдесят восемьдесят девяносто".split(),
+                 range(20, 100, 10)))
+_HUNDREDS = dict(zip("сто двести триста четыреста пятьсот шестьсот семьсот восемьсот девятьсот".split(),
+                     range(100, 1000, 100)))
+_NUMBER_WORD = re.compile(r"(?<![а-яё])(?:%s)(?![а-яё])" % "|".join(
+    sorted([*_UNITS, *_TEENS, *_TENS, *_HUNDREDS], key=len, reverse=True)), re.IGNORECASE)
+
+
+def _spelled(work: str, numeric_default: str | None) -> list[Span]:
+    spans, run = [], []
+    for m in [*_NUMBER_WORD.finditer(work), None]:
+        if m and (not run or re.fullmatch(r"[\s,\-–]*", work[run[-1].end():m.start()])):
+            run.append(m)
+            continue
+        if run:
+            digits = _digits([w.group().lower() for w in run])
+            if len(digits) >= 7:
+                start = run[0].start()
+                if plus := re.search(r"плюс\s+$", work[max(0, start - 6):start], re.IGNORECASE):
+                    start -= len(plus.group())
+                before = re.split(r"[\d\x00]", work[max(0, start - 40):start])[-1]
+                spans.append(Span(start, run[-1].end(), _kind(digits, "", before, numeric_default)))
+        run = [m] if m else []
+    return spans
+
+
+def _digits(words: list[str]) -> str:
+    out, i = [], 0
+    while i < len(words):
+        value, width, w = 0, 1, words[i]
+        if w in _HUNDREDS:
+            value, width, i = _HUNDREDS[w], 3, i + 1
+            if i < len(words) and words[i] in _TEENS:
+                value, i = value + _TEENS[words[i]], i + 1
+            elif i < len(words) and words[i] in _TENS:
+                value, i = value + _TENS[words[i]], i + 1
+                if i < len(words) and words[i] in _UNITS and _UNITS[words[i]]:
+                    value, i = value + _UNITS[words[i]], i + 1
+            elif i < len(words) and words[i] in _UNITS and _UNITS[words[i]]:
+                value, i = value + _UNITS[words[i]], i + 1
+        elif w in _TENS:
+            value, width, i = _TENS[w], 2, i + 1
+            if i < len(words) and words[i] in _UNITS and _UNITS[words[i]]:
+                value, i = value + _UNITS[words[i]], i + 1
+        elif w in _TEENS:
+            value, width, i = _TEENS[w], 2, i + 1
+        else:
+            value, i = _UNITS[w], i + 1
+        out.append(str(value).zfill(width))
+    return "".join(out)
