@@ -22,7 +22,7 @@ import re
 
 from . import addresses, contacts, names, numbers
 from .models import models
-from .spans import Span, merge, replace
+from .spans import Span, merge, overlaps, replace
 
 __all__ = ["Span", "find_personal_data", "load", "mask_payload", "mask_personal_data"]
 
@@ -34,9 +34,8 @@ def load() -> float:
 
 def find_personal_data(text: str, numeric_default: str | None = None) -> list[Span]:
     spans = contacts.find(text)
-    found, _harmless = numbers.find(text, spans, numeric_default)
-    spans += found
-    spans += [s for s in addresses.find(text) if not _overlaps_any(s, spans)]
+    spans += numbers.find(text, spans, numeric_default)
+    spans += [s for s in addresses.find(text) if not overlaps(s, spans)]
     spans += names.find(text)
     return merge(text, spans)
 
@@ -61,7 +60,3 @@ def _mask_segment(segment: str) -> str:
         return segment
     masked = replace(segment, find_personal_data(segment, numeric_default="id"))
     return _ID.sub("[id]", masked)
-
-
-def _overlaps_any(span: Span, spans: list[Span]) -> bool:
-    return any(span.start < s.end and s.start < span.end for s in spans)

@@ -3,9 +3,11 @@ Name/Surn/Patr grammemes for names typed in lower case («меня зовут и
 the cues that introduce a name («меня зовут», «я», «ФИО», «ИП», …).
 
 A word that is also an ordinary word (Вера, Надежда, Любовь, Роза, Лев, Зима) counts as
-a name only with support: a cue before it, a patronymic or surname next to it, or the
-NER model's confidence together with a name reading at least as likely as the word.
-Names inside quotes are company or brand names («ООО «Надежда»»), not people.
+a name only with support: a cue before it, a patronymic or a name next to it, or the NER
+model seeing a person in a word capitalised mid-sentence (a capital at the start of a
+sentence proves nothing: «Вера в успех есть»). Names inside quotes are company or brand
+names («ООО «Надежда»»), not people. pymorphy guesses words it does not know as names
+(«ЕГАИС», «ипшник»), so guesses count only where a capital supports them.
 """
 
 from __future__ import annotations
@@ -20,14 +22,13 @@ _TOKEN = re.compile(r"[А-ЯЁа-яё]+(?:-[А-ЯЁа-яё]+)*")
 _QUOTED = re.compile(r"«[^»]*»|\"[^\"]*\"|“[^”]*”|„[^“”]*[“”]")
 _INITIALS_AFTER = re.compile(r"\s*[А-ЯЁ]\.(?:\s?[А-ЯЁ]\.)?")
 _INITIALS_BEFORE = re.compile(r"[А-ЯЁ]\.\s?(?:[А-ЯЁ]\.\s?)?$")
-# Phrases after which a name follows; (pattern, form) — a form label («ФИО:», «ИП») also
-# takes a capitalised word that the dictionary does not know as a name.
-_CUES = [(re.compile(p, re.IGNORECASE), form) for p, form in [
-    (r"\bменя\s+зовут\b|\bзовут\s+меня\b|\bмо[её]\s+имя\b|\bмоя\s+фамилия\b", True),
-    (r"\bфио(?:\s+(?:заявителя|клиента|директора|руководителя|полностью))?\s*:?|\bфамилия\s*:?|\bимя\s*:?|\bотчество\s*:?", True),
-    (r"\bзаявитель\s*:?|\bконтактное\s+лицо\s*:?|\bподпись\s*:?|\bс\s+уважением\s*,?", True),
-    (r"\bя\b\s*[—–-]?|\bэто\b(?:\s+(?:снова|опять|ещё\s+раз|еще\s+раз))?|\bпишет\b|\bна\s+связи\b", False),
-]]
+# Phrases after which a name follows.
+_CUE = (r"\bменя\s+зовут\b|\bзовут\s+меня\b|\bмо[её]\s+имя\b|\bмоя\s+фамилия\b"
+        r"|\bфио(?:\s+(?:заявителя|клиента|директора|руководителя|полностью))?\s*:?|\bфамилия\s*:?|\bимя\s*:?"
+        r"|\bотчество\s*:?|\bзаявитель\s*:?|\bконтактное\s+лицо\s*:?|\bподпись\s*:?|\bс\s+уважением\s*,?"
+        r"|\bя\b\s*[—–-]?|\bэто\b(?:\s+(?:снова|опять|ещё\s+раз|еще\s+раз))?|\bпишет\b|\bна\s+связи\b")
+_CUES = re.compile(_CUE, re.IGNORECASE)
+_CUE_BEFORE = re.compile(rf"(?:{_CUE})\s*$", re.IGNORECASE)
 # Verbs that address a third person: the name after them is in the dative or genitive.
 _ADDRESSING = re.compile(r"(?:\b(?:пере)?звоните|\bпозвоните|\bпередайте|\bответьте|\bнапишите|\bспросите(?:\s+у)?"
                          r"|\bпопросите|\bпоблагодарите)(?:\s*,?\s*пожалуйста\s*,?)?", re.IGNORECASE)
@@ -75,8 +76,15 @@ def _is_word(tok: _Tok) -> bool:
 
 
 def _cued(text: str, tok: _Tok) -> bool:
-    before = text[max(0, tok.start - 30):tok.start]
-    return any(re.search(pattern.pattern + r"\s*$", before, re.IGNORECASE) for pattern, _ in _CUES)
+    return _CUE_BEFORE.search(text[max(0, tok.start - 30):tok.start]) is not None
+
+
+def _title(tok: _Tok) -> bool:
+    return tok.text[0].isupper() and tok.text[1:].islower()
+
+
+def _inside(tok: _Tok, ranges: list[tuple[int, int]]) -> bool:
+    return any(start <= tok.start < end for start, end in ranges)
 
 
 def _from_ner(text: str, tokens: list[_Tok], persons: list) -> list[tuple[int, int]]:
@@ -110,30 +118,28 @@ def _sentence_start(text: str, tok: _Tok) -> bool:
     return not before or before[-1] in ".!?…\n:"
 
 
-def _name_like(tok: _Tok, form: bool, places: list[tuple[int, int]]) -> bool:
+def _name_like(tok: _Tok, places: list[tuple[int, int]]) -> bool:
+    """A word that can be (part of) a name right after a cue."""
     if _is_word(tok):
         return False
     info = word_info(tok.text)
-    capital = tok.text[0].isupper() and tok.text[1:].islower()
-    if info.name >= 0.05 and info.nominative_name and (info.known or capital):
-        return True  # («я ипшник»: pymorphy guesses unknown words as names)
-    # A capital right after a cue is a name the dictionary does not know («Я Слава», «ФИО: Мороз»)
-    return capital and not any(s <= tok.start < e for s, e in places) and info.top in ("NOUN", "None", "")
+    if info.name >= 0.05 and info.nominative_name and (info.known or _title(tok)):
+        return True
+    # a capital after a cue is a name the dictionary does not know as one («Я Слава»)
+    return _title(tok) and not _inside(tok, places) and info.top in ("NOUN", "None", "")
 
 
 def _from_cues(text: str, tokens: list[_Tok], places: list[tuple[int, int]]) -> list[tuple[int, int]]:
     out = []
-    for pattern, form in _CUES:
-        for cue in pattern.finditer(text):
-            after = [t for t in tokens if t.start >= cue.end()]
-            taken = _take(text, cue.end(), after, form, places)
-            if taken:
-                out.append(taken)
-            if re.fullmatch(r"меня\s+зовут", cue.group(), re.IGNORECASE):  # «алексей меня зовут»
-                before = [t for t in tokens if t.end <= cue.start()][-3:]
-                if before and _gap_ok(text, before[-1].end, cue.start()) and not text[:before[0].start].strip():
-                    if all(_name_like(t, False, places) for t in before):
-                        out.append((before[0].start, before[-1].end))
+    for cue in _CUES.finditer(text):
+        taken = _take(text, cue.end(), [t for t in tokens if t.start >= cue.end()], places)
+        if taken:
+            out.append(taken)
+        if re.fullmatch(r"меня\s+зовут", cue.group(), re.IGNORECASE):  # «алексей меня зовут»
+            before = [t for t in tokens if t.end <= cue.start()][-3:]
+            if before and _gap_ok(text, before[-1].end, cue.start()) and not text[:before[0].start].strip():
+                if all(_name_like(t, places) for t in before):
+                    out.append((before[0].start, before[-1].end))
     return out
 
 
@@ -141,7 +147,7 @@ def _gap_ok(text: str, start: int, end: int) -> bool:
     return re.fullmatch(r"\s+", text[start:end]) is not None
 
 
-def _take(text: str, pos: int, after: list[_Tok], form: bool, places) -> tuple[int, int] | None:
+def _take(text: str, pos: int, after: list[_Tok], places) -> tuple[int, int] | None:
     """Up to three name words right after a cue."""
     if not after or not re.fullmatch(r"[\s:,—–-]*", text[pos:after[0].start]):
         return None
@@ -150,9 +156,9 @@ def _take(text: str, pos: int, after: list[_Tok], form: bool, places) -> tuple[i
         if picked and not _gap_ok(text, picked[-1].end, tok.start):
             break
         following = after[n + 1] if n + 1 < len(after) and _gap_ok(text, tok.end, after[n + 1].start) else None
-        if _name_like(tok, form, places):
+        if _name_like(tok, places):
             picked.append(tok)
-        elif _nominative_noun(tok) and following and _name_like(following, form, places):
+        elif _nominative_noun(tok) and following and _name_like(following, places):
             picked.append(tok)  # «фио орёл лев борисович»: a surname that is also a common noun
         elif picked and _surname_like_noun(text, tok):
             picked.append(tok)  # «меня зовут андрей зима,»: a noun that ends the name
@@ -168,7 +174,6 @@ def _nominative_noun(tok: _Tok) -> bool:
 
 
 def _surname_like_noun(text: str, tok: _Tok) -> bool:
-    info = word_info(tok.text)
     ends = re.match(r"\s*(?:[,.;!?)]|$)", text[tok.end:]) is not None
     return ends and _nominative_noun(tok)
 
@@ -185,12 +190,11 @@ def _from_legal_forms(text: str, tokens: list[_Tok], places) -> list[tuple[int, 
             if not _gap_ok(text, picked[-1].end if picked else form.end(), tok.start) or _is_word(tok):
                 break
             info = word_info(tok.text)
-            capital = tok.text[0].isupper() and tok.text[1:].islower()
-            place = any(s <= tok.start < e for s, e in places)
+            capital = _title(tok) and not _inside(tok, places)
             following = after[n + 1] if n + 1 < len(after) and _gap_ok(text, tok.end, after[n + 1].start) else None
-            if info.name >= 0.3 or (capital and not place and not info.known):
+            if info.name >= 0.3 or (capital and not info.known):
                 picked.append(tok)
-            elif capital and not place and following and word_info(following.text).name >= 0.3:
+            elif capital and following and word_info(following.text).name >= 0.3:
                 picked.append(tok)
             else:
                 break
@@ -243,7 +247,7 @@ def _before_patronymics(text: str, tokens: list[_Tok], places) -> list[tuple[int
     for prev, tok in zip(tokens, tokens[1:]):
         info = word_info(tok.text)
         if "Patr" in info.top_tag and info.known and _gap_ok(text, prev.end, tok.start) and not _is_word(prev):
-            if prev.text[0].isupper() and not any(s <= prev.start < e for s, e in places):
+            if prev.text[0].isupper() and not _inside(prev, places):
                 out.append((prev.start, tok.end))
     return out
 

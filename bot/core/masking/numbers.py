@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from .spans import Span, blank
+from .spans import Span, blank, overlaps
 
 MONTHS = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
           "ноября", "декабря")
@@ -16,7 +16,7 @@ _DATE = re.compile(
     r"(?<![\d.,])(?:(?P<d>\d{1,2})\s?[./](?P<m>\d{1,2})\s?[./](?P<y>\d{4}|\d{2})"
     r"|(?P<d2>\d{1,2})-(?P<m2>\d{1,2})-(?P<y2>\d{4})"
     r"|(?P<iy>(?:19|20)\d{2})-(?P<im>\d{2})-(?P<id>\d{2})"
-    rf"|(?P<wd>\d{{1,2}})\s+(?P<wm>{'|'.join(MONTHS)})(?:\s+(?P<wy>\d{{4}}))?)(?![\d]|[.,/]\d)",
+    rf"|(?P<wd>\d{{1,2}})\s+(?P<wm>{'|'.join(MONTHS)})(?![а-яё])(?:\s+(?P<wy>\d{{4}}))?)(?![\d]|[.,/]\d)",
     re.IGNORECASE)
 _BIRTH_YEAR = re.compile(
     r"(?<!\d)(?:19|20)\d{2}(?=\s*(?:г\.?\s*р\.?|года?\s+рожд|г\.\s*рожд))"
@@ -64,25 +64,19 @@ _PHONE_CUE = re.compile(r"(?:\bтел\b\.?|телефон\w*|\bгородск\w*
                         re.IGNORECASE)
 
 
-def find(text: str, taken: list[Span], numeric_default: str | None = None) -> tuple[list[Span], list[tuple]]:
-    """Number-shaped personal data in `text`, outside the spans already `taken`, and the
-    ranges that were recognised as harmless numbers. `numeric_default` names the kind of
-    a digit run whose kind neither a cue nor its shape tells (payload ids)."""
-    spans: list[Span] = []
+def find(text: str, taken: list[Span], numeric_default: str | None = None) -> list[Span]:
+    """Number-shaped personal data in `text`, outside the spans already `taken`.
+    `numeric_default` names the kind of a digit run whose kind neither a cue nor its
+    shape tells (payload ids)."""
     dates, harmless = _dates(text)
-    spans += [s for s in dates if not _inside(s, taken)]
-    work = blank(text, taken + spans + harmless)
+    spans = [s for s in dates if not overlaps(s, taken)]
+    work = blank(text, taken + spans + harmless)  # found and harmless numbers are out of the way
     spans += _passport(work)
     work = blank(work, spans)
-    harmless += [m.span() for m in _PROTECTED.finditer(work)]
-    work = blank(work, harmless)
-    spans += _runs(text, work, numeric_default)
+    work = blank(work, [m.span() for m in _PROTECTED.finditer(work)])
+    spans += _runs(work, numeric_default)
     spans += _spelled(work, numeric_default)
-    return spans, harmless
-
-
-def _inside(span: Span, taken: list[Span]) -> bool:
-    return any(span.start < t.end and t.start < span.end for t in taken)
+    return spans
 
 
 def _dates(text: str) -> tuple[list[Span], list[tuple[int, int]]]:
@@ -136,7 +130,7 @@ def _passport(text: str) -> list[Span]:
     return spans
 
 
-def _runs(text: str, work: str, numeric_default: str | None) -> list[Span]:
+def _runs(work: str, numeric_default: str | None) -> list[Span]:
     spans = []
     for m in _RUN.finditer(work):
         digits = re.sub(r"\D", "", m.group())

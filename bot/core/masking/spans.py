@@ -38,16 +38,11 @@ def merge(text: str, spans: list[Span]) -> list[Span]:
     return merged
 
 
-def overlaps(span: Span | tuple[int, int], others: list[Span] | list[tuple[int, int]]) -> bool:
-    start, end = (span.start, span.end) if isinstance(span, Span) else span
-    for other in others:
-        o_start, o_end = (other.start, other.end) if isinstance(other, Span) else other
-        if start < o_end and o_start < end:
-            return True
-    return False
+def overlaps(span: Span, others: list[Span]) -> bool:
+    return any(span.start < other.end and other.start < span.end for other in others)
 
 
-def blank(text: str, ranges: list[Span] | list[tuple[int, int]], fill: str = "\x00") -> str:
+def blank(text: str, ranges: list[Span | tuple[int, int]], fill: str = "\x00") -> str:
     """The text with the ranges overwritten (same length, so offsets still hold)."""
     chars = list(text)
     for r in ranges:
