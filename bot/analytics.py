@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from bot.core.masking import mask_personal_data
 from bot.settings import Settings
 
 
@@ -58,7 +59,8 @@ def format_report(report: Report, top: int = 15) -> str:
         *[f"  {n:5d}  {topic}" for topic, n in report.topics.most_common(top)],
         "",
         "Top unanswered questions (candidates for new FAQ entries):",
-        *[f"  {n:5d}  {text}" for text, n in report.unanswered.most_common(top)],
+        # masked again: events written before the masker knew a kind of personal data
+        *[f"  {n:5d}  {mask_personal_data(text)}" for text, n in report.unanswered.most_common(top)],
     ]
     return "\n".join(lines)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ from redis.asyncio import Redis
 
 from bot import modules
 from bot.channels.outbound import Outbound
+from bot.core import masking
 from bot.core.engine import Engine
 from bot.core.understanding import Calibration, Understander
 from bot.settings import ROOT, Settings
@@ -53,6 +55,7 @@ class Runtime:
     async def create(cls, settings: Settings, redis_url: str, rasa_url: str | list[str] | None,
                      retriever: tuple[KnowledgeBase, Retriever] | None = None) -> "Runtime":
         redis = connect(redis_url)
+        await asyncio.to_thread(masking.load)  # the masker's NER model: at start, not on the first turn
         kb, search = retriever or load_retriever(settings)
         nlu = RasaClient(rasa_url, settings.nlu_timeout_seconds, settings.rasa_token) if rasa_url else None
         engine = Engine(
