@@ -7,6 +7,9 @@
    conversations through the HTTP API.
 4. Voice: recognition real-time factor and end of speech → first audio frame
    (benchmarks/voice_bench.py, when the voice module is present).
+5. Personal-data masking (R-21): recall and precision on the labelled corpus
+   (tests/data/personal_data_corpus.tsv), the latency it adds to a turn and its
+   one-time model load; no Rasa needed (`python -m benchmarks --only masking`).
 
 Results: benchmarks/results/README.md (Markdown), results.json, chart.png.
 """
@@ -17,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -74,11 +78,11 @@ def bench_hwu64() -> list[dict]:
 class Assistant:
     """`python -m bot serve` as its own process on a free port (the real topology)."""
 
-    def __init__(self, rasa_url: str):
+    def __init__(self, rasa_url: str, rasa_token: str = ""):
         self.port = free_port()
         self.data = Path(tempfile.mkdtemp(prefix="bench-"))
         env = {**os.environ, "ASSISTANT_PORT": str(self.port), "ASSISTANT_API_KEY": API_KEY,
-               "DATA_DIR": str(self.data), "RASA_URL": rasa_url, "LOG_LEVEL": "WARNING",
+               "DATA_DIR": str(self.data), "RASA_URL": rasa_url, "RASA_TOKEN": rasa_token, "LOG_LEVEL": "WARNING",
                "RATE_LIMIT_PER_MINUTE": "0", "NLU_TIMEOUT_SECONDS": "30",
                "TELEGRAM_BOT_TOKEN": ""}
         self.proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env,
@@ -148,6 +152,24 @@ def bench_voice() -> list[dict]:
     except ImportError:
         return []
     return voice_bench.run()
+
+
+def bench_masking() -> dict:
+    from bot.core.masking import find_personal_data, mask_personal_data
+    from bot.core.masking.quality import latency, load_corpus, score
+
+    # the one-time cost, imports included, in a fresh process (this one may have loaded it)
+    probe = ("import time; t = time.perf_counter(); from bot.core.masking import load, mask_personal_data; "
+             "load(); mask_personal_data('меня зовут Иван'); print(time.perf_counter() - t)")
+    load_seconds = float(subprocess.run([sys.executable, "-c", probe], cwd=ROOT, check=True, capture_output=True,
+                                        text=True).stdout.split()[-1])
+    corpus = load_corpus(ROOT / "tests" / "data" / "personal_data_corpus.tsv")
+    result = score(corpus, find_personal_data)
+    return {"messages": result.messages, "clean_messages": result.clean_messages, "spans": result.gold_spans,
+            "recall": result.recall, "precision": result.precision, "kind_accuracy": result.kind_accuracy,
+            "clean_unchanged": 1 - result.clean_changed / max(result.clean_messages, 1),
+            **latency(corpus, mask_personal_data), "load_seconds": load_seconds,
+            "recall_by_case": result.recall_by_case}
 
 
 # ---------------------------------------------------------------- reporting
@@ -225,6 +247,17 @@ def report(results: dict) -> str:
     if results.get("memory"):
         parts += ["## Memory after the load test\n",
                   table(results["memory"], [("process", "process", ""), ("rss_mb", "RSS, MB", ".0f")]), ""]
+    if masking := results.get("masking"):
+        parts += ["## Personal-data masking (R-21)\n",
+                  table([masking], [("messages", "messages", "d"), ("spans", "labelled spans", "d"),
+                                    ("recall", "recall", ".3f"), ("precision", "precision", ".3f"),
+                                    ("kind_accuracy", "right placeholder", ".3f"),
+                                    ("clean_unchanged", "clean messages unchanged", ".3f"),
+                                    ("median_ms", "per turn p50, ms", ".2f"), ("p95_ms", "p95, ms", ".2f"),
+                                    ("load_seconds", "model load, s", ".2f")]),
+                  f"\nCorpus: tests/data/personal_data_corpus.tsv ({masking['clean_messages']} of the messages "
+                  "have no personal data). Target: recall ≥ 0.98, precision ≥ 0.95 (character level). Recall by "
+                  "case: " + ", ".join(f"{case} {r:.2f}" for case, r in masking["recall_by_case"].items()) + ".\n"]
     if results.get("voice"):
         keys = list(results["voice"][0])
         parts += ["## Voice\n", table(results["voice"], [(k, k, ".3f" if isinstance(results["voice"][0][k], float)
@@ -235,10 +268,14 @@ def report(results: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the benchmarks")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["hwu64", "dev", "load", "voice"],
+    parts = ["hwu64", "dev", "load", "voice", "masking"]
+    parser.add_argument("--skip", nargs="*", default=[], choices=parts,
                         help="parts to leave out (their previous figures are kept)")
+    parser.add_argument("--only", nargs="*", choices=parts, help="run just these parts (the others are skipped)")
     parser.add_argument("--turns", type=int, default=30, help="turns per conversation in the load test")
     args = parser.parse_args(argv)
+    if args.only:
+        args.skip = [part for part in parts if part not in args.only]
     RESULTS.mkdir(parents=True, exist_ok=True)
     # a skipped part keeps its previous figures, so parts can be re-run one at a time
     previous = RESULTS / "results.json"
@@ -252,10 +289,11 @@ def main(argv: list[str] | None = None) -> int:
         settings = get_settings()
         # the topology `make run` starts: RASA_WORKERS servers behind one app process
         ports = [free_port() for _ in range(settings.rasa_workers)]
-        rasa = RasaServers(settings.rasa_venv, ensure_model(settings.rasa_venv), ports).start()
+        token = secrets.token_urlsafe(24)  # as `make run` does: Rasa's API is not open to other local users
+        rasa = RasaServers(settings.rasa_venv, ensure_model(settings.rasa_venv), ports, token=token).start()
         try:
             rasa.wait_ready()
-            assistant = Assistant(",".join(rasa.urls))
+            assistant = Assistant(",".join(rasa.urls), token)
             try:
                 assistant.wait_ready()
                 if "dev" not in args.skip:
@@ -273,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
             rasa.stop()
     if "voice" not in args.skip:
         results["voice"] = bench_voice()
+    if "masking" not in args.skip:
+        results["masking"] = bench_masking()
     text = report(results)
     (RESULTS / "README.md").write_text(text, encoding="utf-8")
     (RESULTS / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")

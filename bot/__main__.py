@@ -12,11 +12,14 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
 import signal
 import sys
 
 import uvicorn
 
+from bot.processes import PRIVATE_UMASK, make_private
 from bot.settings import Settings, get_settings
 
 log = logging.getLogger("launcher")
@@ -44,12 +47,33 @@ def _voice_note(settings: Settings, api_url: str) -> str:
     return f"{api_url}/call  ·  {audiosocket}"
 
 
+DEFAULT_API_KEY = Settings.model_fields["assistant_api_key"].default
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def _key_note(settings: Settings) -> str:
+    """The default key is shown (a new user needs it for the first curl); a real one never is."""
+    if settings.assistant_api_key == DEFAULT_API_KEY:
+        return (f"X-Api-Key: {DEFAULT_API_KEY} — the default key, for this computer only; "
+                f"set ASSISTANT_API_KEY before anyone else can reach this address")
+    return "X-Api-Key: the value of ASSISTANT_API_KEY"
+
+
+def unsafe_exposure(settings: Settings) -> str:
+    """Why the assistant must not start as configured, or ''."""
+    if settings.assistant_host not in LOOPBACK and DEFAULT_API_KEY in settings.api_keys:
+        return (f"ASSISTANT_HOST={settings.assistant_host} makes the API reachable from other machines, "
+                f"but the API key is still the public default '{DEFAULT_API_KEY}'. Set ASSISTANT_API_KEY "
+                f"(and ASSISTANT_API_KEYS) to long random values, e.g. `openssl rand -hex 24`, and start again.")
+    return ""
+
+
 def _banner(settings: Settings, api_url: str, redis_note: str, telegram_note: str) -> str:
     return (
         "\n".join([
             "",
             "Assistant is up:",
-            f"  HTTP API        {api_url}/api/v1/conversations/<id>/messages  (X-Api-Key: {settings.assistant_api_key})",
+            f"  HTTP API        {api_url}/api/v1/conversations/<id>/messages  ({_key_note(settings)})",
             f"  API docs        {api_url}/docs",
             f"  Operators       {api_url}/console  (create an operator: {CREATE_OPERATOR})",
             f"  Voice line      {_voice_note(settings, api_url)}",
@@ -68,6 +92,9 @@ async def serve(with_chat: bool) -> int:
     from nlu.service import RasaServers, ensure_model
 
     settings = get_settings()
+    if why := unsafe_exposure(settings):
+        print(f"Not starting: {why}", file=sys.stderr, flush=True)
+        return 2
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
@@ -81,7 +108,9 @@ async def serve(with_chat: bool) -> int:
         if not rasa_urls:
             model = await asyncio.to_thread(ensure_model, settings.rasa_venv, logs / "rasa-train.log")
             ports = [settings.rasa_port + i for i in range(settings.rasa_workers)]
-            rasa = RasaServers(settings.rasa_venv, model, ports, logs / "rasa.log").start()
+            # Rasa's HTTP API can load another model: never leave it open to other local users
+            settings = settings.model_copy(update={"rasa_token": settings.rasa_token or secrets.token_urlsafe(32)})
+            rasa = RasaServers(settings.rasa_venv, model, ports, logs / "rasa.log", settings.rasa_token).start()
             stack.callback(rasa.stop)
             rasa_urls = rasa.urls
             servers = "the NLU server" if len(ports) == 1 else f"{len(ports)} NLU servers"
@@ -135,7 +164,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="start everything, no terminal chat (foreground)")
     sub.add_parser("analytics", help="print fallback/options rates and unanswered questions")
     args = parser.parse_args(argv)
+    os.umask(PRIVATE_UMASK)  # conversations, profiles and password hashes: our user's eyes only
     settings = get_settings()
+    if args.command in ("run", "serve"):
+        make_private(settings.data_dir)
     fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     if args.command == "run":
         # the terminal belongs to the chat: logs go to a file

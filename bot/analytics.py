@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from bot.core.masking import mask_personal_data
 from bot.settings import Settings
 
 
@@ -58,7 +59,8 @@ def format_report(report: Report, top: int = 15) -> str:
         *[f"  {n:5d}  {topic}" for topic, n in report.topics.most_common(top)],
         "",
         "Top unanswered questions (candidates for new FAQ entries):",
-        *[f"  {n:5d}  {text}" for text, n in report.unanswered.most_common(top)],
+        # masked again: events written before the masker knew a kind of personal data
+        *[f"  {n:5d}  {mask_personal_data(text)}" for text, n in report.unanswered.most_common(top)],
     ]
     return "\n".join(lines)
 
@@ -67,20 +69,13 @@ async def main(settings: Settings) -> int:
     from bot.runtime import analytics_salt
     from bot.store import connect
     from bot.store.events import EventLog
-    from bot.store.redis_server import EmbeddedRedis
+    from bot.store.redis_server import local_redis_url
 
-    embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir / "redis")
-    if embedded and embedded.running():
-        embedded = None  # `make run` is up: read its server, do not start a second one
-        url = EmbeddedRedis(settings.data_dir / "redis").url
-    else:
-        url = settings.redis_url or embedded.start().url
-    try:
+    with local_redis_url(settings.redis_url, settings.data_dir) as url:
         redis = connect(url)
-        events = await EventLog(redis, await analytics_salt(redis)).read_all()
-        print(format_report(build_report(events)))
-        await redis.aclose()
-    finally:
-        if embedded:
-            embedded.stop()
+        try:
+            events = await EventLog(redis, await analytics_salt(redis)).read_all()
+            print(format_report(build_report(events)))
+        finally:
+            await redis.aclose()
     return 0

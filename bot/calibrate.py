@@ -50,9 +50,9 @@ def score(kind: str, expected: list[str], text: str, ranking, cal: Calibration) 
     return 1.0 if decision is Decision.act else 0.5 if decision is Decision.clarify else 0.0
 
 
-async def collect(rasa_url: str):
+async def collect(rasa_url: str, token: str = ""):
     _, retriever = load_retriever(get_settings())
-    client = RasaClient(rasa_url)
+    client = RasaClient(rasa_url, token=token)
     data = []
     for source, kind, expected, text in rows():
         nlu = await client.parse(text)
@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--rasa-url", default=(settings.rasa_urls or [f"http://127.0.0.1:{settings.rasa_port}"])[0])
     parser.add_argument("--show-errors", action="store_true")
     args = parser.parse_args()
-    data = asyncio.run(collect(args.rasa_url))
+    data = asyncio.run(collect(args.rasa_url, settings.rasa_token))
     current = Calibration.load()
     grid = itertools.product([0.5, 0.6, 0.7], [0.80, 0.82, 0.84], [0.94, 0.96],
                              [0.45, 0.55, 0.65], [0.1, 0.15, 0.25], [0.25, 0.35], [0.05, 0.1], [0.8, 0.9])

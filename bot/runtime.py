@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ from redis.asyncio import Redis
 
 from bot import modules
 from bot.channels.outbound import Outbound
+from bot.core import masking
 from bot.core.engine import Engine
 from bot.core.understanding import Calibration, Understander
 from bot.settings import ROOT, Settings
@@ -53,8 +55,9 @@ class Runtime:
     async def create(cls, settings: Settings, redis_url: str, rasa_url: str | list[str] | None,
                      retriever: tuple[KnowledgeBase, Retriever] | None = None) -> "Runtime":
         redis = connect(redis_url)
+        await asyncio.to_thread(masking.load)  # the masker's NER model: at start, not on the first turn
         kb, search = retriever or load_retriever(settings)
-        nlu = RasaClient(rasa_url, settings.nlu_timeout_seconds) if rasa_url else None
+        nlu = RasaClient(rasa_url, settings.nlu_timeout_seconds, settings.rasa_token) if rasa_url else None
         engine = Engine(
             conversations=ConversationStore(redis), profiles=ProfileStore(redis),
             events=EventLog(redis, await analytics_salt(redis)),
@@ -70,8 +73,11 @@ class Runtime:
             await self.redis.ping()
         except Exception as exc:  # noqa: BLE001 - any store failure means "not ready"
             return False, f"store (Redis) does not answer: {exc.__class__.__name__}"
-        if self.nlu is None or not await self.nlu.ready():
-            return False, "NLU model is not loaded yet"
+        if self.nlu is None:
+            return False, "NLU is not configured (no RASA_URL); answers come from the knowledge base alone"
+        nlu_ok, why = await self.nlu.status()
+        if not nlu_ok:
+            return False, f"NLU (Rasa) is not ready: {why}; meanwhile answers come from the knowledge base alone"
         if not len(self.kb):
             return False, "knowledge base is empty"
         return True, "ready"

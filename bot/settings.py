@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     rasa_port: int = 5005
     rasa_workers: int = Field(2, ge=1, le=16)  # a Rasa server parses one message at a time
     rasa_venv: Path = ROOT / ".venv-rasa"
+    rasa_token: str = ""  # Rasa's --auth-token; empty = a fresh random one for the servers the app starts
     nlu_timeout_seconds: float = 5.0
     rate_limit_per_minute: int = 30  # messages a client may send per minute; 0 = no limit
 
@@ -60,11 +61,13 @@ class Settings(BaseSettings):
     handoff_max_transfers: int = 2  # standard §4.6.8.3: no more than two transfers
     handoff_segment_priority: str = ""  # queue head start per segment in seconds, e.g. "sme:120,ip:60"
     handoff_presence_ttl_seconds: int = 60  # an operator without a heartbeat this long is offline
+    handoff_operator_gone_seconds: int = 120  # offline this much longer: their conversations go back to the queue
+    handoff_idle_minutes: int = Field(30, ge=1)  # no message with the operator this long: the bot takes over
     handoff_watch_interval_seconds: float = 5.0  # how often waiting conversations are checked
     callback_slot_minutes: int = 30  # length of a callback slot
     callback_slot_capacity: int = 2  # callbacks per slot (operators calling back at once)
     callback_lead_minutes: int = 30  # earliest callback this long after booking
-    console_secret_key: str = ""  # signs console sessions; empty = generated and kept in Redis
+    console_secret_key: str = ""  # keys console session ids; empty = generated once into DATA_DIR/secrets (0600)
     console_session_hours: int = 12
     console_cookie_secure: bool = False  # True behind HTTPS
 

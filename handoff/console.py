@@ -1,62 +1,43 @@
-"""The operator console under /console: server-rendered pages (Jinja2), a
-WebSocket for live updates, signed session cookies and CSRF tokens."""
+"""The operator console under /console: server-rendered pages (Jinja2) and a
+WebSocket for live updates. Who may do what is decided in `console_auth.py`
+(sessions, CSRF, roles) and `may_view` below (which conversations)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 import logging
 import secrets
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import quote, urlparse
+from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Form, HTTPException, Request, WebSocket
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from knowledge_base.models import LIFE_SITUATIONS, SEGMENT_TITLES, Segment
 from bot.consent import campaigns as campaign_store
 from bot.consent import texts as consent_texts
 from bot.consent.ledger import Ledger
 from bot.consent.model import PROFILE_FIELD, Category, ConsentState, Kind
+from bot.origin import same_origin
 from bot.store import keys
 
 from .callbacks import masked_phone
-from .login_guard import LoginGuard
+from .console_auth import (SESSION_COOKIE, ConsoleAuth, SecurityHeaders, Session, back, login_redirect,
+                           safe_console_path)
 from .presence import TITLES as PRESENCE_TITLES, Presence
 from .states import TITLES as STATUS_TITLES, Refused, Status
 from .summary import REASONS
-from .users import Role, User, UserStore
+from .users import Role
 
 log = logging.getLogger("handoff.console")
 
 HERE = Path(__file__).parent
-SESSION_COOKIE = "console_session"
-LOGIN_CSRF_COOKIE = "console_login_csrf"
-
-
-@dataclass(frozen=True)
-class Session:
-    user: User
-    csrf: str
-
-
-class _Login(Exception):
-    """Not signed in: redirect to the login page."""
-
-
-async def console_secret(runtime) -> str:
-    if runtime.settings.console_secret_key:
-        return runtime.settings.console_secret_key
-    await runtime.redis.set(keys.console_secret(), secrets.token_hex(32), nx=True)
-    return await runtime.redis.get(keys.console_secret())
 
 
 def routes(app: FastAPI, runtime, service) -> None:
@@ -68,98 +49,26 @@ def routes(app: FastAPI, runtime, service) -> None:
     env.filters["ago"] = _ago
     env.filters["masked"] = masked_phone
     env.globals.update(status_titles=STATUS_TITLES, presence_titles=PRESENCE_TITLES, reasons=REASONS)
-    users = UserStore(runtime.redis)
-    guard = LoginGuard(runtime.redis)
-    settings = runtime.settings
-    max_age = settings.console_session_hours * 3600
+    auth = ConsoleAuth(runtime, service.presence.set)
+    users = auth.users
+    session, form_session = auth.session, auth.form_session
     router = APIRouter(prefix="/console")
-    signer: dict[str, URLSafeTimedSerializer] = {}
-
-    async def serializer() -> URLSafeTimedSerializer:
-        if "s" not in signer:
-            signer["s"] = URLSafeTimedSerializer(await console_secret(runtime), salt="console-session")
-        return signer["s"]
-
-    async def session_from(cookie: str | None) -> Session | None:
-        if not cookie:
-            return None
-        try:
-            data = (await serializer()).loads(cookie, max_age=max_age)
-        except BadSignature:
-            return None
-        user = await users.get(data.get("u", ""))  # a removed user loses access at once
-        return Session(user, data["c"]) if user else None
-
-    async def session(request: Request) -> Session:
-        s = await session_from(request.cookies.get(SESSION_COOKIE))
-        if s is None:
-            raise _Login()
-        return s
-
-    async def form_session(request: Request, csrf: str) -> Session:
-        s = await session(request)
-        if not csrf or not hmac.compare_digest(csrf, s.csrf):
-            raise HTTPException(403, "Форма устарела — обновите страницу и повторите действие.")
-        return s
 
     def page(request: Request, name: str, s: Session | None, status_code: int = 200, **ctx) -> HTMLResponse:
         return templates.TemplateResponse(request, name, {"s": s, **ctx}, status_code=status_code)
 
-    def back(url: str, note: str = "", error: str = "") -> RedirectResponse:
-        sep = "&" if "?" in url else "?"
-        if note:
-            url += f"{sep}note={quote(note)}"
-        elif error:
-            url += f"{sep}error={quote(error)}"
-        return RedirectResponse(url, status_code=303)
-
-    # ------------------------------------------------------------- login
-    @router.get("/login", response_class=HTMLResponse)
-    async def login_form(request: Request, error: str = ""):
-        token = secrets.token_urlsafe(24)
-        resp = page(request, "login.html", None, csrf=token, error=error)
-        resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
-                        secure=settings.console_cookie_secure, path="/console")
-        return resp
-
-    @router.post("/login")
-    async def login(request: Request, username: str = Form(""), password: str = Form(""), csrf: str = Form("")):
-        expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-        if not csrf or not expected or not hmac.compare_digest(csrf, expected):
-            return back("/console/login", error="Страница входа устарела — попробуйте ещё раз.")
-        address = request.client.host if request.client else "unknown"
-        if wait := await guard.wait_seconds(username, address):
-            log.warning("console login refused: too many failures (%s)", address)
-            minutes = max(1, (wait + 59) // 60)
-            return back("/console/login", error=f"Слишком много неудачных попыток входа. Попробуйте снова через "
-                                                f"{minutes} мин. или попросите руководителя сбросить пароль.")
-        user = await users.verify(username, password)
-        if user is None:
-            await guard.failed(username, address)
-            log.info("console login failed")
-            return back("/console/login", error="Неверное имя или пароль. Проверьте раскладку и попробуйте снова.")
-        await guard.succeeded(username)
-        token = (await serializer()).dumps({"u": user.name, "c": secrets.token_urlsafe(24)})
-        await service.presence.set(user.name, Presence.online)
-        resp = RedirectResponse("/console", status_code=303)
-        resp.set_cookie(SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="strict",
-                        secure=settings.console_cookie_secure, path="/")
-        resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
-        return resp
-
-    @router.post("/logout")
-    async def logout(request: Request, csrf: str = Form("")):
-        s = await form_session(request, csrf)
-        await service.presence.set(s.user.name, Presence.offline)
-        resp = RedirectResponse("/console/login", status_code=303)
-        resp.delete_cookie(SESSION_COOKIE, path="/")
-        return resp
+    auth.routes(router, page)
 
     @router.post("/presence")
-    async def set_presence(request: Request, presence: str = Form(...), csrf: str = Form("")):
+    async def set_presence(request: Request, presence: str = Form("", max_length=16), csrf: str = Form("")):
         s = await form_session(request, csrf)
-        await service.presence.set(s.user.name, Presence(presence))
-        return back(request.headers.get("referer") and urlparse(request.headers["referer"]).path or "/console")
+        where = safe_console_path(request.headers.get("referer"))
+        try:
+            value = Presence(presence)
+        except ValueError:
+            return back(where, error="Такого статуса нет — выберите статус из списка.")
+        await service.presence.set(s.user.name, value)
+        return back(where)
 
     # ------------------------------------------------------------- queue
     async def queue_context(s: Session) -> dict:
@@ -188,14 +97,19 @@ def routes(app: FastAPI, runtime, service) -> None:
         return back(f"/console/c/{quote(got, safe='')}", note="Разговор ваш — клиент видит, что вы подключились.")
 
     # ------------------------------------------------------ conversation
-    async def may_view(s: Session, cid: str):
+    async def visible(s: Session, cid: str) -> tuple[bool, object]:
+        """A supervisor sees every conversation; an operator, the waiting ones and their own."""
         ticket = await service.queue.get(cid)
         if s.user.role is Role.supervisor:
-            return ticket
-        if ticket and (ticket.status is Status.waiting or ticket.operator == s.user.name):
-            return ticket
-        raise HTTPException(403, "Этот разговор ведёт другой оператор или он уже завершён. "
-                                 "Вернитесь к очереди.")
+            return True, ticket
+        return bool(ticket and (ticket.status is Status.waiting or ticket.operator == s.user.name)), ticket
+
+    async def may_view(s: Session, cid: str):
+        allowed, ticket = await visible(s, cid)
+        if not allowed:
+            raise HTTPException(403, "Этот разговор ведёт другой оператор или он уже завершён. "
+                                     "Вернитесь к очереди.")
+        return ticket
 
     @router.get("/c/{cid}", response_class=HTMLResponse)
     async def conversation_page(request: Request, cid: str, note: str = "", error: str = "", quick: str = ""):
@@ -210,12 +124,13 @@ def routes(app: FastAPI, runtime, service) -> None:
         summary = await service.summary(ticket, history) if ticket else None
         topics = sorted((runtime.kb[t] for t in runtime.kb.ids()), key=lambda e: (e.life_situation, e.title))
         draft = runtime.kb[quick].answer_for(profile.get("segment")) if quick in runtime.kb else ""
-        operators = [n for n in await service.presence.online() if n != s.user.name]
+        owner = ticket.operator if ticket and ticket.status is Status.with_operator else ""
+        operators = [n for n in await service.presence.online() if n not in (s.user.name, owner)]
         return page(request, "conversation.html", s, cid=cid, ticket=ticket, state=state, history=history,
                     profile=_profile_rows(profile), consents=consents, summary=summary, topics=topics, situations=LIFE_SITUATIONS,
                     draft=draft, quick=quick, operators=operators, note=note, error=error,
-                    max_transfers=service.queue.max_transfers, mine=bool(ticket and ticket.operator == s.user.name
-                                                                       and ticket.status is Status.with_operator))
+                    max_transfers=service.queue.max_transfers, mine=bool(owner and owner == s.user.name),
+                    oversee=bool(owner and owner != s.user.name and s.user.role is Role.supervisor))
 
     @router.post("/c/{cid}/reply")
     async def reply(request: Request, cid: str, text: str = Form(""), csrf: str = Form("")):
@@ -228,10 +143,10 @@ def routes(app: FastAPI, runtime, service) -> None:
         return back(url + "#reply")
 
     @router.post("/c/{cid}/transfer")
-    async def transfer(request: Request, cid: str, target: str = Form(""), csrf: str = Form("")):
+    async def transfer(request: Request, cid: str, target: str = Form("", max_length=64), csrf: str = Form("")):
         s = await form_session(request, csrf)
         try:
-            await service.transfer(s.user.name, cid, target)
+            await service.transfer(s.user.name, cid, target, supervisor=s.user.role is Role.supervisor)
         except Refused as exc:
             return back(f"/console/c/{quote(cid, safe='')}", error=exc.reason)
         where = f"оператору {target}" if target else "в общую очередь"
@@ -241,7 +156,7 @@ def routes(app: FastAPI, runtime, service) -> None:
     async def resolve(request: Request, cid: str, csrf: str = Form("")):
         s = await form_session(request, csrf)
         try:
-            await service.resolve(s.user.name, cid)
+            await service.resolve(s.user.name, cid, supervisor=s.user.role is Role.supervisor)
         except Refused as exc:
             return back(f"/console/c/{quote(cid, safe='')}", error=exc.reason)
         return back("/console", note="Разговор завершён: помощник продолжит и попросит клиента оценить помощь.")
@@ -264,9 +179,7 @@ def routes(app: FastAPI, runtime, service) -> None:
     # --------------------------------------------------------- supervisor
     @router.get("/supervisor", response_class=HTMLResponse)
     async def supervisor_page(request: Request):
-        s = await session(request)
-        if s.user.role is not Role.supervisor:
-            raise HTTPException(403, "Эта страница — для руководителя смены.")
+        await auth.supervisor(request, why="Эта страница — для руководителя смены.")
         now = time.time()
         waiting = await service.queue.waiting()
         waits = [t.waited(now) for t in waiting]
@@ -278,6 +191,7 @@ def routes(app: FastAPI, runtime, service) -> None:
             operators.append({"name": user.name, "role": user.role.value,
                               "presence": presence.get(user.name, Presence.offline),
                               "active": len(await service.queue.mine(user.name))})
+        s = await session(request)
         return page(request, "supervisor.html", s, waiting=waiting, now=now, stats=stats,
                     max_wait=max(waits, default=0), avg_wait=sum(waits) / len(waits) if waits else 0,
                     avg_claim_wait=stats.get("wait_seconds", 0) / claimed if claimed else 0,
@@ -286,11 +200,8 @@ def routes(app: FastAPI, runtime, service) -> None:
 
     # ---------------------------------------------------------- campaigns
     async def supervisor(request: Request, csrf: str | None = None) -> Session:
-        s = await (session(request) if csrf is None else form_session(request, csrf))
-        if s.user.role is not Role.supervisor:
-            raise HTTPException(403, "Рассылки создаёт и запускает руководитель смены. "
-                                     "Если нужно что-то сообщить клиентам, обратитесь к нему.")
-        return s
+        return await auth.supervisor(request, csrf, why="Рассылки создаёт и запускает руководитель смены. "
+                                                         "Если нужно что-то сообщить клиентам, обратитесь к нему.")
 
     @router.get("/campaigns", response_class=HTMLResponse)
     async def campaigns_page(request: Request, note: str = "", error: str = ""):
@@ -340,16 +251,25 @@ def routes(app: FastAPI, runtime, service) -> None:
     # ---------------------------------------------------------- websocket
     @app.websocket("/console/ws")
     async def live(ws: WebSocket):
-        s = await session_from(ws.cookies.get(SESSION_COOKIE))
-        origin, host = ws.headers.get("origin", ""), ws.headers.get("host", "")
-        if s is None or (origin and urlparse(origin).netloc != host):
+        token = ws.cookies.get(SESSION_COOKIE)
+        s = await auth.session_from(token)
+        if s is None or not same_origin(ws.headers):
             await ws.close(code=4401)  # not signed in, or another site's page
             return
-        await ws.accept()
         cid = ws.query_params.get("cid", "")
+        if cid and not (await visible(s, cid))[0]:
+            await ws.close(code=4403)  # another operator's conversation: not even live
+            return
+        await ws.accept()
         await service.presence.heartbeat(s.user.name)
         pubsub = runtime.redis.pubsub()
         await pubsub.subscribe(keys.handoff_events())
+
+        async def still_allowed() -> Session | None:
+            """Rights are checked again for every client message: a logout, a removed
+            account or a conversation that moved to another operator stops the stream."""
+            current = await auth.session_from(token)
+            return current if current and (not cid or (await visible(current, cid))[0]) else None
 
         async def from_redis():
             while True:
@@ -357,9 +277,13 @@ def routes(app: FastAPI, runtime, service) -> None:
                 if not message:
                     continue
                 event = json.loads(message["data"])
-                if event["type"] == "message" and event.get("cid") != cid:
-                    continue  # a conversation's messages go only to its page
                 if event["type"] == "message":
+                    if event.get("cid") != cid:
+                        continue  # a conversation's messages go only to its page
+                    if await still_allowed() is None:
+                        await ws.send_text(json.dumps({"type": "queue", "cid": cid}))  # "status changed"
+                        await ws.close(code=4403)
+                        return
                     event["time"] = datetime.now(zone).strftime("%H:%M")
                 await ws.send_text(json.dumps(event, ensure_ascii=False))
 
@@ -367,6 +291,9 @@ def routes(app: FastAPI, runtime, service) -> None:
             while True:
                 data = json.loads(await ws.receive_text())
                 if data.get("type") == "heartbeat":
+                    if await auth.session_from(token) is None:
+                        await ws.close(code=4401)
+                        return
                     await service.presence.heartbeat(s.user.name)
 
         tasks = [asyncio.create_task(from_redis()), asyncio.create_task(from_browser())]
@@ -383,10 +310,8 @@ def routes(app: FastAPI, runtime, service) -> None:
     app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=str(HERE / "static")), name="console-static")
 
-    @app.exception_handler(_Login)
-    async def _to_login(request: Request, _exc: _Login) -> Response:
-        return RedirectResponse("/console/login", status_code=303)
-
+    login_redirect(app)
+    app.add_middleware(SecurityHeaders, prefixes=("/console",))
     _install_html_errors(app, templates)
     return {"session": session, "form_session": form_session, "page": page, "back": back}  # console_privacy
 

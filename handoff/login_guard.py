@@ -2,8 +2,10 @@
 
 After `MAX_PER_ACCOUNT` failed sign-ins to one account, or `MAX_PER_ADDRESS`
 from one address, within `WINDOW_S`, further attempts are refused without
-checking the password until the window ends. A successful sign-in clears the
-account's count. Counters live in Redis, so every app replica sees them.
+checking the password until the window ends. Every attempt is counted
+atomically before its password is checked (one Lua step), so thirty parallel
+guesses get five checks, not thirty; a right password gives its attempt back.
+Counters live in Redis, so every app replica sees them.
 """
 
 from __future__ import annotations
@@ -22,28 +24,13 @@ class LoginGuard:
         self.redis = redis
 
     @staticmethod
-    def _limits(name: str, address: str) -> tuple[tuple[str, int], ...]:
-        return ((keys.console_account_failures(name.strip().lower()), MAX_PER_ACCOUNT),
-                (keys.console_address_failures(address), MAX_PER_ADDRESS))
+    def _keys(name: str, address: str) -> tuple[str, str]:
+        return keys.console_account_failures(name.strip().lower()), keys.console_address_failures(address)
 
-    async def wait_seconds(self, name: str, address: str) -> int:
-        """0 when an attempt may be checked, else seconds until it may."""
-        limits = self._limits(name, address)
-        pipe = self.redis.pipeline(transaction=False)
-        for key, _ in limits:
-            pipe.get(key)
-            pipe.ttl(key)
-        values = await pipe.execute()
-        wait = 0
-        for i, (_, limit) in enumerate(limits):
-            count, ttl = int(values[2 * i] or 0), values[2 * i + 1]
-            if count >= limit:
-                wait = max(wait, ttl if ttl and ttl > 0 else WINDOW_S)
-        return wait
+    async def attempt(self, name: str, address: str) -> int:
+        """Count this attempt: 0 when its password may be checked, else seconds until one may."""
+        return int(await self.redis.eval(keys.LOGIN_ATTEMPT, 2, *self._keys(name, address),
+                                         WINDOW_S, MAX_PER_ACCOUNT, MAX_PER_ADDRESS))
 
-    async def failed(self, name: str, address: str) -> None:
-        for key, _ in self._limits(name, address):
-            await self.redis.eval(keys.RATE_HIT, 1, key, WINDOW_S)  # count; the first starts the window
-
-    async def succeeded(self, name: str) -> None:
-        await self.redis.delete(keys.console_account_failures(name.strip().lower()))
+    async def succeeded(self, name: str, address: str) -> None:
+        await self.redis.eval(keys.LOGIN_SUCCEEDED, 2, *self._keys(name, address))

@@ -54,6 +54,7 @@ async def watch(runtime) -> None:
     while True:
         try:
             await svc.check_waiting()
+            await svc.check_with_operator()
         except Exception:  # noqa: BLE001 - keep watching; the next round retries
             log.exception("handoff watcher round failed")
         await asyncio.sleep(runtime.settings.handoff_watch_interval_seconds)

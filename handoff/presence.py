@@ -35,6 +35,10 @@ class PresenceBoard:
     async def heartbeat(self, operator: str, now: float | None = None) -> None:
         await self.redis.zadd(keys.handoff_heartbeat(), {operator: time.time() if now is None else now})
 
+    async def last_heartbeats(self) -> dict[str, float]:
+        """Operator -> time of the last sign of life from their console."""
+        return dict(await self.redis.zrange(keys.handoff_heartbeat(), 0, -1, withscores=True))
+
     async def all(self, now: float | None = None) -> dict[str, Presence]:
         now = time.time() if now is None else now
         stated = await self.redis.hgetall(keys.handoff_presence())

@@ -115,7 +115,7 @@ class HandoffQueue:
         """Take `cid` (or the first in line): the cid on success, None if someone else was faster."""
         now = time.time() if now is None else now
         got = await self.redis.eval(keys.HANDOFF_CLAIM, 1, keys.handoff_queue(), cid, operator, f"{now:.3f}",
-                                    keys.handoff_prefix(), keys.handoff_mine(operator))
+                                    keys.handoff_prefix(), keys.handoff_mine(operator), keys.handoff_active())
         if got:
             ticket = await self.get(got)
             await self._count(now, "claimed", wait=ticket.waited(now) if ticket else 0.0)
@@ -131,39 +131,79 @@ class HandoffQueue:
             await self.publish("queue", cid)
         return bool(done)
 
-    async def transfer(self, cid: str, operator: str, target: str = "", now: float | None = None) -> None:
-        """To `target` operator, or back to the queue when target is empty. Raises Refused."""
+    async def transfer(self, cid: str, operator: str, target: str = "", now: float | None = None, *,
+                       supervisor: bool = False) -> None:
+        """To `target` operator, or back to the queue when target is empty. Raises Refused.
+
+        A supervisor may move any operator's conversation, also past the transfer
+        limit: that is how a conversation whose operator left is rescued."""
         now = time.time() if now is None else now
-        ticket = await self.get(cid)
-        if ticket is None or ticket.operator != operator:
-            raise Refused("Этот разговор сейчас не у вас — обновите страницу очереди.")
-        if target == operator:
-            raise Refused("Разговор уже у вас. Выберите другого оператора или верните его в очередь.")
-        transition(ticket.status, Event.requeue if not target else Event.transfer,
-                   transfers=ticket.transfers, max_transfers=self.max_transfers)
+        ticket = await self._owned(cid, operator, supervisor)
+        current = ticket.operator
+        if target == current:
+            raise Refused("Разговор уже у вас. Выберите другого оператора или верните его в очередь."
+                          if current == operator else
+                          "Разговор уже у этого оператора. Выберите другого или верните разговор в очередь.")
+        if not supervisor:
+            transition(ticket.status, Event.requeue if not target else Event.transfer,
+                       transfers=ticket.transfers, max_transfers=self.max_transfers)
+        await self._move(ticket, target, now, counted=True, limit=None if supervisor else self.max_transfers)
+        await self._count(now, "transfers")
+        await self.publish("queue", cid)
+
+    async def requeue_gone(self, ticket: Ticket, now: float | None = None) -> bool:
+        """The operator left without finishing: back to the queue, in its old place,
+        not counted as a transfer. False when the conversation moved meanwhile."""
+        now = time.time() if now is None else now
+        try:
+            await self._move(ticket, "", now, counted=False, limit=None)
+        except Refused:
+            return False
+        await self._count(now, "returned")
+        await self.publish("queue", ticket.conversation_id)
+        return True
+
+    async def _move(self, ticket: Ticket, target: str, now: float, *, counted: bool, limit: int | None) -> None:
+        cid, current = ticket.conversation_id, ticket.operator
         result = await self.redis.eval(
-            keys.HANDOFF_TRANSFER, 4, keys.handoff(cid), keys.handoff_queue(), keys.handoff_mine(operator),
-            keys.handoff_mine(target or operator), cid, operator, target, self.max_transfers, f"{now:.3f}")
+            keys.HANDOFF_TRANSFER, 5, keys.handoff(cid), keys.handoff_queue(), keys.handoff_mine(current),
+            keys.handoff_mine(target or current), keys.handoff_active(), cid, current, target,
+            10**6 if limit is None else limit, f"{now:.3f}", "1" if counted else "0")
         if result == -2:
             raise Refused(transfer_limit_text(self.max_transfers))
         if result != 1:
             raise Refused("Этот разговор сейчас не у вас — обновите страницу очереди.")
-        await self._count(now, "transfers")
-        await self.publish("queue", cid)
 
-    async def resolve(self, cid: str, operator: str, now: float | None = None) -> Ticket:
-        now = time.time() if now is None else now
+    async def _owned(self, cid: str, operator: str, supervisor: bool) -> Ticket:
         ticket = await self.get(cid)
-        if ticket is None or ticket.operator != operator:
-            raise Refused("Этот разговор сейчас не у вас — обновите страницу очереди.")
+        if ticket is None or not (ticket.operator == operator or (supervisor and ticket.operator)):
+            raise Refused("Этот разговор сейчас не у вас — обновите страницу очереди." if not supervisor else
+                          "Этот разговор сейчас не у оператора: его можно только взять из очереди.")
+        return ticket
+
+    async def resolve(self, cid: str, operator: str, now: float | None = None, *,
+                      supervisor: bool = False) -> Ticket:
+        now = time.time() if now is None else now
+        ticket = await self._owned(cid, operator, supervisor)
         transition(ticket.status, Event.resolve)
-        if not await self.redis.eval(keys.HANDOFF_RESOLVE, 2, keys.handoff(cid), keys.handoff_mine(operator),
-                                     cid, operator, f"{now:.3f}"):
+        if not await self.redis.eval(keys.HANDOFF_RESOLVE, 3, keys.handoff(cid), keys.handoff_mine(ticket.operator),
+                                     keys.handoff_active(), cid, ticket.operator, f"{now:.3f}"):
             raise Refused("Разговор уже завершён или передан.")
         await self._count(now, "resolved")
         await self.publish("queue", cid)
         ticket.status, ticket.resolved_at = Status.resolved, now
         return ticket
+
+    async def touch(self, cid: str, now: float | None = None) -> None:
+        """A message either way: the conversation with the operator is alive."""
+        await self.redis.zadd(keys.handoff_active(), {cid: time.time() if now is None else now}, xx=True)
+
+    async def active(self) -> list[tuple[str, float]]:
+        """Conversations with an operator and their last message time, oldest first."""
+        return await self.redis.zrange(keys.handoff_active(), 0, -1, withscores=True)
+
+    async def forget_active(self, cid: str) -> None:
+        await self.redis.zrem(keys.handoff_active(), cid)
 
     async def mark_offered(self, cid: str, now: float, older_than: float) -> bool:
         """True when the client may be offered a callback now (atomic: one offer per period)."""

@@ -26,6 +26,7 @@ from .queue import HandoffQueue, Ticket, parse_segment_priority
 from .rating import RatingFlow
 from .schedule import Schedule
 from .states import HUMAN_STATUSES, Refused, Status
+from .users import UserStore
 from .summary import Summary, reason_from, summarize
 
 log = logging.getLogger("handoff")
@@ -51,6 +52,9 @@ class HandoffService:
                                       capacity=s.callback_slot_capacity, lead_minutes=s.callback_lead_minutes)
         self.schedule = schedule
         self.wait_timeout = s.handoff_wait_timeout_seconds
+        self.operator_gone = s.handoff_operator_gone_seconds
+        self.idle_timeout = s.handoff_idle_minutes * 60
+        self.users = UserStore(runtime.redis)
         self.rating = RatingFlow()
         self.callback_flow = CallbackFlow(org=s.org_name)
 
@@ -114,6 +118,7 @@ class HandoffService:
             await self._cancel(turn, texts.CANCELLED)
             return True
         turn.decision = "to_operator"
+        await self.queue.touch(cid)
         await self.queue.publish("message", cid, sender="client", text=msg.text or "(нажата кнопка)")
         return True
 
@@ -240,15 +245,28 @@ class HandoffService:
         ticket = await self.queue.get(cid)
         if ticket is None or ticket.status is not Status.with_operator or ticket.operator != operator:
             raise Refused("Отвечать может только оператор, который ведёт разговор. Возьмите его в работу.")
+        await self.queue.touch(cid)
         await self._deliver(cid, [Reply(kind=ReplyKind.operator, text=text[:4096])], sender=operator)
 
-    async def transfer(self, operator: str, cid: str, target: str = "") -> None:
-        await self.queue.transfer(cid, operator, target, self.now().timestamp())
+    async def transfer(self, operator: str, cid: str, target: str = "", *, supervisor: bool = False) -> None:
+        """To an operator who exists and is on line now, or back to the queue (target "")."""
+        if target:
+            user = await self.users.get(target)
+            if user is None:
+                raise Refused("Такого сотрудника нет. Выберите оператора из списка или верните разговор "
+                              "в общую очередь.")
+            if user.name not in await self.presence.online():
+                raise Refused(f"Оператор {user.name} сейчас не на связи. Выберите того, кто на связи, "
+                              f"или верните разговор в общую очередь.")
+            target = user.name
+        await self.queue.transfer(cid, operator, target, self.now().timestamp(), supervisor=supervisor)
         await self._deliver(cid, [Reply(kind=ReplyKind.handoff, text=texts.TRANSFERRED)])
 
-    async def resolve(self, operator: str, cid: str) -> None:
-        """The operator is done: the bot takes over, restores the flow and asks for a rating."""
-        ticket = await self.queue.resolve(cid, operator, self.now().timestamp())
+    async def resolve(self, operator: str, cid: str, *, supervisor: bool = False, note: str = "") -> None:
+        """The operator (or a supervisor, or the idle timeout) is done: the bot takes
+        over, restores the flow and asks for a rating. `note` is said to the client first."""
+        ticket = await self.queue.resolve(cid, operator, self.now().timestamp(), supervisor=supervisor)
+        operator = ticket.operator
         conversations = self.engine.conversations
         async with conversations.lock(cid):
             state = await conversations.load(cid)
@@ -264,7 +282,8 @@ class HandoffService:
             state.flow, state.flow_state = self.rating.name, step.state
             await conversations.save(state)
             await self.queue.back_to_bot(cid)
-        await self._deliver(cid, step.replies, state=state)
+        replies = [Reply(kind=ReplyKind.info, text=note), *step.replies] if note else step.replies
+        await self._deliver(cid, replies, state=state)
         log.info("handoff resolved", extra={"conversation": cid, "transfers": ticket.transfers})
 
     async def _deliver(self, cid: str, replies: list[Reply], sender: str = "bot", state=None) -> bool:
@@ -289,6 +308,33 @@ class HandoffService:
         return summarize(history, flow=ticket.flow, reason=ticket.reason, flow_titles=titles)
 
     # -------------------------------------------------------------- watcher
+    async def check_with_operator(self) -> int:
+        """Conversations with an operator never hang: when the operator's console has
+        been gone for a while the client goes back to the queue (in their old place),
+        and when nobody has written for a long time the bot takes over."""
+        ts, handled = self.now().timestamp(), 0
+        beats = await self.presence.last_heartbeats()
+        for cid, last in await self.queue.active():
+            ticket = await self.queue.get(cid)
+            if ticket is None or ticket.status is not Status.with_operator:
+                await self.queue.forget_active(cid)
+                continue
+            if ts - beats.get(ticket.operator, 0.0) > self.presence.ttl + self.operator_gone:
+                if await self.queue.requeue_gone(ticket, ts):
+                    await self._deliver(cid, [Reply(kind=ReplyKind.handoff, text=texts.OPERATOR_GONE,
+                                                    buttons=[Button(title=texts.CANCEL_BUTTON,
+                                                                    payload="flow:handoff:cancel")])])
+                    log.info("operator gone: conversation back in the queue", extra={"conversation": cid})
+                    handled += 1
+            elif ts - last > self.idle_timeout:
+                try:
+                    await self.resolve(ticket.operator, cid, supervisor=True, note=texts.IDLE_CLOSED)
+                except Refused:
+                    continue  # the operator acted a moment ago
+                log.info("idle conversation with an operator closed", extra={"conversation": cid})
+                handled += 1
+        return handled
+
     async def check_waiting(self) -> int:
         """Offer a callback to clients nobody took in time (or when hours end)."""
         now = self.now()

@@ -23,6 +23,8 @@ from redis.asyncio import Redis
 
 from bot.store import keys
 
+from .sessions import revoke_user_sessions
+
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
 MIN_PASSWORD = 8
 _hasher = PasswordHasher()
@@ -63,6 +65,7 @@ class UserStore:
         pipe.sadd(keys.console_users(), name)
         pipe.delete(keys.console_account_failures(name))  # a new password lifts a lockout
         await pipe.execute()
+        await revoke_user_sessions(self.redis, name)  # a new password or role: sign in again
         return User(name, role)
 
     async def get(self, name: str) -> User | None:
@@ -92,7 +95,9 @@ class UserStore:
         pipe = self.redis.pipeline(transaction=True)
         pipe.delete(keys.console_user(name))
         pipe.srem(keys.console_users(), name)
-        return bool((await pipe.execute())[0])
+        removed = bool((await pipe.execute())[0])
+        await revoke_user_sessions(self.redis, name)
+        return removed
 
 
 def _read_password(stdin=sys.stdin) -> str:
@@ -107,38 +112,27 @@ def _read_password(stdin=sys.stdin) -> str:
 async def _main(args) -> int:
     from bot.settings import get_settings
     from bot.store import connect
-    from bot.store.redis_server import EmbeddedRedis
+    from bot.store.redis_server import local_redis_url
 
     settings = get_settings()
-    embedded = None
-    if settings.redis_url:
-        url = settings.redis_url
-    else:
-        local = EmbeddedRedis(settings.data_dir / "redis")
-        if local.running():  # `make run` is up: use its server
-            url = local.url
-        else:
-            embedded = local.start()
-            url = embedded.url
-    redis = connect(url)
-    try:
-        store = UserStore(redis)
-        if args.command == "add":
-            user = await store.add(args.name, _read_password(), args.role)
-            print(f"Пользователь {user.name} ({user.role.value}) сохранён.")
-        elif args.command == "list":
-            for user in await store.all():
-                print(f"{user.name}\t{user.role.value}")
-        elif args.command == "remove":
-            print("Удалён." if await store.remove(args.name) else "Такого пользователя нет.")
-        return 0
-    except UserError as exc:
-        print(f"Ошибка: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        await redis.aclose()
-        if embedded:
-            embedded.stop()
+    with local_redis_url(settings.redis_url, settings.data_dir) as url:
+        redis = connect(url)
+        try:
+            store = UserStore(redis)
+            if args.command == "add":
+                user = await store.add(args.name, _read_password(), args.role)
+                print(f"Пользователь {user.name} ({user.role.value}) сохранён.")
+            elif args.command == "list":
+                for user in await store.all():
+                    print(f"{user.name}\t{user.role.value}")
+            elif args.command == "remove":
+                print("Удалён." if await store.remove(args.name) else "Такого пользователя нет.")
+            return 0
+        except UserError as exc:
+            print(f"Ошибка: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            await redis.aclose()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -57,13 +57,14 @@ class RasaClient:
 
     PER_SERVER = 2  # one being parsed, one ready to start the moment it ends
 
-    def __init__(self, base_urls: str | list[str], timeout: float = 5.0):
+    def __init__(self, base_urls: str | list[str], timeout: float = 5.0, token: str = ""):
         urls = [base_urls] if isinstance(base_urls, str) else list(base_urls)
         if not urls:
             raise ValueError("RasaClient needs at least one server URL")
         self.base_urls = [u.rstrip("/") for u in urls]
         self.timeout = timeout
-        self._http = [httpx.AsyncClient(base_url=u, timeout=timeout) for u in self.base_urls]
+        params = {"token": token} if token else None  # Rasa's --auth-token is a query parameter
+        self._http = [httpx.AsyncClient(base_url=u, timeout=timeout, params=params) for u in self.base_urls]
         self._in_flight = [0] * len(self._http)
         self._slots = asyncio.Semaphore(self.PER_SERVER * len(self._http))  # waiters wake in FIFO order
 
@@ -97,14 +98,30 @@ class RasaClient:
 
     async def ready(self) -> bool:
         """At least one server answers with a loaded model."""
-        for http in self._http:
+        return (await self.status())[0]
+
+    async def status(self) -> tuple[bool, str]:
+        """(ready, why not): the first server with a loaded model, else what is wrong with each."""
+        problems = []
+        for url, http in zip(self.base_urls, self._http):
             try:
                 resp = await http.get("/status")
-                if resp.status_code == 200 and resp.json().get("model_file"):
-                    return True
-            except (httpx.HTTPError, ValueError):
+            except httpx.HTTPError as exc:
+                problems.append(f"{url} does not answer ({exc.__class__.__name__})")
                 continue
-        return False
+            if resp.status_code in (401, 403):
+                problems.append(f"{url} refuses our token (check RASA_TOKEN)")
+            elif resp.status_code != 200:
+                problems.append(f"{url} answers HTTP {resp.status_code}")
+            else:
+                try:
+                    loaded = bool(resp.json().get("model_file"))
+                except ValueError:
+                    loaded = False
+                if loaded:
+                    return True, "ready"
+                problems.append(f"{url} has not loaded a model yet")
+        return False, "; ".join(problems)
 
     async def close(self) -> None:
         for http in self._http:

@@ -21,6 +21,8 @@ from pathlib import Path
 import httpx
 import yaml
 
+from bot.processes import die_with_parent
+
 NLU_DIR = Path(__file__).resolve().parent
 MODELS = NLU_DIR / "models"
 log = logging.getLogger("nlu")
@@ -106,24 +108,18 @@ def ensure_model(rasa_venv: Path, log_file: Path | None = None) -> Path:
     return target
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM when the parent dies, even by SIGKILL (Linux), so an
-    orphaned Rasa never keeps the port with an old model. The signal follows the
-    thread that forked, so start servers from the main thread, not a worker."""
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # not Linux: stop() still ends the server on a normal exit
+_TOKEN_ENV = "ASSISTANT_RASA_AUTH_TOKEN"
+_RUN_WITH_TOKEN = (f"import os, sys; from rasa.__main__ import main; "
+                   f"sys.argv = ['rasa', *sys.argv[1:], '--auth-token', os.environ.pop('{_TOKEN_ENV}')]; "
+                   f"sys.exit(main())")
 
 
 class RasaServer:
     """`rasa run --enable-api` on localhost, as a child process."""
 
-    def __init__(self, rasa_venv: Path, model: Path, port: int, log_file: Path | None = None):
+    def __init__(self, rasa_venv: Path, model: Path, port: int, log_file: Path | None = None, token: str = ""):
         self.rasa_venv, self.model, self.port, self.log_file = rasa_venv, model, port, log_file
+        self.token = token
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -131,14 +127,26 @@ class RasaServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "RasaServer":
-        cmd = [str(rasa_executable(self.rasa_venv)), "run", "--enable-api", "-m", str(self.model),
-               "-i", "127.0.0.1", "-p", str(self.port)]
-        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
+        args = ["run", "--enable-api", "-m", str(self.model), "-i", "127.0.0.1", "-p", str(self.port)]
         # one math thread: e5 on 2 threads spikes to ~2 s on a busy machine (nlu/config.yml)
         env = {**rasa_env(self.rasa_venv), "OMP_NUM_THREADS": "1"}
+        if self.token:
+            # Without a token any local process could parse, or load another model
+            # (PUT /model). It travels in the environment, which only our user can
+            # read, not on the command line, which every local user sees in `ps`.
+            cmd = [str(Path(self.rasa_venv) / "bin" / "python"), "-c", _RUN_WITH_TOKEN, *args]
+            env[_TOKEN_ENV] = self.token
+            rasa_executable(self.rasa_venv)  # a clear error when Rasa is not installed
+        else:
+            cmd = [str(rasa_executable(self.rasa_venv)), *args]
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         self.proc = subprocess.Popen(cmd, cwd=NLU_DIR, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                     start_new_session=True, preexec_fn=_die_with_parent)
+                                     start_new_session=True, preexec_fn=die_with_parent)
         return self
+
+    @property
+    def _params(self) -> dict[str, str]:
+        return {"token": self.token} if self.token else {}
 
     def wait_ready(self, timeout: float = 240.0) -> None:
         deadline = time.monotonic() + timeout
@@ -146,7 +154,10 @@ class RasaServer:
             if self.proc and self.proc.poll() is not None:
                 raise RuntimeError(f"Rasa server exited with code {self.proc.returncode}; see {self.log_file}")
             try:
-                resp = httpx.get(f"{self.url}/status", timeout=2)
+                resp = httpx.get(f"{self.url}/status", params=self._params, timeout=2)
+                if resp.status_code in (401, 403):
+                    raise RuntimeError(f"port {self.port} is taken by a Rasa server that refuses our token "
+                                       f"(another assistant's?); stop it or set RASA_PORT")
                 if resp.status_code == 200 and resp.json().get("model_file"):
                     if Path(resp.json()["model_file"]).name != self.model.name:
                         # another (stale) server holds the port and ours will exit
@@ -154,7 +165,7 @@ class RasaServer:
                                            f"model; stop it or set RASA_PORT")
                     # The first parse loads the components lazily (seconds): do it
                     # now, so no client's first message waits or times out.
-                    httpx.post(f"{self.url}/model/parse", json={"text": "здравствуйте"},
+                    httpx.post(f"{self.url}/model/parse", json={"text": "здравствуйте"}, params=self._params,
                                timeout=max(5.0, deadline - time.monotonic())).raise_for_status()
                     return
             except (httpx.HTTPError, ValueError):
@@ -175,10 +186,11 @@ class RasaServer:
 class RasaServers:
     """Rasa servers for one model, one per port, started and stopped together."""
 
-    def __init__(self, rasa_venv: Path, model: Path, ports: list[int], log_file: Path | None = None):
+    def __init__(self, rasa_venv: Path, model: Path, ports: list[int], log_file: Path | None = None,
+                 token: str = ""):
         self.servers = [RasaServer(rasa_venv, model, port,
                                    log_file.with_name(f"{log_file.stem}-{i}{log_file.suffix}")
-                                   if log_file and len(ports) > 1 else log_file)
+                                   if log_file and len(ports) > 1 else log_file, token)
                         for i, port in enumerate(ports)]
 
     @property

@@ -8,9 +8,12 @@ import socket
 import tempfile
 from pathlib import Path
 
+import asyncio
+
 import httpx
 import pytest
 import pytest_asyncio
+import uvicorn
 
 from bot.app import create_app
 from bot.runtime import Runtime, load_retriever
@@ -20,6 +23,8 @@ from nlu.service import RasaServer, ensure_model
 
 ARTIFACTS = ROOT / "tests" / ".artifacts"
 API_KEY = "test-key"
+# The test Rasa server's API is closed by a token, like a real one.
+RASA_TOKEN = os.environ.get("TEST_RASA_TOKEN", "test-rasa-token")
 
 
 def free_port() -> int:
@@ -45,7 +50,8 @@ def settings(tmp_root) -> Settings:
     # A generous NLU timeout: on a loaded CI machine a slow parse must not turn
     # into a knowledge-base-only answer and make understanding tests flaky.
     return Settings(_env_file=None, assistant_api_key=API_KEY, data_dir=tmp_root / "data",
-                    redis_url="", rasa_url="", nlu_timeout_seconds=60)
+                    redis_url="", rasa_url="", nlu_timeout_seconds=60,
+                    rasa_token=RASA_TOKEN)
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +67,8 @@ def rasa_url(settings):
         return
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     model = ensure_model(settings.rasa_venv, ARTIFACTS / "rasa-train.log")
-    server = RasaServer(settings.rasa_venv, model, free_port(), ARTIFACTS / "rasa-server.log").start()
+    server = RasaServer(settings.rasa_venv, model, free_port(), ARTIFACTS / "rasa-server.log",
+                        settings.rasa_token).start()
     try:
         server.wait_ready()
         yield server.url
@@ -92,3 +99,26 @@ def emulator_ready():
     why = emulator_available()
     if why:
         pytest.skip(why)
+
+
+@pytest_asyncio.fixture
+async def served(tmp_path, settings, redis_server, rasa_url, retriever):
+    """The real app (API and operator console) served by uvicorn on a free port,
+    with operators on duty around the clock."""
+    from tests.console_kit import ALWAYS_OPEN, wait_for
+
+    schedule = tmp_path / "schedule.yaml"
+    schedule.write_text(ALWAYS_OPEN, encoding="utf-8")
+    port = free_port()
+    own = settings.model_copy(update={"handoff_schedule_file": schedule, "assistant_port": port})
+    runtime = await Runtime.create(own, redis_server.url, rasa_url, retriever)
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    await wait_for(lambda: asyncio.sleep(0, server.started), "uvicorn to start")
+    try:
+        yield runtime, f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        await runtime.close()

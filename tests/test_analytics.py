@@ -27,3 +27,10 @@ def test_rates_are_shares_of_text_messages():
     assert report.text_turns == 3
     assert round(report.rate("out_of_scope"), 3) == round(1 / 3, 3)
     assert list(report.unanswered) == ["b", "c"]
+
+
+def test_the_report_masks_questions_logged_before_the_masker_knew_them():
+    events = [{"text": "меня зовут Иванов Пётр, телефон 914 123 45 67, какая погода", "decision": "out_of_scope"}]
+    text = format_report(build_report(events))
+    assert "меня зовут [имя], телефон [телефон], какая погода" in text
+    assert "иванов" not in text and "123 45 67" not in text

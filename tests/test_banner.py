@@ -23,3 +23,24 @@ def test_banner_says_why_the_voice_line_is_off_or_where_it_answers(settings):
     assert f"{API}/call" in on and "AudioSocket off" in on
     on = _lines(settings, vosk_model_path="/models/vosk-ru", voice_audiosocket_port=9092)["Voice"]
     assert "AudioSocket on 127.0.0.1:9092" in on
+
+
+def test_banner_never_prints_a_real_api_key(settings):
+    line = _lines(settings, assistant_api_key="s3cret-production-key")["HTTP"]
+    assert "s3cret-production-key" not in line and "ASSISTANT_API_KEY" in line
+    default = _lines(settings, assistant_api_key="local-dev-key")["HTTP"]
+    assert "local-dev-key" in default and "set ASSISTANT_API_KEY" in default  # said to be for this computer only
+
+
+def test_the_default_key_is_refused_on_an_open_address(settings):
+    from bot.__main__ import unsafe_exposure
+
+    assert unsafe_exposure(settings.model_copy(update={"assistant_host": "127.0.0.1",
+                                                       "assistant_api_key": "local-dev-key"})) == ""
+    why = unsafe_exposure(settings.model_copy(update={"assistant_host": "0.0.0.0", "assistant_api_key": "local-dev-key"}))
+    assert "ASSISTANT_API_KEY" in why and "0.0.0.0" in why
+    extra = settings.model_copy(update={"assistant_host": "0.0.0.0", "assistant_api_key": "long-random-key",
+                                        "assistant_api_keys": "other,local-dev-key"})
+    assert unsafe_exposure(extra)  # the default among the extra keys is just as public
+    assert unsafe_exposure(settings.model_copy(update={"assistant_host": "0.0.0.0",
+                                                       "assistant_api_key": "long-random-key"})) == ""

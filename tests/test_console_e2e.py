@@ -6,7 +6,6 @@ resumes and asks for a rating. Also: the CLI creates the operator."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import re
@@ -17,60 +16,17 @@ from urllib.parse import quote, unquote
 
 import httpx
 import pytest
-import pytest_asyncio
-import uvicorn
 
-from bot.app import create_app
-from bot.runtime import Runtime
 from bot.settings import ROOT
 from bot.store import keys
-from tests.conftest import API_KEY, free_port
+from tests.conftest import API_KEY
+from tests.console_kit import create_operator, wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
-ALWAYS_OPEN = ("timezone: Asia/Kamchatka\ntimezone_title: по камчатскому времени\nweek:\n"
-               + "".join(f"  {d}: ['00:00-24:00']\n" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")))
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed")]
-
-
-async def wait_for(check, what: str, timeout: float = 20.0):
-    """Poll `check` until it returns something truthy, or fail saying what did not happen."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = await check()
-        if result:
-            return result
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-@pytest_asyncio.fixture
-async def served(tmp_path, settings, redis_server, rasa_url, retriever):
-    schedule = tmp_path / "schedule.yaml"
-    schedule.write_text(ALWAYS_OPEN, encoding="utf-8")
-    port = free_port()
-    own = settings.model_copy(update={"handoff_schedule_file": schedule, "assistant_port": port})
-    runtime = await Runtime.create(own, redis_server.url, rasa_url, retriever)
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    await wait_for(lambda: asyncio.sleep(0, server.started), "uvicorn to start")
-    try:
-        yield runtime, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        await runtime.close()
-
-
-def create_operator(redis_url: str, name: str, password: str, role: str = "operator") -> str:
-    env = {**os.environ, "REDIS_URL": redis_url}
-    done = subprocess.run([sys.executable, "-m", "handoff.users", "add", name, "--role", role],
-                          input=password + "\n", capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 async def test_operator_takes_replies_and_resolves_in_the_browser(served, redis_server):
@@ -105,7 +61,7 @@ async def test_operator_takes_replies_and_resolves_in_the_browser(served, redis_
                 # a second client asks for an operator while the queue page is open: it appears live
                 late = f"x{cid}"
                 await client.post(f"/api/v1/conversations/{late}/messages", json={"text": "позовите оператора"})
-                await expect(page.get_by_role("link", name=f"api:", exact=False).filter(has_text=late)).to_be_visible()
+                await expect(page.get_by_role("link", name="api:", exact=False).filter(has_text=late)).to_be_visible()
 
                 row = page.get_by_role("row").filter(has_text=f":{cid}")
                 await row.get_by_role("button", name="Взять").click()

@@ -129,11 +129,21 @@ async def test_client_can_cancel_waiting(api, handoff):
     assert chat.answered_topic() == "digital_signature"
 
 
+async def on_line(handoff, *names: str, role: str = "operator") -> None:
+    """Console accounts that are signed in and on line."""
+    from handoff.presence import Presence
+
+    for name in names:
+        await handoff.users.add(name, "a long enough password", role)
+        await handoff.presence.set(name, Presence.online)
+
+
 async def test_transfers_reach_the_client_and_the_third_is_refused(api, handoff):
     chat = Chat(api)
     inbox = Inbox(api, chat)
     await chat.say("оператор")
     cid = scoped(chat)
+    await on_line(handoff, "anna", "boris", "vera")
     await handoff.claim("anna", cid)
     await handoff.transfer("anna", cid, "boris")
     await handoff.transfer("boris", cid)  # back to the queue
@@ -144,6 +154,88 @@ async def test_transfers_reach_the_client_and_the_third_is_refused(api, handoff)
     kinds = [r["kind"] for r in await inbox.new()]
     assert kinds == ["handoff"] * 4  # joined, transferred, transferred, joined
     await handoff.resolve("vera", cid)
+
+
+async def test_a_transfer_goes_only_to_an_operator_who_exists_and_is_on_line(api, handoff):
+    chat = Chat(api)
+    await chat.say("оператор")
+    cid = scoped(chat)
+    await on_line(handoff, "anna")
+    await handoff.users.add("oleg", "a long enough password")  # exists, but has not signed in
+    await handoff.claim("anna", cid)
+    with pytest.raises(Refused, match="Такого сотрудника нет"):
+        await handoff.transfer("anna", cid, "nobody")
+    with pytest.raises(Refused, match="oleg сейчас не на связи"):
+        await handoff.transfer("anna", cid, "oleg")
+    ticket = await handoff.queue.get(cid)
+    assert ticket.operator == "anna" and ticket.transfers == 0  # nothing moved, nothing counted
+
+
+async def test_a_supervisor_rescues_a_conversation_whose_operator_is_gone(api, handoff):
+    """Even a conversation left with an account that no longer exists (older data)."""
+    chat = Chat(api)
+    inbox = Inbox(api, chat)
+    await chat.say("оператор")
+    cid = scoped(chat)
+    await on_line(handoff, "anna")
+    await on_line(handoff, "sveta", role="supervisor")
+    await handoff.claim("anna", cid)
+    await handoff.queue.transfer(cid, "anna", "ghost")  # the queue itself does not check names
+    await inbox.new()
+    with pytest.raises(Refused):  # an operator cannot take over someone else's conversation
+        await handoff.resolve("anna", cid)
+    with pytest.raises(Refused):
+        await handoff.transfer("anna", cid, "sveta")
+    await handoff.transfer("sveta", cid, "anna", supervisor=True)
+    assert (await handoff.queue.get(cid)).operator == "anna"
+    await handoff.queue.transfer(cid, "anna", "ghost", supervisor=True)
+    await handoff.resolve("sveta", cid, supervisor=True)
+    assert (await handoff.queue.status(cid)) is Status.bot
+    assert any("оцените" in r["text"].lower() or "легко" in r["text"] for r in await inbox.new())
+    await chat.say("как закрыть ип")
+    assert chat.answered_topic() == "close_ip"  # the assistant has the conversation again
+
+
+async def test_the_client_goes_back_to_the_queue_when_the_operator_leaves(api, handoff, runtime):
+    chat = Chat(api)
+    inbox = Inbox(api, chat)
+    await chat.say("оператор")
+    cid = scoped(chat)
+    await on_line(handoff, "anna")
+    await handoff.claim("anna", cid)
+    await inbox.new()
+    await handoff.check_with_operator()
+    assert (await handoff.queue.get(cid)).status is Status.with_operator  # anna's console is alive
+    await runtime.redis.zadd(keys.handoff_heartbeat(), {"anna": 0})  # her console closed long ago
+    assert await handoff.check_with_operator() >= 1
+    ticket = await handoff.queue.get(cid)
+    assert ticket.status is Status.waiting and ticket.operator == "" and ticket.transfers == 0
+    assert cid in [t.conversation_id for t in await handoff.queue.waiting()]
+    [told] = await inbox.new()
+    assert "оператор был вынужден отключиться" in told["text"]
+    await chat.say("отмена")  # and the client can still stop waiting
+    assert chat.last["state"]["with_operator"] is False
+
+
+async def test_a_silent_conversation_with_an_operator_is_closed(api, handoff, runtime):
+    chat = Chat(api)
+    inbox = Inbox(api, chat)
+    await chat.say("оператор")
+    cid = scoped(chat)
+    await on_line(handoff, "anna")
+    await handoff.claim("anna", cid)
+    await handoff.reply("anna", cid, "Здравствуйте!")
+    await chat.say("минутку, ищу документы")
+    await inbox.new()
+    await handoff.check_with_operator()
+    assert (await handoff.queue.status(cid)) is Status.with_operator
+    handoff.clock.now += timedelta(minutes=handoff.idle_timeout / 60 + 1)
+    await handoff.presence.heartbeat("anna", handoff.clock.now.timestamp())
+    assert await handoff.check_with_operator() >= 1
+    assert (await handoff.queue.status(cid)) is Status.bot
+    closed = [r["text"] for r in await inbox.new()]
+    assert "давно не было сообщений" in closed[0]
+    assert cid not in dict(await handoff.queue.active())
 
 
 async def test_after_the_operator_the_interrupted_flow_resumes(api, handoff):

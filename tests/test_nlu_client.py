@@ -10,13 +10,14 @@ import pytest
 
 from nlu.client import NluUnavailable, RasaClient
 from nlu.service import RasaServer
+from tests.conftest import RASA_TOKEN
 
 DEAD = "http://127.0.0.1:9"  # nothing listens on the discard port
 
 
 async def test_parse_carries_the_e5_vector_the_knowledge_base_uses(rasa_url, retriever):
     _, search = retriever
-    client = RasaClient(rasa_url, timeout=60)
+    client = RasaClient(rasa_url, timeout=60, token=RASA_TOKEN)
     try:
         result = await client.parse("как открыть ип")
     finally:
@@ -33,7 +34,7 @@ async def test_parse_carries_the_e5_vector_the_knowledge_base_uses(rasa_url, ret
 
 
 async def test_a_dead_server_is_skipped_and_all_dead_is_unavailable(rasa_url):
-    mixed = RasaClient([DEAD, rasa_url], timeout=60)
+    mixed = RasaClient([DEAD, rasa_url], timeout=60, token=RASA_TOKEN)
     dead = RasaClient([DEAD, DEAD], timeout=5)
     try:
         for _ in range(3):  # whichever order the balancer picks, the live one answers
@@ -42,9 +43,27 @@ async def test_a_dead_server_is_skipped_and_all_dead_is_unavailable(rasa_url):
         with pytest.raises(NluUnavailable):
             await dead.parse("добрый день")
         assert not await dead.ready()
+        assert "does not answer" in (await dead.status())[1]
     finally:
         await mixed.close()
         await dead.close()
+
+
+async def test_rasas_api_is_closed_without_the_token(rasa_url):
+    """Any local process could otherwise parse through it, or load another model."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=rasa_url, timeout=60) as raw:
+        assert (await raw.post("/model/parse", json={"text": "привет"})).status_code == 401
+        assert (await raw.put("/model", json={"model_file": "/tmp/other.tar.gz"})).status_code == 401
+    stranger = RasaClient(rasa_url, timeout=60, token="wrong")
+    try:
+        with pytest.raises(NluUnavailable):
+            await stranger.parse("привет")
+        ready, why = await stranger.status()
+        assert not ready and "RASA_TOKEN" in why
+    finally:
+        await stranger.close()
 
 
 @pytest.mark.parametrize("text, entity, value", [
@@ -60,7 +79,7 @@ async def test_a_dead_server_is_skipped_and_all_dead_is_unavailable(rasa_url):
     ("огрнип 304500116000157", "ogrn", "304500116000157"),
 ])
 async def test_entities_come_from_regexes_and_lookups(rasa_url, text, entity, value):
-    client = RasaClient(rasa_url, timeout=60)
+    client = RasaClient(rasa_url, timeout=60, token=RASA_TOKEN)
     try:
         result = await client.parse(text)
     finally:
@@ -72,15 +91,18 @@ def test_an_amount_is_not_read_from_an_inn(rasa_url):
     import httpx
 
     entities = httpx.post(f"{rasa_url}/model/parse", json={"text": "оплатить по инн 7701234567"},
-                          timeout=60).json()["entities"]
+                          params={"token": RASA_TOKEN}, timeout=60).json()["entities"]
     assert [e["entity"] for e in entities] == ["inn"]
 
 
 def test_a_server_with_another_model_on_our_port_is_reported(rasa_url, settings):
     port = int(rasa_url.rsplit(":", 1)[1])
-    ours = RasaServer(settings.rasa_venv, Path("nlu-some-other-model.tar.gz"), port)
+    ours = RasaServer(settings.rasa_venv, Path("nlu-some-other-model.tar.gz"), port, token=settings.rasa_token)
     with pytest.raises(RuntimeError, match=f"port {port} is taken"):
         ours.wait_ready(timeout=30)
+    stranger = RasaServer(settings.rasa_venv, Path("nlu-some-other-model.tar.gz"), port, token="another")
+    with pytest.raises(RuntimeError, match=f"port {port} is taken"):
+        stranger.wait_ready(timeout=30)
 
 
 async def test_parses_queue_in_the_app_first_come_first_served_and_time_out_busy():

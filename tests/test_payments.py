@@ -120,12 +120,14 @@ async def test_webhook_replay_duplicate_and_out_of_order(pay):
     stale = pay.standin.notification("payment.waiting_for_capture", pay.standin.snapshot(payment_id))
     # A forged «succeeded» while the gateway still says pending changes nothing.
     forged = pay.standin.notification("payment.succeeded", {**pay.standin.snapshot(payment_id), "status": "succeeded"})
-    assert (await pay.standin.deliver(forged)).json()["status"] == "unchanged"
+    assert (await pay.standin.deliver(forged)).json()["status"] == "not_confirmed"
     assert (await pay.svc.orders.get(order.id)).status is PaymentStatus.pending
 
+    # ... and does not make the genuine one look like a repeat: that one is applied
     succeeded = pay.standin.notification("payment.succeeded", pay.standin.succeed(payment_id))
     answers = await asyncio.gather(*(pay.standin.deliver(succeeded) for _ in range(3)))
     assert all(a.status_code == 200 for a in answers)
+    assert "applied" in [a.json()["status"] for a in answers]
     assert (await pay.standin.deliver(succeeded)).json()["status"] == "duplicate"
     # Late, out-of-order notifications about an older state are ignored.
     assert (await pay.standin.deliver(stale)).status_code == 200

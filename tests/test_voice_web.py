@@ -150,6 +150,14 @@ async def test_websocket_without_a_model_explains_and_hangs_up(runtime):
             assert status["type"] == "status" and status["on"] is False
             assert status["message"] == texts.OFF_NO_MODEL
             assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {"type": "hangup"}
+        # a page on another site may not place calls through us from its visitors' browsers
+        with pytest.raises(websockets.InvalidStatus):
+            async with websockets.connect(base.replace("http", "ws") + "/call/ws",
+                                          additional_headers={"Origin": "https://evil.example"}) as ws:
+                await ws.recv()
+        async with websockets.connect(base.replace("http", "ws") + "/call/ws",
+                                      additional_headers={"Origin": base}) as ws:  # our own page may
+            assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "status"
     finally:
         await stop(server, task)
 

@@ -21,6 +21,8 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.websockets import WebSocketState
 
+from bot.origin import same_origin
+
 from .call import Call
 from .service import VoiceService
 
@@ -87,6 +89,9 @@ def router(service: VoiceService) -> APIRouter:
 
     @r.websocket("/call/ws")
     async def call_ws(ws: WebSocket):
+        if not same_origin(ws.headers):
+            await ws.close(code=4403)  # another site's page may not place calls through us
+            return
         await ws.accept()
         await service.load()
         output = WebSocketOutput(ws)

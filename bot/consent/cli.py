@@ -7,24 +7,15 @@ from contextlib import asynccontextmanager
 
 from bot.settings import get_settings
 from bot.store import connect
-from bot.store.redis_server import EmbeddedRedis
+from bot.store.redis_server import local_redis_url
 
 
 @asynccontextmanager
 async def open_redis():
     settings = get_settings()
-    embedded = None
-    if settings.redis_url:
-        url = settings.redis_url
-    else:
-        server = EmbeddedRedis(settings.data_dir / "redis")
-        if not server.running():
-            embedded = server.start()
-        url = server.url
-    redis = connect(url)
-    try:
-        yield redis
-    finally:
-        await redis.aclose()
-        if embedded:
-            embedded.stop()
+    with local_redis_url(settings.redis_url, settings.data_dir) as url:
+        redis = connect(url)
+        try:
+            yield redis
+        finally:
+            await redis.aclose()

@@ -1,7 +1,8 @@
 """Understanding = Rasa's intent ranking fused with the knowledge-base ranking.
 
 Both run concurrently. If Rasa is unreachable the knowledge base alone still
-answers FAQ questions (the conversation never stops because NLU is down).
+answers FAQ questions and `keywords.py` still recognises a request for an
+operator or a callback (the conversation never stops because NLU is down).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from knowledge_base.retriever import Retriever
 from nlu.client import NluResult, NluUnavailable, RasaClient
 from nlu.labels import split_label
 
+from .keywords import keyword_intents
 from .messages import Candidate, Understanding
 
 log = logging.getLogger("core.understanding")
@@ -93,6 +95,8 @@ class Understander:
         nlu = await self._parse(text)
         kb = await self._search(text, nlu)
         ranking = fuse(nlu, [(s.topic_id, s.similarity) for s in kb], self.cal)
+        if nlu is None:  # no NLU: a request for a person must still reach one
+            ranking = keyword_intents(text) + ranking
         top = ranking[0]
         entities = {}
         for name in ENTITY_NAMES:

@@ -140,7 +140,8 @@ async def handle_notification(service, client: YooKassaClient, body: dict) -> st
     """Apply one notification. The body is only a hint: the status we record is
     the one the gateway returns for GET /payments/{id}, so a forged, stale or
     out-of-order notification cannot mark anything paid.
-    Returns what happened: ignored | unknown | mismatch | applied | unchanged."""
+    Returns what happened: ignored | unknown | mismatch | applied | unchanged |
+    not_confirmed (the gateway does not say so: nothing recorded)."""
     ref = notification_ref(body)
     if ref is None:
         return "ignored"
@@ -154,4 +155,16 @@ async def handle_notification(service, client: YooKassaClient, body: dict) -> st
         log.error("gateway payment does not belong to order %s", order.id)
         return "mismatch"
     _order, changed = await service.apply(order, observe(payment), PaymentMethod.card, announce=True)
-    return "applied" if changed else "unchanged"
+    if changed:
+        return "applied"
+    # Not confirmed by the gateway (forged, or early): not "seen", so the genuine
+    # notification that follows is still processed rather than taken for a repeat.
+    return "unchanged" if confirms(_event, payment) else "not_confirmed"
+
+
+def confirms(event: str, payment: dict) -> bool:
+    """Does the gateway's own record of the payment say what the notification says?"""
+    if event == "refund.succeeded":
+        refunded = payment.get("refunded_amount") or {}
+        return bool(refunded.get("value")) and value_to_kopecks(refunded["value"]) > 0
+    return payment.get("status") == event.removeprefix("payment.")

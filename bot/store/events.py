@@ -1,7 +1,9 @@
 """Anonymized turn events (R-21): an append-only Redis stream.
 
-Texts are masked before they are written; conversation ids are replaced by a
-keyed hash so events can be grouped per conversation without revealing who.
+Texts are masked before they are written, and so are button payloads and the
+decision (a payload's value can reach it: «handoff:<value>»); conversation ids
+are replaced by a keyed hash so events can be grouped per conversation without
+revealing who.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.core.masking import mask_personal_data
+from bot.core.masking import mask_payload, mask_personal_data
 
 from . import keys
 
@@ -36,13 +38,13 @@ class EventLog:
             "conv": anonymous_id(conversation_id, self.salt),
             "channel": channel,
             "text": mask_personal_data(text or ""),
-            "payload": payload or "",
+            "payload": mask_payload(payload or ""),
             "intent": intent or "",
             "faq_id": faq_id or "",
             "confidence": "" if confidence is None else f"{confidence:.4f}",
             "ranking": json.dumps(ranking[:3], ensure_ascii=False),
             "replies": ",".join(reply_kinds),
-            "decision": decision,
+            "decision": mask_payload(decision),
             "latency_ms": f"{latency_ms:.1f}",
         }
         await self.redis.xadd(keys.events(), event, maxlen=keys.EVENTS_MAXLEN, approximate=True)

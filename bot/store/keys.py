@@ -80,6 +80,8 @@ return 0
 #   handoff:queue             zset: waiting conversations, score = priority time
 #                             (enqueue time minus a segment bonus; lowest first)
 #   handoff:mine:{operator}   set: conversations an operator is handling
+#   handoff:active            zset: conversations with an operator, score = last
+#                             message either way (for the idle and gone checks)
 #   handoff:presence          hash: operator -> online | away | offline
 #   handoff:heartbeat         zset: operator -> last heartbeat (unix seconds)
 #   handoff:stats:{yyyymmdd}  hash: counters of the day (requested, claimed …)
@@ -90,7 +92,8 @@ return 0
 #   handoff:slot:{epoch}      counter: callbacks booked into one slot
 #   outbox:{cid}              stream: messages for API clients to poll
 #   console:user:{name}       hash: operator console account
-#   secret:console            console session signing secret (generated)
+#   console:session:{hmac}    hash: a signed-in console session (user, csrf)
+#   console:user_sessions:{name} set: that user's session ids
 # ---------------------------------------------------------------------------
 
 OUTBOX_MAXLEN = 1000
@@ -114,6 +117,10 @@ def handoff_queue() -> str:
 
 def handoff_mine(operator: str) -> str:
     return f"{PREFIX}handoff:mine:{operator}"
+
+
+def handoff_active() -> str:
+    return f"{PREFIX}handoff:active"
 
 
 def handoff_presence() -> str:
@@ -170,8 +177,43 @@ def console_address_failures(address: str) -> str:
     return f"{PREFIX}console:login_failures:ip:{address}"
 
 
-def console_secret() -> str:
-    return f"{PREFIX}secret:console"
+def console_session(session_id: str) -> str:
+    """One console session: user and CSRF token; `session_id` is a keyed hash of the cookie."""
+    return f"{PREFIX}console:session:{session_id}"
+
+
+def console_user_sessions(name: str) -> str:
+    """The ids of one user's sessions, to end them all at once."""
+    return f"{PREFIX}console:user_sessions:{name}"
+
+
+# Admit a console sign-in attempt and count it BEFORE its password is checked,
+# in one step, so parallel guesses cannot all slip in between a check and a
+# count. KEYS: account counter, address counter. ARGV: window seconds, account
+# limit, address limit. Returns 0 when the attempt is admitted (and counted),
+# else the seconds to wait (a refused attempt is not counted). The caller
+# gives an admitted attempt back when its password was right (LOGIN_SUCCEEDED).
+LOGIN_ATTEMPT = """
+local wait = 0
+for i, key in ipairs(KEYS) do
+  if tonumber(redis.call('get', key) or '0') >= tonumber(ARGV[i + 1]) then
+    local ttl = redis.call('ttl', key)
+    if ttl < 1 then ttl = tonumber(ARGV[1]) end
+    if ttl > wait then wait = ttl end
+  end
+end
+if wait > 0 then return wait end
+for _, key in ipairs(KEYS) do
+  if redis.call('incr', key) == 1 then redis.call('expire', key, ARGV[1]) end
+end
+return 0
+"""
+
+LOGIN_SUCCEEDED = """
+redis.call('del', KEYS[1])
+if tonumber(redis.call('get', KEYS[2]) or '0') > 0 then redis.call('decr', KEYS[2]) end
+return 1
+"""
 
 
 # Put a conversation in the queue unless it is already waiting or with an
@@ -189,7 +231,7 @@ return 1
 # Claim one waiting conversation (ARGV[1] = cid) or, with ARGV[1] == '', the
 # one first in line. Removing it from the queue is the claim: exactly one
 # operator succeeds. KEYS: queue. ARGV: cid or '', operator, now, record key
-# prefix, "mine" key of the operator. Returns the cid or false.
+# prefix, "mine" key of the operator, the "active" key. Returns the cid or false.
 HANDOFF_CLAIM = """
 local cid = ARGV[1]
 if cid == '' then
@@ -202,6 +244,7 @@ local record = ARGV[4] .. cid
 if redis.call('hget', record, 'status') ~= 'waiting' then return false end
 redis.call('hset', record, 'status', 'with_operator', 'operator', ARGV[2], 'claimed_at', ARGV[3])
 redis.call('sadd', ARGV[5], cid)
+redis.call('zadd', ARGV[6], ARGV[3], cid)
 return cid
 """
 
@@ -215,33 +258,41 @@ return 1
 """
 
 # Transfer to another operator (ARGV[3] = name) or back to the queue
-# (ARGV[3] == ''), at most ARGV[4] times per handoff.
-# KEYS: record, queue, mine of the current operator, mine of the target.
-# ARGV: cid, current operator, target, max transfers, now.
+# (ARGV[3] == ''), at most ARGV[4] times per handoff; ARGV[6] == '1' counts it
+# as a transfer (a return to the queue because the operator left does not).
+# KEYS: record, queue, mine of the current operator, mine of the target, active.
+# ARGV: cid, current operator, target, max transfers, now, count.
 # Returns 1 done, -1 not this operator's conversation, -2 limit reached.
 HANDOFF_TRANSFER = """
 if redis.call('hget', KEYS[1], 'status') ~= 'with_operator'
    or redis.call('hget', KEYS[1], 'operator') ~= ARGV[2] then return -1 end
 local transfers = tonumber(redis.call('hget', KEYS[1], 'transfers') or '0')
-if transfers >= tonumber(ARGV[4]) then return -2 end
+if ARGV[6] == '1' then
+  if transfers >= tonumber(ARGV[4]) then return -2 end
+  redis.call('hset', KEYS[1], 'transfers', transfers + 1)
+end
 redis.call('srem', KEYS[3], ARGV[1])
-redis.call('hset', KEYS[1], 'transfers', transfers + 1, 'transferred_at', ARGV[5])
+redis.call('hset', KEYS[1], 'transferred_at', ARGV[5])
 if ARGV[3] == '' then
   redis.call('hset', KEYS[1], 'status', 'waiting', 'operator', '')
   redis.call('zadd', KEYS[2], redis.call('hget', KEYS[1], 'priority'), ARGV[1])
+  redis.call('zrem', KEYS[5], ARGV[1])
 else
   redis.call('hset', KEYS[1], 'operator', ARGV[3])
   redis.call('sadd', KEYS[4], ARGV[1])
+  redis.call('zadd', KEYS[5], ARGV[5], ARGV[1])
 end
 return 1
 """
 
-# The operator finishes. KEYS: record, mine. ARGV: cid, operator, now.
+# The operator (or a supervisor on their behalf) finishes.
+# KEYS: record, mine, active. ARGV: cid, operator, now.
 HANDOFF_RESOLVE = """
 if redis.call('hget', KEYS[1], 'status') ~= 'with_operator'
    or redis.call('hget', KEYS[1], 'operator') ~= ARGV[2] then return 0 end
 redis.call('hset', KEYS[1], 'status', 'resolved', 'resolved_at', ARGV[3])
 redis.call('srem', KEYS[2], ARGV[1])
+redis.call('zrem', KEYS[3], ARGV[1])
 return 1
 """
 

@@ -66,9 +66,13 @@
       else if (event.type === "queue" && (live === "queue" || live === "supervisor")) refreshQueue();
       else if (event.type === "callback" && live === "callbacks") location.reload();
     };
-    ws.onclose = function () {
+    ws.onclose = function (event) {
       clearInterval(beat);
       document.body.dataset.live = "disconnected";
+      // 4401: signed out (or the session ended elsewhere); 4403: no longer this
+      // operator's conversation. Reconnecting would not help: say what to do.
+      if (event.code === 4401) { location.assign("/console/login"); return; }
+      if (event.code === 4403) { statusChanged(); return; }
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 30000);
     };
