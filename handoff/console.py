@@ -313,7 +313,7 @@ def routes(app: FastAPI, runtime, service) -> None:
     login_redirect(app)
     app.add_middleware(SecurityHeaders, prefixes=("/console",))
     _install_html_errors(app, templates)
-    return {"session": session, "form_session": form_session, "page": page, "back": back}  # console_privacy
+    return auth, page  # for handoff/console_privacy.py
 
 
 def _install_html_errors(app: FastAPI, templates: Jinja2Templates) -> None:

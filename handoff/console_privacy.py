@@ -5,8 +5,9 @@
                                   channels get a notice; the audit records the supervisor's name
 
 The client of the conversation is erased in every channel (bot/privacy).
-Registered from handoff/module.py with the console's session, CSRF and page
-helpers (`console.routes` returns them), so sign-in rules stay in one place.
+Registered from handoff/module.py with the console's `ConsoleAuth` (sessions,
+CSRF, roles) and page renderer, which `console.routes` returns, so sign-in
+rules stay in one place.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from fastapi.responses import HTMLResponse
 
 from bot.privacy import texts
 
-from .users import Role
+from .console_auth import back
 
 log = logging.getLogger("handoff.console")
 
@@ -30,15 +31,11 @@ NOT_TICKED = ("Данные не удалены: отметьте, что кли
               "и нажмите кнопку ещё раз.")
 
 
-def routes(app: FastAPI, runtime, kit: dict) -> None:
-    session, form_session, page, back = kit["session"], kit["form_session"], kit["page"], kit["back"]
+def routes(app: FastAPI, runtime, auth, page) -> None:
     router = APIRouter(prefix="/console")
 
     async def supervisor(request: Request, csrf: str | None = None):
-        s = await (session(request) if csrf is None else form_session(request, csrf))
-        if s.user.role is not Role.supervisor:
-            raise HTTPException(403, SUPERVISORS_ONLY)
-        return s
+        return await auth.supervisor(request, csrf, why=SUPERVISORS_ONLY)
 
     async def client_of(cid: str) -> str:
         state = await runtime.engine.conversations.load(cid)

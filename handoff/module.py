@@ -41,8 +41,8 @@ def routes(app, runtime) -> None:
     from .console_privacy import routes as privacy_routes
 
     add_outbox_route(app, runtime)
-    kit = console_routes(app, runtime, service(runtime))
-    privacy_routes(app, runtime, kit)
+    auth, page = console_routes(app, runtime, service(runtime))
+    privacy_routes(app, runtime, auth, page)
 
 
 def background(runtime) -> list:

@@ -6,7 +6,6 @@ of the client's strings outside what the law requires us to keep."""
 from __future__ import annotations
 
 import argparse
-import re
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -26,6 +25,7 @@ from handoff.schedule import Schedule
 from handoff.users import UserStore
 from tests import privacy_kit as kit
 from tests.chat import Chat
+from tests.console_kit import login_csrf, sign_in
 from voice.desk import DefaultDesk
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -260,14 +260,8 @@ async def _console(runtime) -> httpx.AsyncClient:
 
 
 async def _login(console: httpx.AsyncClient, name: str, password: str) -> None:
-    form = await console.get("/console/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
-    done = await console.post("/console/login", data={"username": name, "password": password, "csrf": csrf})
+    done = await sign_in(console, name, password)
     assert done.status_code == 303 and done.headers["location"] == "/console", done.text
-
-
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
 
 
 async def test_a_supervisor_erases_from_the_console_and_an_operator_cannot(api, runtime):
@@ -284,7 +278,7 @@ async def test_a_supervisor_erases_from_the_console_and_an_operator_cannot(api, 
         refused = await operator.get(page_url + "/erase")
         assert refused.status_code == 403 and "руководитель смены" in refused.text
         queue = await operator.get("/console")
-        refused = await operator.post(page_url + "/erase", data={"csrf": _csrf(queue.text), "confirm": "yes"})
+        refused = await operator.post(page_url + "/erase", data={"csrf": login_csrf(queue.text), "confirm": "yes"})
         assert refused.status_code == 403
     assert await runtime.engine.profiles.get(kit.scoped(token))  # nothing was erased
 
@@ -297,10 +291,10 @@ async def test_a_supervisor_erases_from_the_console_and_an_operator_cannot(api, 
         assert "Будет удалено" in confirm.text and "журнал ваших согласий" in confirm.text
         forged = await supervisor.post(page_url + "/erase", data={"csrf": "forged", "confirm": "yes"})
         assert forged.status_code == 403
-        unticked = await supervisor.post(page_url + "/erase", data={"csrf": _csrf(confirm.text)})
+        unticked = await supervisor.post(page_url + "/erase", data={"csrf": login_csrf(confirm.text)})
         assert unticked.status_code == 303 and "error=" in unticked.headers["location"]
         assert await runtime.engine.profiles.get(kit.scoped(token))
-        done = await supervisor.post(page_url + "/erase", data={"csrf": _csrf(confirm.text), "confirm": "yes"})
+        done = await supervisor.post(page_url + "/erase", data={"csrf": login_csrf(confirm.text), "confirm": "yes"})
         assert done.status_code == 303 and done.headers["location"].startswith("/console?note=")
 
     leftovers = kit.without(await kit.scan(runtime.redis, {**who.needles(), "client id": token}),

@@ -80,12 +80,12 @@ class Eraser:
     # The key families of keys.CLIENT_DATA marked erase / pseudonymise that this class handles
     # (tests/test_privacy_keys.py checks the two lists agree).
     COVERED = frozenset({
-        "conversation", "history", "client", "events", "api_response", "rate", "handoff", "handoff_queue",
-        "handoff_mine", "callback", "callbacks", "outbox", "payment_order", "payment_create", "payment_client",
-        "consent_ledger", "consent_audit", "consent_clients", "client_addresses", "notification",
-        "notify_scheduled", "notify_digest", "notify_digest_due", "notify_deliveries", "voice_callbacks",
-        "appointment", "client_appointments", "appointments_all", "appointment_reminders", "client_conversations",
-        "application", "application_client", "application_create", "application_draft",
+        "conversation", "history", "client", "events", "api_response", "rate", "outbox", "client_addresses",
+        "client_conversations", "handoff", "handoff_queue", "handoff_mine", "handoff_active", "callback",
+        "callbacks", "voice_callbacks", "payment_order", "payment_create", "payment_client", "consent_ledger",
+        "consent_audit", "consent_clients", "notification", "notify_scheduled", "notify_digest",
+        "notify_digest_due", "notify_deliveries", "appointment", "client_appointments", "appointments_all",
+        "appointment_reminders", "application", "application_client", "application_create", "application_draft",
     })
 
     def __init__(self, runtime):
@@ -389,6 +389,7 @@ class Eraser:
             pipe = self.redis.pipeline(transaction=True)
             pipe.delete(keys.handoff(cid))
             pipe.zrem(keys.handoff_queue(), cid)
+            pipe.zrem(keys.handoff_active(), cid)
             if operator:
                 pipe.srem(keys.handoff_mine(operator), cid)
             await pipe.execute()

@@ -706,6 +706,7 @@ CLIENT_DATA: dict[str, str] = {
     "handoff_prefix": NO_CLIENT_DATA,
     "handoff_queue": ERASE,
     "handoff_mine": ERASE,
+    "handoff_active": ERASE,
     "handoff_presence": NO_CLIENT_DATA,
     "handoff_heartbeat": NO_CLIENT_DATA,
     "handoff_stats": NO_CLIENT_DATA,
@@ -720,7 +721,8 @@ CLIENT_DATA: dict[str, str] = {
     "console_users": NO_CLIENT_DATA,
     "console_account_failures": NO_CLIENT_DATA,
     "console_address_failures": NO_CLIENT_DATA,
-    "console_secret": NO_CLIENT_DATA,
+    "console_session": NO_CLIENT_DATA,
+    "console_user_sessions": NO_CLIENT_DATA,
     "payment_order": PSEUDONYMISE,  # accounting records (402-ФЗ): kept, relinked
     "payment_create": ERASE,  # create-once marker named by the conversation id
     "payment_client": PSEUDONYMISE,
