@@ -13,9 +13,8 @@ from zoneinfo import ZoneInfo
 from bot.core.engine import Engine, Turn
 from bot.core.messages import Button, ReplyKind, Understanding
 from bot.flows.base import FlowEvent, reply
-from knowledge_base.models import Segment
-
 from bot.privacy.profile import remember
+from knowledge_base.models import Segment
 
 from . import texts
 from .flow import CONTEXT_FORM, DRAFT, NAME, PURPOSE, SUBMIT, ApplicationFlow
