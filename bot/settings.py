@@ -115,7 +115,7 @@ class Settings(BaseSettings):
     applications_draft_ttl_days: float = 30.0  # an unfinished form is kept this long for «продолжить заявку»
 
     # Erasure of personal data (bot/privacy, R-7 / R-22 / R-23)
-    privacy_pseudonym_key: str = ""  # keys the hash that replaces an erased client's id; empty = generated, kept in Redis
+    privacy_pseudonym_key: str = ""  # keys the hash that replaces an erased client's id; empty = generated into DATA_DIR/secrets (0600)
 
     log_level: str = "INFO"
 

@@ -93,7 +93,7 @@ class Eraser:
         self.redis: Redis = runtime.redis
 
     async def pseudonym(self, client_id: str) -> str:
-        return pseudonym(client_id, await pseudonym_key(self.redis, self.runtime.settings.privacy_pseudonym_key))
+        return pseudonym(client_id, pseudonym_key(self.runtime.settings))
 
     # ------------------------------------------------------------------ reads
     async def conversations(self, client_id: str, also: Iterable[str] = ()) -> list[str]:

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
+from pathlib import Path
 
-from redis.asyncio import Redis
-
-from bot.store import keys
+from bot.secret_files import read_or_create_secret
 
 PREFIX = "erased:"
 
@@ -29,10 +27,10 @@ def is_pseudonym(client_id: str) -> bool:
     return client_id.startswith(PREFIX)
 
 
-async def pseudonym_key(redis: Redis, configured: str = "") -> str:
-    """PRIVACY_PSEUDONYM_KEY, or one generated once and kept in Redis (then a copy of
-    Redis holds both the key and the pseudonyms: set the variable in production)."""
-    if configured:
-        return configured
-    await redis.set(keys.privacy_secret(), secrets.token_hex(32), nx=True)
-    return await redis.get(keys.privacy_secret())
+def pseudonym_key(settings) -> str:
+    """PRIVACY_PSEUDONYM_KEY, else a key generated once into DATA_DIR/secrets (0600),
+    never in Redis: a copy of the store must not hold both the key and the pseudonyms.
+    Several replicas share one value through the variable."""
+    if settings.privacy_pseudonym_key:
+        return settings.privacy_pseudonym_key
+    return read_or_create_secret(Path(settings.data_dir) / "secrets" / "privacy.key").decode()

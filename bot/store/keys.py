@@ -659,13 +659,8 @@ return ARGV[1]
 
 
 # ------------------------------------------------ privacy (bot/privacy, R-7 / R-22 / R-23)
-#   secret:privacy           key of the keyed hash that makes pseudonyms (generated
-#                            once unless PRIVACY_PSEUDONYM_KEY is set)
+# (the key of the pseudonyms lives outside Redis: bot/privacy/pseudonym.py)
 # Erasure cancels a booked callback and frees its place in the same step.
-def privacy_secret() -> str:
-    return f"{PREFIX}secret:privacy"
-
-
 def callback_slot_prefix() -> str:
     """`<prefix><epoch>` is a callback slot counter; Lua builds it from a callback's slot."""
     return f"{PREFIX}handoff:slot:"
@@ -758,5 +753,4 @@ CLIENT_DATA: dict[str, str] = {
     "application_sequence": NO_CLIENT_DATA,
     "application_create": ERASE,  # submit-once marker named by the conversation id
     "application_draft": ERASE,
-    "privacy_secret": NO_CLIENT_DATA,
 }
