@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.messages import ReplyKind
+from bot.core.numbers import digits_of, parse_epoch
 from bot.flows.base import Effect, FlowContext, FlowEvent, Step, button, reply
 
 from .callbacks import consent_question, consent_shown, has_consent, masked_phone, normalize_phone
@@ -87,9 +88,10 @@ class CallbackFlow:
         if current == "phone":
             return self._maybe_phone(state, event)
         if current == "slot":
-            if event.payload and event.payload.startswith("s") and event.payload[1:].isdigit():
+            slot = parse_epoch(event.payload[1:]) if event.payload and event.payload.startswith("s") else None
+            if slot is not None:
                 return Step(state={**state, "step": "booking"}, effects=[
-                    Effect("handoff.book_callback", {"slot": int(event.payload[1:]), "phone": state["phone"]})])
+                    Effect("handoff.book_callback", {"slot": slot, "phone": state["phone"]})])
             return Step(state=state, replies=[reply(PICK_SLOT)], effects=[Effect("handoff.offer_slots")])
         return Step(state=None, replies=[reply(CANCELLED, kind=ReplyKind.info)])
 
@@ -101,6 +103,6 @@ class CallbackFlow:
         phone = normalize_phone(event.text or "")
         if phone:
             return _offer(state, phone)
-        if event.text and sum(c.isdigit() for c in event.text) < 5 and event.intent == "faq":
+        if event.text and len(digits_of(event.text)) < 5 and event.intent == "faq":
             return Step(state=state, passthrough=True)  # a question mid-flow: answer it, keep waiting for the phone
         return Step(state=state, replies=[reply(BAD_PHONE, _cancel_button())])

@@ -158,8 +158,11 @@ def routes(app: FastAPI, runtime, service) -> None:
     @router.post("/presence")
     async def set_presence(request: Request, presence: str = Form(...), csrf: str = Form("")):
         s = await form_session(request, csrf)
+        where = request.headers.get("referer") and urlparse(request.headers["referer"]).path or "/console"
+        if presence not in {p.value for p in Presence}:
+            return back(where, error="Такого статуса нет: выберите «на связи», «отошёл» или «не в сети».")
         await service.presence.set(s.user.name, Presence(presence))
-        return back(request.headers.get("referer") and urlparse(request.headers["referer"]).path or "/console")
+        return back(where)
 
     # ------------------------------------------------------------- queue
     async def queue_context(s: Session) -> dict:
