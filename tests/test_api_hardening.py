@@ -54,6 +54,12 @@ async def test_strict_types_and_unknown_fields_are_refused_in_words(api):
         assert fragment in explained(resp, 422)["message"], body
 
 
+async def test_a_body_in_no_text_encoding_is_malformed_json_in_words(api):
+    resp = await api.post(URL.format("bytes1"), content=b"\xff\xfe\x00\xd8p&\x9c\xe1cY)\xb32",
+                          headers={"Content-Type": "application/json"})
+    assert "JSON" in explained(resp, 422)["message"]
+
+
 # ------------------------------------------------------------ poll cursor
 @pytest.mark.parametrize("after", [
     "99999999999999999999999-0",      # more digits than any stream id
@@ -225,3 +231,4 @@ async def test_an_unknown_presence_is_refused_not_failed(api, runtime):
         resp = await web.post("/console/presence", data={"presence": "bogus", "csrf": csrf})
         assert resp.status_code == 303 and "error=" in resp.headers["location"]
         assert (await web.post("/console/presence", data={"presence": "away", "csrf": csrf})).status_code == 303
+

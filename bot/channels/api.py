@@ -14,8 +14,10 @@ from typing import Annotated, Callable
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.exceptions import HTTPException
 
 from bot.core import texts
 from bot.core.messages import Incoming, TurnResult
@@ -147,8 +149,27 @@ KEY_REUSED = ("Этот Idempotency-Key уже использован для д�
               "Повторяйте ключ только вместе с тем же самым запросом, а для нового сообщения создайте новый ключ.")
 
 
+class _ApiRoute(APIRoute):
+    """A body that is not text at all (bytes no Unicode encoding can read) is malformed
+    JSON like any other — 422 in words — not the framework's English 400."""
+
+    def get_route_handler(self) -> Callable:
+        handle = super().get_route_handler()
+
+        async def route(request: Request):
+            try:
+                return await handle(request)
+            except HTTPException as exc:
+                if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+                    raise RequestValidationError([{"type": "json_invalid", "loc": ("body",), "input": {},
+                                                   "msg": "not a text encoding"}]) from exc
+                raise
+
+        return route
+
+
 def build_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=_ApiRoute)
     errors = {status: {"model": ApiError} for status in (401, 409, 413, 422, 429, 503)}
 
     @router.post("/api/v1/conversations/{conversation_id}/messages", response_model=TurnResult, responses=errors,
