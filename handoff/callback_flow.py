@@ -57,9 +57,7 @@ class CallbackFlow:
 
     def start(self, ctx: FlowContext, event: FlowEvent) -> Step:
         if not has_consent(ctx.profile):
-            return Step(state={"step": "consent"}, replies=[reply(
-                consent_question(consent_shown(self.org)),
-                button(NAME, "Согласен(а)", "yes"), button(NAME, "Не согласен(а)", "no"))])
+            return self._ask_consent()
         if normalize_phone(ctx.profile.get("phone", "")):
             return Step(state={"step": "saved"}, replies=[reply(
                 CONFIRM_SAVED.format(phone=masked_phone(ctx.profile["phone"])),
@@ -78,7 +76,8 @@ class CallbackFlow:
                 return step
             if event.payload == "no" or (event.text and event.intent == "deny"):
                 return Step(state=None, replies=[reply(NO_CONSENT, kind=ReplyKind.info)])
-            return Step(state=state, passthrough=True) if event.text else Step(state=state)
+            # A question instead of an answer goes to the bot; a stale button gets the question again.
+            return Step(state=state, passthrough=True) if event.text else self._ask_consent()
         if current == "saved":
             if event.payload == "saved":
                 return _offer(state, ctx.profile.get("phone", ""))
@@ -94,6 +93,11 @@ class CallbackFlow:
                     Effect("handoff.book_callback", {"slot": slot, "phone": state["phone"]})])
             return Step(state=state, replies=[reply(PICK_SLOT)], effects=[Effect("handoff.offer_slots")])
         return Step(state=None, replies=[reply(CANCELLED, kind=ReplyKind.info)])
+
+    def _ask_consent(self) -> Step:
+        return Step(state={"step": "consent"}, replies=[reply(
+            consent_question(consent_shown(self.org)),
+            button(NAME, "Согласен(а)", "yes"), button(NAME, "Не согласен(а)", "no"))])
 
     def cancel(self, state: dict[str, Any], ctx: FlowContext) -> Step:
         """«отмена» / do:cancel at any step (the engine asks): nothing is booked."""

@@ -124,6 +124,21 @@ async def test_callback_slot_buttons_with_odd_numbers_never_fail(api, open_desk)
     assert chat.last["state"]["flow"] is None
 
 
+async def test_a_stale_or_empty_flow_button_gets_an_answer_not_silence(api):
+    # found by tests/test_fuzz_flows.py: both once answered with no reply at all
+    chat = Chat(api)
+    await chat.press("do:pay_fee")
+    for payload in ("flow:pay:", "flow:pay:f:ip_registration", "flow:pay:"):
+        await chat.press(payload)
+        assert chat.last["replies"] and chat.last["state"]["flow"] == "pay", payload
+    await chat.press("do:cancel")
+    chat = Chat(api)
+    await chat.press("do:request_callback")
+    assert chat.last["state"]["flow"] == "callback"
+    await chat.press("flow:callback:²")
+    assert any(b["payload"] == "flow:callback:yes" for b in chat.buttons()), chat.last
+
+
 def test_typed_numbers_are_ascii_digits_only():
     for odd in ("²" * 10, "١٢٣٤٥٦٧٨٩٠", "²" * 12):
         with pytest.raises(Invalid):
