@@ -13,8 +13,11 @@ import httpx
 import pytest
 
 from bot.applications.validators import Invalid, parse_inn, parse_ogrn
+from bot.channels.api import BLANKS, NOT_BLANK
+from bot.core.numbers import digits_of, is_digits, parse_epoch, parse_int
 from bot.payments import uin
 from handoff.callbacks import normalize_phone
+from handoff.delivery import CURSOR
 from tests.chat import Chat
 from tests.console_login import sign_in
 from tests.conftest import API_KEY
@@ -58,6 +61,33 @@ async def test_a_body_in_no_text_encoding_is_malformed_json_in_words(api):
     resp = await api.post(URL.format("bytes1"), content=b"\xff\xfe\x00\xd8p&\x9c\xe1cY)\xb32",
                           headers={"Content-Type": "application/json"})
     assert "JSON" in explained(resp, 422)["message"]
+
+
+async def test_the_schema_states_what_the_server_accepts(api):
+    spec = (await api.get("/openapi.json")).json()
+    body = spec["components"]["schemas"]["MessageIn"]
+    assert body["additionalProperties"] is False
+    assert {tuple(branch["required"]) for branch in body["anyOf"]} == {("text",), ("payload",)}
+    text = next(s for s in body["properties"]["text"]["anyOf"] if s.get("type") == "string")
+    assert (text["minLength"], text["maxLength"], text["pattern"]) == (1, 4096, NOT_BLANK)
+    poll = spec["paths"][URL.format("{conversation_id}")]["get"]
+    after = next(p for p in poll["parameters"] if p["name"] == "after")
+    assert any(s.get("pattern") == CURSOR for s in after["schema"]["anyOf"])
+    post = spec["paths"][URL.format("{conversation_id}")]["post"]
+    assert {"409", "413", "422", "429"} <= set(post["responses"])
+    assert [s["name"] for s in spec["components"]["securitySchemes"].values()] == ["X-Api-Key"]
+    assert not [p for p in spec["paths"] if p.startswith("/console")]  # pages for people, not the API
+
+
+def test_blank_means_exactly_what_str_strip_removes():
+    assert set(BLANKS) == {c for c in map(chr, range(0x110000)) if c.isspace()}
+
+
+def test_numbers_from_clients_are_ascii_digits_in_range():
+    assert [parse_epoch(v) for v in ("1796063400", "²", "١٢٣", "99999999999", "0", "", "-1", " 1")] == [
+        1796063400, None, None, None, None, None, None, None]
+    assert parse_int("0042", max_digits=4) == 42 and parse_int("12345", max_digits=4) is None
+    assert digits_of("+7 (914) ١٢٣-45-67²") == "7914" + "4567" and not is_digits("")
 
 
 # ------------------------------------------------------------ poll cursor
