@@ -136,13 +136,14 @@ class BookingFlow:
         if action == "x":
             return self.cancel(state, ctx)
         if topic is not None and state.get("step") in ("slot", "confirm"):
-            if action == "more" and parse_epoch(arg) is not None:
+            epoch = parse_epoch(arg)  # a slot's start; None for anything that cannot be one
+            if action == "more" and epoch is not None:
                 return Step(state={**state, "step": "slot"},
-                            effects=[Effect(OFFER, {**self._offer_data(state), "after": parse_epoch(arg)})])
+                            effects=[Effect(OFFER, {**self._offer_data(state), "after": epoch})])
             if action == "again":
                 return self._offer(state, topic)
-            if action == "s" and parse_epoch(arg) is not None:
-                return self._chose_slot({**state, "slot": parse_epoch(arg)}, event, ctx)
+            if action == "s" and epoch is not None:
+                return self._chose_slot({**state, "slot": epoch}, event, ctx)
             if action == "ok" and state.get("step") == "confirm":
                 return self._commit(state)
         return Step(state=state or None, replies=[_info(core_texts.UNKNOWN_BUTTON)])
