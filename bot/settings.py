@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     assistant_port: int = 8080
     assistant_api_key: str = "local-dev-key"
     assistant_api_keys: str = ""  # extra keys, comma-separated
+    api_rate_limit_per_minute: int = Field(600, ge=0)  # API messages per key (all its clients) a minute; 0 = no limit
+    max_request_body_bytes: int = Field(65536, ge=1024)  # larger HTTP request bodies get 413 before they are read
 
     # Organisation shown to clients
     org_name: str = "центр «Мой бизнес»"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.messages import ReplyKind
+from bot.core.numbers import digits_of, parse_epoch
 from bot.flows.base import Effect, FlowContext, FlowEvent, Step, button, reply
 
 from .callbacks import consent_question, consent_shown, has_consent, masked_phone, normalize_phone
@@ -56,9 +57,7 @@ class CallbackFlow:
 
     def start(self, ctx: FlowContext, event: FlowEvent) -> Step:
         if not has_consent(ctx.profile):
-            return Step(state={"step": "consent"}, replies=[reply(
-                consent_question(consent_shown(self.org)),
-                button(NAME, "Согласен(а)", "yes"), button(NAME, "Не согласен(а)", "no"))])
+            return self._ask_consent()
         if normalize_phone(ctx.profile.get("phone", "")):
             return Step(state={"step": "saved"}, replies=[reply(
                 CONFIRM_SAVED.format(phone=masked_phone(ctx.profile["phone"])),
@@ -77,7 +76,8 @@ class CallbackFlow:
                 return step
             if event.payload == "no" or (event.text and event.intent == "deny"):
                 return Step(state=None, replies=[reply(NO_CONSENT, kind=ReplyKind.info)])
-            return Step(state=state, passthrough=True) if event.text else Step(state=state)
+            # A question instead of an answer goes to the bot; a stale button gets the question again.
+            return Step(state=state, passthrough=True) if event.text else self._ask_consent()
         if current == "saved":
             if event.payload == "saved":
                 return _offer(state, ctx.profile.get("phone", ""))
@@ -87,11 +87,17 @@ class CallbackFlow:
         if current == "phone":
             return self._maybe_phone(state, event)
         if current == "slot":
-            if event.payload and event.payload.startswith("s") and event.payload[1:].isdigit():
+            slot = parse_epoch(event.payload[1:]) if event.payload and event.payload.startswith("s") else None
+            if slot is not None:
                 return Step(state={**state, "step": "booking"}, effects=[
-                    Effect("handoff.book_callback", {"slot": int(event.payload[1:]), "phone": state["phone"]})])
+                    Effect("handoff.book_callback", {"slot": slot, "phone": state["phone"]})])
             return Step(state=state, replies=[reply(PICK_SLOT)], effects=[Effect("handoff.offer_slots")])
         return Step(state=None, replies=[reply(CANCELLED, kind=ReplyKind.info)])
+
+    def _ask_consent(self) -> Step:
+        return Step(state={"step": "consent"}, replies=[reply(
+            consent_question(consent_shown(self.org)),
+            button(NAME, "Согласен(а)", "yes"), button(NAME, "Не согласен(а)", "no"))])
 
     def cancel(self, state: dict[str, Any], ctx: FlowContext) -> Step:
         """«отмена» / do:cancel at any step (the engine asks): nothing is booked."""
@@ -101,6 +107,6 @@ class CallbackFlow:
         phone = normalize_phone(event.text or "")
         if phone:
             return _offer(state, phone)
-        if event.text and sum(c.isdigit() for c in event.text) < 5 and event.intent == "faq":
+        if event.text and len(digits_of(event.text)) < 5 and event.intent == "faq":
             return Step(state=state, passthrough=True)  # a question mid-flow: answer it, keep waiting for the phone
         return Step(state=state, replies=[reply(BAD_PHONE, _cancel_button())])

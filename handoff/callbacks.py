@@ -11,7 +11,6 @@ never go to logs.
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 from dataclasses import asdict, dataclass
@@ -23,6 +22,7 @@ from bot.consent.documents import Shown, documents, show
 from bot.consent.flows import has_personal_data_consent
 from bot.consent.ledger import record_personal_data_consent as _ledger_record
 from bot.consent.model import ConsentState
+from bot.core.numbers import digits_of
 from bot.store import keys
 
 from .schedule import Schedule
@@ -60,12 +60,9 @@ def has_consent(profile: dict[str, str], purpose: str = CALLBACK_PURPOSE) -> boo
     return has_personal_data_consent(profile, purpose)
 
 
-_NON_DIGITS = re.compile(r"\D")
-
-
 def normalize_phone(text: str) -> str | None:
     """A Russian phone number as +7XXXXXXXXXX, or None when it is not one."""
-    digits = _NON_DIGITS.sub("", text or "")
+    digits = digits_of(text)
     if len(digits) == 11 and digits[0] in "78":
         digits = digits[1:]
     if len(digits) == 10 and digits[0] in "3489":

@@ -24,6 +24,7 @@ from bot.consent import campaigns as campaign_store
 from bot.consent import texts as consent_texts
 from bot.consent.ledger import Ledger
 from bot.consent.model import PROFILE_FIELD, Category, ConsentState, Kind
+from bot.core.numbers import parse_epoch
 from bot.origin import same_origin
 from bot.store import keys
 
@@ -66,7 +67,7 @@ def routes(app: FastAPI, runtime, service) -> None:
         try:
             value = Presence(presence)
         except ValueError:
-            return back(where, error="Такого статуса нет — выберите статус из списка.")
+            return back(where, error="Такого статуса нет: выберите «на связи», «отошёл» или «не в сети».")
         await service.presence.set(s.user.name, value)
         return back(where)
 
@@ -358,8 +359,8 @@ def _profile_rows(profile: dict[str, str]) -> list[tuple[str, str]]:
                 value = SEGMENT_TITLES.get(Segment(value), "универсальный профиль")
             except ValueError:
                 pass
-        elif name in ("first_seen", "last_seen") and value.isdigit():
-            value = datetime.fromtimestamp(int(value), timezone.utc).strftime("%d.%m.%Y %H:%M UTC")
+        elif name in ("first_seen", "last_seen") and (ts := parse_epoch(value)) is not None:
+            value = datetime.fromtimestamp(ts, timezone.utc).strftime("%d.%m.%Y %H:%M UTC")
         elif name in (PROFILE_FIELD, "pd_sources") or name.startswith("consent_pd_"):
             continue  # consents are shown from the ledger (`_consent_rows`), not from profile caches
         rows.append((PROFILE_LABELS.get(name, name), value))

@@ -49,8 +49,10 @@ def redis_server(tmp_root):
 def settings(tmp_root) -> Settings:
     # A generous NLU timeout: on a loaded CI machine a slow parse must not turn
     # into a knowledge-base-only answer and make understanding tests flaky.
+    # The whole suite is one API key sending faster than any client: no per-key limit
+    # (tests/test_api_hardening.py turns it on where it is the subject).
     return Settings(_env_file=None, assistant_api_key=API_KEY, data_dir=tmp_root / "data",
-                    redis_url="", rasa_url="", nlu_timeout_seconds=60,
+                    redis_url="", rasa_url="", nlu_timeout_seconds=60, api_rate_limit_per_minute=0,
                     rasa_token=RASA_TOKEN)
 
 

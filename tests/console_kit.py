@@ -5,6 +5,7 @@ sign in through the login form, wait for something to happen."""
 from __future__ import annotations
 
 import asyncio
+import re
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import time
 import httpx
 
 from bot.settings import ROOT
+from handoff.users import Role, UserStore
 
 ALWAYS_OPEN = ("timezone: Asia/Kamchatka\ntimezone_title: по камчатскому времени\nweek:\n"
                + "".join(f"  {d}: ['00:00-24:00']\n" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")))
@@ -37,12 +39,30 @@ def create_operator(redis_url: str, name: str, password: str, role: str = "opera
     return done.stdout
 
 
-def login_csrf(html: str) -> str:
-    return html.split('name="csrf" value="')[1].split('"')[0]
+_CSRF_FIELD = re.compile(r"""<input[^>]*name=["']csrf["'][^>]*value=["']([^"']+)["']""")
+
+
+def csrf_of(page: str) -> str:
+    """The CSRF token of the first form on a console page (the login form's, too)."""
+    found = _CSRF_FIELD.search(page)
+    assert found, "no CSRF field on the page"
+    return found.group(1)
 
 
 async def sign_in(web: httpx.AsyncClient, name: str, password: str) -> httpx.Response:
     """Through the real login form (its CSRF cookie and token); the response is the redirect."""
-    token = login_csrf((await web.get("/console/login")).text)
+    token = csrf_of((await web.get("/console/login")).text)
     return await web.post("/console/login", data={"username": name, "password": password, "csrf": token},
                           follow_redirects=False)
+
+
+async def signed_in(web: httpx.AsyncClient, redis, name: str, password: str,
+                    role: Role | str = Role.operator) -> str:
+    """Create the user, sign in with `web` (it keeps the cookies) and return the
+    CSRF token the signed-in console's forms carry."""
+    await UserStore(redis).add(name, password, role)
+    resp = await sign_in(web, name, password)
+    assert resp.status_code == 303 and resp.headers["location"] == "/console", resp.headers.get("location")
+    queue = await web.get("/console")
+    assert queue.status_code == 200, queue.text[:300]
+    return csrf_of(queue.text)

@@ -20,7 +20,7 @@ import pytest
 from bot.settings import ROOT
 from bot.store import keys
 from tests.conftest import API_KEY
-from tests.console_kit import create_operator, wait_for
+from tests.console_kit import create_operator, csrf_of, sign_in, wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -115,7 +115,7 @@ async def test_console_requires_login_and_csrf(served, redis_server):
     async with httpx.AsyncClient(base_url=base, follow_redirects=False, timeout=30) as web:
         assert (await web.get("/console")).headers["location"] == "/console/login"
         form = (await web.get("/console/login")).text
-        token = form.split('name="csrf" value="')[1].split('"')[0]
+        token = csrf_of(form)
         # a login form posted without its token (e.g. from another site) is refused
         bad = await web.post("/console/login", data={"username": "boris", "password": "another good password"})
         assert "устарела" in bad.headers["location"] or "%D1%83%D1%81%D1%82" in bad.headers["location"]
@@ -133,7 +133,7 @@ async def test_supervisor_sees_the_shift_and_operators_see_callbacks(served, red
     runtime, base = served
     create_operator(redis_server.url, "vera", "supervisor password", role="supervisor")
     async with httpx.AsyncClient(base_url=base, timeout=30) as web:
-        token = (await web.get("/console/login")).text.split('name="csrf" value="')[1].split('"')[0]
+        token = csrf_of((await web.get("/console/login")).text)
         await web.post("/console/login", data={"username": "vera", "password": "supervisor password", "csrf": token})
         shift = await web.get("/console/supervisor")
         assert shift.status_code == 200
@@ -165,7 +165,7 @@ async def test_the_client_panel_shows_consents_from_the_ledger(served, redis_ser
         handed = await send(text="соедините с оператором")
         assert handed["state"]["with_operator"] is True
     async with httpx.AsyncClient(base_url=base, timeout=30) as web:
-        token = (await web.get("/console/login")).text.split('name="csrf" value="')[1].split('"')[0]
+        token = csrf_of((await web.get("/console/login")).text)
         await web.post("/console/login", data={"username": "galina", "password": "operator galina password",
                                                 "csrf": token})
         key_id = hashlib.sha256(API_KEY.encode()).hexdigest()[:10]
@@ -257,12 +257,12 @@ async def test_supervisor_creates_and_launches_a_campaign_in_the_browser(served,
                 await browser.close()
 
     async with httpx.AsyncClient(base_url=base, timeout=30) as web:
-        token = (await web.get("/console/login")).text.split('name="csrf" value="')[1].split('"')[0]
+        token = csrf_of((await web.get("/console/login")).text)
         await web.post("/console/login", data={"username": "egor", "password": "operator egor password",
                                                 "csrf": token})
         denied = await web.get("/console/campaigns")
         assert denied.status_code == 403 and "руководитель смены" in denied.text
-        csrf = (await web.get("/console")).text.split('name="csrf" value="')[1].split('"')[0]
+        csrf = csrf_of((await web.get("/console")).text)
         forged = await web.post("/console/campaigns", data={"csrf": csrf, "title": "Не моё", "category": "content",
                                                             "text": "Оператор не может разослать это."})
         assert forged.status_code == 403
@@ -273,21 +273,19 @@ async def test_password_guessing_locks_the_account_for_a_while(served, redis_ser
     create_operator(redis_server.url, "lida", "lida real password")
     create_operator(redis_server.url, "mark", "mark real password")
 
-    async def sign_in(web: httpx.AsyncClient, name: str, password: str) -> str:
-        token = (await web.get("/console/login")).text.split('name="csrf" value="')[1].split('"')[0]
-        resp = await web.post("/console/login", data={"username": name, "password": password, "csrf": token})
-        return unquote(resp.headers["location"])
+    async def sign_in_to(web: httpx.AsyncClient, name: str, password: str) -> str:
+        return unquote((await sign_in(web, name, password)).headers["location"])
 
     async with httpx.AsyncClient(base_url=base, follow_redirects=False, timeout=30) as web:
         for attempt in range(5):
-            assert "Неверное имя или пароль" in await sign_in(web, "lida", f"guess {attempt}")
+            assert "Неверное имя или пароль" in await sign_in_to(web, "lida", f"guess {attempt}")
         # now even the right password is not checked until the window ends
-        refused = await sign_in(web, "lida", "lida real password")
+        refused = await sign_in_to(web, "lida", "lida real password")
         assert "Слишком много неудачных попыток" in refused and "15 мин" in refused
         # another account from the same address still signs in, and that clears nothing for lida
-        assert await sign_in(web, "mark", "mark real password") == "/console"
+        assert await sign_in_to(web, "mark", "mark real password") == "/console"
         ttl = await runtime.redis.ttl(keys.console_account_failures("lida"))
         assert 0 < ttl <= 15 * 60
         # a supervisor sets a new password: that lifts the lock at once
         create_operator(redis_server.url, "lida", "lida new password")
-        assert await sign_in(web, "lida", "lida new password") == "/console"
+        assert await sign_in_to(web, "lida", "lida new password") == "/console"

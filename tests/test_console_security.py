@@ -20,7 +20,7 @@ import websockets
 from bot.store import keys
 from handoff.presence import Presence
 from tests.conftest import API_KEY
-from tests.console_kit import create_operator, sign_in
+from tests.console_kit import create_operator, csrf_of, sign_in
 
 
 async def all_redis_text(redis) -> str:
@@ -53,7 +53,7 @@ async def test_thirty_parallel_guesses_get_five_password_checks(served, redis_se
     _, base = served
     create_operator(redis_server.url, "pavel", "pavel real password")
     async with httpx.AsyncClient(base_url=base, timeout=60, follow_redirects=False) as web:
-        token = (await web.get("/console/login")).text.split('name="csrf" value="')[1].split('"')[0]
+        token = csrf_of((await web.get("/console/login")).text)
 
         async def attempt(password: str) -> str:
             resp = await web.post("/console/login", data={"username": "pavel", "password": password,
@@ -76,7 +76,7 @@ async def test_logout_and_a_new_password_end_the_session_everywhere(served, redi
     async with httpx.AsyncClient(base_url=base, timeout=30, follow_redirects=False) as web:
         assert (await sign_in(web, "rita", "rita first password")).headers["location"] == "/console"
         cookie = session_cookie(web)
-        csrf = (await web.get("/console")).text.split('name="csrf" value="')[1].split('"')[0]
+        csrf = csrf_of((await web.get("/console")).text)
         assert (await web.post("/console/logout", data={"csrf": csrf})).headers["location"] == "/console/login"
     async with httpx.AsyncClient(base_url=base, timeout=30, follow_redirects=False,
                                  cookies={"console_session": cookie}) as replay:
@@ -125,7 +125,7 @@ async def test_the_presence_form_never_sends_the_browser_elsewhere(served, redis
     create_operator(redis_server.url, "taras", "taras real password")
     async with httpx.AsyncClient(base_url=base, timeout=30, follow_redirects=False) as web:
         await sign_in(web, "taras", "taras real password")
-        csrf = (await web.get("/console")).text.split('name="csrf" value="')[1].split('"')[0]
+        csrf = csrf_of((await web.get("/console")).text)
         for referer in (f"{base}//evil.example/steal", "https://evil.example/console", f"{base}/console\\@evil"):
             resp = await web.post("/console/presence", data={"csrf": csrf, "presence": "away"},
                                   headers={"Referer": referer})

@@ -21,6 +21,8 @@ import logging
 import struct
 import uuid
 
+from bot.core.numbers import is_digits
+
 from .call import Call, announce
 
 log = logging.getLogger("voice.audiosocket")
@@ -60,7 +62,7 @@ def call_key(call_id: uuid.UUID) -> str:
 
 def caller_number(call_id: uuid.UUID) -> str | None:
     parts = str(call_id).split("-")
-    if parts[2] == "4000" and parts[3] == "a000" and parts[4].isdigit():
+    if parts[2] == "4000" and parts[3] == "a000" and is_digits(parts[4]):
         return parts[4].lstrip("0") or None
     return None
 

@@ -29,6 +29,7 @@ from enum import Enum
 
 from bot.core.engine import OPERATOR_PAYLOAD
 from bot.core.messages import Reply
+from bot.core.numbers import is_digits
 
 from . import texts
 from .render import Prompt, menu, render, speakable
@@ -207,7 +208,7 @@ def spoken_key(text: str, keys: dict[str, str]) -> str | None:
         return None
     if len(words) <= 3:
         for word in words:
-            digit = word if word.isdigit() and len(word) == 1 else _WORD_DIGIT.get(word)
+            digit = word if len(word) == 1 and is_digits(word) else _WORD_DIGIT.get(word)
             if digit is not None and (digit in keys or digit == "0"):
                 return digit
     phrase = " ".join(words)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from bot.core.numbers import digits_of, is_digits
+
 from . import texts
 
 
@@ -22,7 +24,6 @@ class Invalid(ValueError):
         self.message = message
 
 
-_NON_DIGITS = re.compile(r"\D+")
 _SEPARATORS = re.compile(r"[\s\-()]+")
 
 
@@ -31,7 +32,7 @@ def _only_digits(text: str, what: str) -> str:
     compact = _SEPARATORS.sub("", text or "")
     if not compact:
         raise Invalid(texts.EMPTY_NUMBER.format(what=what))
-    if not compact.isdigit():
+    if not is_digits(compact):
         raise Invalid(texts.NOT_DIGITS.format(what=what))
     return compact
 
@@ -47,7 +48,7 @@ def _control(digits: str, weights: tuple[int, ...]) -> int:
 
 
 def inn_checksum_ok(inn: str) -> bool:
-    if not inn.isdigit():
+    if not is_digits(inn):
         return False
     if len(inn) == 10:
         return _control(inn, _INN10) == int(inn[9])
@@ -69,7 +70,7 @@ def parse_inn(text: str) -> str:
 
 # ------------------------------------------------------------ ОГРН / ОГРНИП
 def ogrn_checksum_ok(ogrn: str) -> bool:
-    if not ogrn.isdigit():
+    if not is_digits(ogrn):
         return False
     if len(ogrn) == 13:
         return int(ogrn[:12]) % 11 % 10 == int(ogrn[12])
@@ -92,7 +93,7 @@ def parse_phone(text: str) -> str:
     """A Russian number as +7XXXXXXXXXX (same format as the handoff callbacks)."""
     if re.search(r"[A-Za-zА-Яа-яЁё]", text or ""):
         raise Invalid(texts.PHONE_LETTERS)
-    digits = _NON_DIGITS.sub("", text or "")
+    digits = digits_of(text)
     if len(digits) == 11 and digits[0] in "78":
         digits = digits[1:]
     if len(digits) != 10:

@@ -24,6 +24,7 @@ from typing import Any
 from bot.consent.flows import GATE_KEY, ensure_personal_data_consent
 from bot.core import texts as core_texts
 from bot.core.messages import Reply, ReplyKind
+from bot.core.numbers import parse_epoch
 from bot.flows.base import Effect, FlowContext, FlowEvent, Step, button, reply
 
 from . import texts
@@ -45,10 +46,6 @@ CANCEL = "booking.cancel"
 
 def _info(text: str, *buttons) -> Reply:
     return reply(text, *buttons, kind=ReplyKind.info)
-
-
-def _epoch(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
 
 
 class BookingFlow:
@@ -139,13 +136,14 @@ class BookingFlow:
         if action == "x":
             return self.cancel(state, ctx)
         if topic is not None and state.get("step") in ("slot", "confirm"):
-            if action == "more" and _epoch(arg) is not None:
+            epoch = parse_epoch(arg)  # a slot's start; None for anything that cannot be one
+            if action == "more" and epoch is not None:
                 return Step(state={**state, "step": "slot"},
-                            effects=[Effect(OFFER, {**self._offer_data(state), "after": _epoch(arg)})])
+                            effects=[Effect(OFFER, {**self._offer_data(state), "after": epoch})])
             if action == "again":
                 return self._offer(state, topic)
-            if action == "s" and _epoch(arg) is not None:
-                return self._chose_slot({**state, "slot": _epoch(arg)}, event, ctx)
+            if action == "s" and epoch is not None:
+                return self._chose_slot({**state, "slot": epoch}, event, ctx)
             if action == "ok" and state.get("step") == "confirm":
                 return self._commit(state)
         return Step(state=state or None, replies=[_info(core_texts.UNKNOWN_BUTTON)])

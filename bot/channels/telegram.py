@@ -43,6 +43,7 @@ from fastapi.responses import JSONResponse
 
 from bot.core import texts
 from bot.core.messages import Button, Incoming, Reply, ReplyKind
+from bot.core.numbers import is_digits
 from bot.store import keys
 from bot.store.conversations import ConversationBusy
 
@@ -285,7 +286,7 @@ class TelegramChannel:
     async def deliver(self, conversation_id: str, client_id: str, replies: list[Reply]) -> bool:
         """Outbound sender for other modules (operator replies, notifications)."""
         scheme, _, chat = conversation_id.partition(":")
-        if scheme != "tg" or not chat.lstrip("-").isdigit():
+        if scheme != "tg" or not is_digits(chat.removeprefix("-")):
             return False
         try:
             await self.send(int(chat), replies)

@@ -10,6 +10,7 @@ import time
 
 from bot.core.engine import Engine
 from bot.core.messages import Button, Incoming, Reply
+from bot.core.numbers import is_digits
 
 PROMPT = "\nВы: "
 IMAGE = "Картинка: {url}"
@@ -67,10 +68,10 @@ async def chat(engine: Engine, *, stdin=sys.stdin, stdout=sys.stdout) -> None:
             break
         if not line:
             continue
-        if line.isdigit() and 1 <= int(line) <= len(buttons):
+        if is_digits(line) and 1 <= int(line) <= len(buttons):
             msg = Incoming(conversation_id=cid, channel="terminal", client_id=client,
                            payload=buttons[int(line) - 1].payload)
-        elif line.isdigit() and buttons:
+        elif is_digits(line) and buttons:
             out(f"Нет кнопки с номером {line}. Выберите от 1 до {len(buttons)} или напишите вопрос.\n")
             continue
         else:

@@ -355,11 +355,15 @@ class Engine:
     async def _flow_button(self, turn: Turn, value: str) -> None:
         name, _, choice = value.partition(":")
         flow = self.flows.get(name)
-        if flow is None or turn.state.flow != name:
+        # No flow offers a button without a value; flows read an empty payload as "no button".
+        if flow is None or turn.state.flow != name or not choice:
             turn.say(ReplyKind.info, texts.UNKNOWN_BUTTON)
             return
-        await self._run_step(turn, flow, flow.step(turn.state.flow_state, FlowEvent(payload=choice),
-                                                   self._context(turn)))
+        step = flow.step(turn.state.flow_state, FlowEvent(payload=choice), self._context(turn))
+        if step.passthrough:  # a press the flow did not take has no text to answer instead: never silence
+            turn.say(ReplyKind.info, texts.UNKNOWN_BUTTON)
+            return
+        await self._run_step(turn, flow, step)
 
     async def _cancel(self, turn: Turn) -> None:
         """`do:cancel` or «отмена» mid-flow: end the active flow. A flow with an

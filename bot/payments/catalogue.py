@@ -13,6 +13,8 @@ import yaml
 from pydantic import (BaseModel, Field, HttpUrl, ValidationError, ValidationInfo, field_validator,
                       model_validator)
 
+from bot.core.numbers import is_digits
+
 
 class CatalogueError(ValueError):
     pass
@@ -28,7 +30,7 @@ _DIGIT_FIELDS = {
 
 def _digits(value: str, lengths: tuple[int, ...], what: str) -> str:
     value = str(value).strip()
-    if not (value.isdigit() and len(value) in lengths):
+    if not (is_digits(value) and len(value) in lengths):
         need = " или ".join(map(str, lengths))
         raise ValueError(f"{what}: нужно {'ровно ' if len(lengths) == 1 else ''}{need} цифр, сейчас «{value}»")
     return value

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from bot.core.messages import Button
+from bot.core.numbers import digits_of
 from bot.flows.base import Effect, FlowContext, FlowEvent, Step, button, reply
 
 from . import texts
@@ -56,7 +57,7 @@ class PayFlow:
 
     def _candidates(self, event: FlowEvent) -> list[Fee]:
         amount = event.entities.get("amount", "")
-        digits = "".join(ch for ch in amount if ch.isdigit())
+        digits = digits_of(amount)[:12]
         if digits and (by_amount := self.catalogue.for_amount(int(digits) * 100)):
             return by_amount
         if by_text := self.catalogue.match_text(event.text):

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from bot import modules
 from bot.core.engine import Engine, Turn
 from bot.core.messages import Reply, ReplyKind, Understanding
+from bot.core.numbers import is_digits
 from bot.flows.base import FlowEvent, reply
 from bot.store import keys
 
@@ -100,7 +101,7 @@ def _wire_telegram(runtime, svc: PaymentService) -> None:
 
     async def send_invoice(order: Order, invoice: dict) -> bool:
         scheme, _, chat = order.conversation_id.partition(":")
-        if scheme != "tg" or not chat.lstrip("-").isdigit():
+        if scheme != "tg" or not is_digits(chat.removeprefix("-")):
             return False
         try:
             await ch.bot.send_invoice(chat_id=int(chat), **invoice)

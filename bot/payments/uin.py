@@ -13,6 +13,8 @@ Treasury's rule, the same mod-11 scheme as OKPO codes:
 
 from __future__ import annotations
 
+from bot.core.numbers import is_digits
+
 LENGTHS = (20, 25)
 
 
@@ -26,7 +28,7 @@ def _weighted(digits: str, shift: int) -> int:
 
 def check_digit(body: str) -> int:
     """The check digit for the first 19 (or 24) digits of a УИН."""
-    if not body.isdigit() or len(body) + 1 not in LENGTHS:
+    if not is_digits(body) or len(body) + 1 not in LENGTHS:
         raise UinError("для расчёта контрольного разряда нужно 19 или 24 цифры")
     result = _weighted(body, 0)
     if result == 10:
@@ -44,7 +46,7 @@ def validate(text: str) -> str:
     uin = normalize(text)
     if not uin:
         raise UinError("УИН не указан — он есть в квитанции, 20 или 25 цифр")
-    if not uin.isdigit():
+    if not is_digits(uin):
         raise UinError("УИН состоит только из цифр — проверьте, нет ли в нём букв или других знаков")
     if len(uin) not in LENGTHS:
         raise UinError(f"в УИН должно быть 20 или 25 цифр, а сейчас {len(uin)} — сверьте с квитанцией")
@@ -65,7 +67,7 @@ def is_valid(text: str) -> bool:
 
 def make(participant: str, accrual_number: int) -> str:
     """A 20-digit УИН: 8-digit participant code + 11-digit accrual number + check digit."""
-    if not (participant.isdigit() and len(participant) == 8):
+    if not (is_digits(participant) and len(participant) == 8):
         raise ValueError("participant code (УРН) must be 8 digits")
     if not 0 < accrual_number < 10**11:
         raise ValueError("accrual number must fit 11 digits")

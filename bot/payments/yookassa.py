@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 import httpx
 
@@ -125,6 +126,9 @@ class CardProvider:
 EVENTS = ("payment.succeeded", "payment.canceled", "payment.waiting_for_capture", "refund.succeeded")
 
 
+PAYMENT_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
+
+
 def notification_ref(body: dict) -> tuple[str, str] | None:
     """(event, payment id) of a YooKassa notification, or None if it is not one."""
     if not isinstance(body, dict) or body.get("type") != "notification" or body.get("event") not in EVENTS:
@@ -133,7 +137,8 @@ def notification_ref(body: dict) -> tuple[str, str] | None:
     if not isinstance(obj, dict):
         return None
     payment_id = obj.get("payment_id") if body["event"].startswith("refund.") else obj.get("id")
-    return (body["event"], payment_id) if isinstance(payment_id, str) and payment_id else None
+    # Only what can be one of the gateway's ids (UUID-like) goes on to a Redis key or a gateway URL.
+    return (body["event"], payment_id) if isinstance(payment_id, str) and PAYMENT_ID.fullmatch(payment_id) else None
 
 
 async def handle_notification(service, client: YooKassaClient, body: dict) -> str:

@@ -56,6 +56,11 @@ def rate(client_id: str, window: int) -> str:
     return f"{PREFIX}rate:{client_id}:{window}"
 
 
+def api_key_rate(key_id: str, window: int) -> str:
+    """API messages sent with one API key (all its clients) in one fixed time window."""
+    return f"{PREFIX}rate-api-key:{key_id}:{window}"
+
+
 # INCR and set the window's expiry in one step; returns the count so far.
 RATE_HIT = """
 local n = redis.call('incr', KEYS[1])
