@@ -33,7 +33,10 @@ def create_app(runtime: Runtime) -> FastAPI:
     async def healthz():
         return {"status": "ok"}
 
-    @app.get("/readyz", summary="NLU model, knowledge base and store are ready")
+    @app.get("/readyz", summary="NLU model, knowledge base and store are ready",
+             responses={503: {"description": "Not ready; `reason` says which part and what happens meanwhile",
+                              "content": {"application/json": {"example": {
+                                  "status": "not_ready", "reason": "NLU (Rasa) is not ready: …"}}}}})
     async def readyz():
         ok, reason = await runtime.readiness()
         return JSONResponse(status_code=200 if ok else 503,

@@ -25,7 +25,7 @@ from handoff.schedule import Schedule
 from handoff.users import UserStore
 from tests import privacy_kit as kit
 from tests.chat import Chat
-from tests.console_kit import login_csrf, sign_in
+from tests.console_kit import csrf_of, sign_in
 from voice.desk import DefaultDesk
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -33,7 +33,7 @@ ALWAYS = Schedule.model_validate({"timezone": "Asia/Kamchatka", "timezone_title"
                                   "week": {d: ["00:00-24:00"] for d in DAYS}})
 KAMCHATKA = ZoneInfo("Asia/Kamchatka")
 MONDAY_MORNING = datetime(2030, 3, 18, 9, 0, tzinfo=KAMCHATKA).astimezone(timezone.utc)
-IDENTITY = {"surname", "inn", "ogrnip"}  # what a kept application may still name (docs/SECURITY-erasure.md)
+IDENTITY = {"surname", "inn", "ogrnip"}  # what a kept application may still name (docs/SECURITY.md)
 
 
 class Clock:
@@ -278,7 +278,7 @@ async def test_a_supervisor_erases_from_the_console_and_an_operator_cannot(api, 
         refused = await operator.get(page_url + "/erase")
         assert refused.status_code == 403 and "руководитель смены" in refused.text
         queue = await operator.get("/console")
-        refused = await operator.post(page_url + "/erase", data={"csrf": login_csrf(queue.text), "confirm": "yes"})
+        refused = await operator.post(page_url + "/erase", data={"csrf": csrf_of(queue.text), "confirm": "yes"})
         assert refused.status_code == 403
     assert await runtime.engine.profiles.get(kit.scoped(token))  # nothing was erased
 
@@ -291,10 +291,10 @@ async def test_a_supervisor_erases_from_the_console_and_an_operator_cannot(api, 
         assert "Будет удалено" in confirm.text and "журнал ваших согласий" in confirm.text
         forged = await supervisor.post(page_url + "/erase", data={"csrf": "forged", "confirm": "yes"})
         assert forged.status_code == 403
-        unticked = await supervisor.post(page_url + "/erase", data={"csrf": login_csrf(confirm.text)})
+        unticked = await supervisor.post(page_url + "/erase", data={"csrf": csrf_of(confirm.text)})
         assert unticked.status_code == 303 and "error=" in unticked.headers["location"]
         assert await runtime.engine.profiles.get(kit.scoped(token))
-        done = await supervisor.post(page_url + "/erase", data={"csrf": login_csrf(confirm.text), "confirm": "yes"})
+        done = await supervisor.post(page_url + "/erase", data={"csrf": csrf_of(confirm.text), "confirm": "yes"})
         assert done.status_code == 303 and done.headers["location"].startswith("/console?note=")
 
     leftovers = kit.without(await kit.scan(runtime.redis, {**who.needles(), "client id": token}),

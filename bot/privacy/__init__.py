@@ -10,5 +10,5 @@ erasure of everything on request (152-ФЗ art. 9, 14, 21; R-7, R-22, R-23).
   module                               plugs both into the assistant (bot/modules.py)
   python -m bot.privacy erase <client id> --by <staff name>   the staff command
 
-What is deleted and what is kept, and why: docs/SECURITY-erasure.md.
+What is deleted and what is kept, and why: docs/SECURITY.md.
 """

@@ -2,7 +2,7 @@
 pure renderers of what was deleted and what is kept.
 
 Every sentence here must stay true of bot/privacy/erasure.py: when the
-eraser changes, change the words (docs/SECURITY-erasure.md says the same)."""
+eraser changes, change the words (docs/SECURITY.md says the same)."""
 
 from __future__ import annotations
 

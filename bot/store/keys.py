@@ -698,10 +698,11 @@ CLIENT_DATA: dict[str, str] = {
     "history": ERASE,
     "lock": TRANSIENT,  # a turn's mutex (30 s); the conversation id is in the name only
     "client": ERASE,
-    "events": ERASE,  # the client's turns (anonymized, masked — names are not masked)
+    "events": ERASE,  # the client's turns: masked, but masking is statistical, so erased too
     "seen": NO_CLIENT_DATA,  # only through telegram_update / api_response below
     "api_response": ERASE,  # stored replies of the client's API conversations (24 h)
     "rate": ERASE,
+    "api_key_rate": NO_CLIENT_DATA,  # counts per partner key, not per client
     "handoff": ERASE,
     "handoff_prefix": NO_CLIENT_DATA,
     "handoff_queue": ERASE,
