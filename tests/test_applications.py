@@ -152,3 +152,15 @@ async def test_status_without_applications_offers_to_apply(api, runtime):
     assert "ещё не подавали заявок" in chat.text()
     await chat.press("do:start_application")
     assert chat.last["state"]["flow"] == "app" and "Какую заявку оформим" in chat.text()
+
+
+async def test_an_unusual_surname_is_a_name_not_a_request_for_the_operator(api, runtime):
+    """At the ФИО step Rasa once took this surname for «оператор» (0.56); a weak guess
+    must not cost the client their form, while a request in words still wins."""
+    chat = Chat(api, client_id="apps-surname")
+    await chat.say("хочу подать заявку на консультацию")
+    await chat.press_title("Согласен")
+    await chat.say("Эрпелолевеова Анна Сергеевна")
+    assert "телефон" in chat.text().lower() and chat.last["state"]["flow"] == "app"
+    await chat.say("соедините меня с оператором, пожалуйста")
+    assert chat.kinds()[0] == "handoff"

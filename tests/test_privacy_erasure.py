@@ -109,6 +109,7 @@ async def test_an_erasure_request_is_understood_and_confirmed_first(api, runtime
         assert chat.last["state"]["flow"] == "privacy", phrase
         text = chat.text()
         assert "Вот что я удалю" in text and "Что сохранится и почему" in text and "журнал" in text, phrase
+        assert ":\n\n•" not in text, "a list starts right under its heading"
         assert [b["title"] for b in chat.buttons()][:2] == ["Да, удалить", "Нет, оставить"]
     await chat.say("нет")
     assert "ничего не удаляю" in chat.text() and chat.last["state"]["flow"] is None

@@ -23,6 +23,7 @@ from bot.flows.base import Flow, FlowContext, FlowEvent, Step
 
 from . import texts
 from .dialogue import Decision, decide, is_cancel, parse_payload, suggestible, yes_or_no
+from .keywords import asks_for
 from .messages import (Button, Candidate, ConversationInfo, Incoming, Reply, ReplyKind,
                        TurnResult, Understanding)
 from .understanding import Understander
@@ -167,7 +168,7 @@ class Engine:
     # ------------------------------------------------------------ text input
     async def _on_text(self, turn: Turn, u: Understanding) -> None:
         flow = self.flows.get(turn.state.flow or "")
-        if flow and not self._interrupts(flow, turn.state.flow_state, u):
+        if flow and not self._interrupts(flow, turn.state.flow_state, u, turn.text or ""):
             top = u.ranking[0]
             event = FlowEvent(text=turn.text, intent=top.intent, score=top.score, entities=u.entities)
             step = flow.step(turn.state.flow_state, event, self._context(turn))
@@ -190,16 +191,21 @@ class Engine:
         else:
             self._out_of_scope(turn)
 
-    def _interrupts(self, flow: Flow, flow_state: dict[str, Any], u: Understanding) -> bool:
+    def _interrupts(self, flow: Flow, flow_state: dict[str, Any], u: Understanding, text: str) -> bool:
         """A clear request for something else (the operator, history, another
         service) wins over the step a flow is waiting for; answers to the step
         («да», «нет», a number, a name, a question about it) still go to the flow.
         The flow keeps its state, so the client can come back to it."""
         top = u.ranking[0]
-        if top.intent == "ask_operator" and top.score >= self.cal.answer:
-            return True  # a human is always reachable (standard §4.6.5.10)
         waits_for_text = getattr(flow, "accepts_free_text", None)
-        if waits_for_text and waits_for_text(flow_state):
+        free_text = bool(waits_for_text and waits_for_text(flow_state))
+        if top.intent == "ask_operator" and top.score >= self.cal.answer:
+            # A human is always reachable (standard §4.6.5.10). But while the flow waits
+            # for free text, an unusual surname can look like a weak operator request:
+            # there the guess must be near certain or be said in words.
+            if not free_text or top.score >= self.cal.short_answer or asks_for(text, "ask_operator"):
+                return True
+        if free_text:
             return False
         return (top.intent not in FLOW_ANSWER_INTENTS and top.intent not in flow.start_intents
                 and decide(u.ranking, self.cal) is Decision.act)

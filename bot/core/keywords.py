@@ -2,8 +2,9 @@
 
 Without Rasa the knowledge base still answers questions, but a request for a
 person would be lost, and a client who cannot get an answer must always be
-able to reach one. These few action intents are recognised by word stems,
-and only when the NLU did not answer.
+able to reach one. These few action intents are recognised by word stems
+when the NLU did not answer, and confirm a weak NLU guess where a mistake
+would cost the client their place in a form.
 """
 
 from __future__ import annotations
@@ -25,3 +26,8 @@ def keyword_intents(text: str) -> list[Candidate]:
         if stems.search(text):
             return [Candidate(intent=intent, faq_id=None, score=1.0)]
     return []
+
+
+def asks_for(text: str, intent: str) -> bool:
+    """Do the words of `text` name this action (e.g. «оператор» for ask_operator)?"""
+    return any(name == intent and stems.search(text) for name, stems in _STEMS)

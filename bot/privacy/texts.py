@@ -79,7 +79,8 @@ def plural(n: int, one: str, few: str, many: str) -> str:
 
 
 def bullets(items: list[str]) -> str:
-    return "\n".join(f"• {item};" for item in items[:-1]) + (f"\n• {items[-1]}." if items else "")
+    """«• a;\n• b.» — a list in one sentence, however long."""
+    return "\n".join(f"• {item}{'.' if i == len(items) - 1 else ';'}" for i, item in enumerate(items))
 
 
 @dataclass
