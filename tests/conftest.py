@@ -107,7 +107,8 @@ def emulator_ready():
 async def served(tmp_path, settings, redis_server, rasa_url, retriever):
     """The real app (API and operator console) served by uvicorn on a free port,
     with operators on duty around the clock."""
-    from tests.console_kit import ALWAYS_OPEN, wait_for
+    from tests.console_kit import wait_for
+    from tests.schedule_kit import ALWAYS_OPEN
 
     schedule = tmp_path / "schedule.yaml"
     schedule.write_text(ALWAYS_OPEN, encoding="utf-8")
@@ -124,3 +125,32 @@ async def served(tmp_path, settings, redis_server, rasa_url, retriever):
         server.should_exit = True
         await task
         await runtime.close()
+
+
+@pytest.fixture
+def handoff(runtime):
+    """The handoff service with operators on duty around the clock and a clock the test moves."""
+    from datetime import datetime, timezone
+
+    from tests.schedule_kit import ALWAYS, Clock
+
+    svc = runtime.handoff
+    saved = svc.schedule, svc.clock
+    svc.set_schedule(ALWAYS)
+    svc.clock = Clock(datetime.now(timezone.utc))
+    yield svc
+    svc.set_schedule(saved[0])
+    svc.clock = saved[1]
+
+
+@pytest_asyncio.fixture
+async def booking(runtime):
+    """The booking service on a fixed clock, in office hours."""
+    from tests.schedule_kit import MONDAY_MORNING
+
+    svc = runtime.booking
+    saved = svc.clock
+    svc.clock = lambda: MONDAY_MORNING
+    yield svc
+    svc.clock = saved
+

@@ -16,9 +16,6 @@ import httpx
 from bot.settings import ROOT
 from handoff.users import Role, UserStore
 
-ALWAYS_OPEN = ("timezone: Asia/Kamchatka\ntimezone_title: по камчатскому времени\nweek:\n"
-               + "".join(f"  {d}: ['00:00-24:00']\n" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")))
-
 
 async def wait_for(check, what: str, timeout: float = 20.0):
     """Poll `check` until it returns something truthy, or fail saying what did not happen."""

@@ -9,9 +9,7 @@ import asyncio
 import hashlib
 import time
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
-import pytest_asyncio
 
 from bot.booking import texts
 from bot.booking.flow import ASK_CANCEL, BOOK, CANCEL, LIST, MOVE, OFFER, BookingFlow
@@ -25,11 +23,9 @@ from bot.settings import ROOT
 from bot.store import keys
 from tests.chat import Chat
 from tests.conftest import API_KEY
+from tests.schedule_kit import KAMCHATKA, MONDAY_MORNING
 
 KEY_ID = hashlib.sha256(API_KEY.encode()).hexdigest()[:10]
-KAMCHATKA = ZoneInfo("Asia/Kamchatka")
-# Monday 18 March 2030, 9:00 in Kamchatka: the operators' office (handoff/schedule.yaml) is open.
-MONDAY_MORNING = datetime(2030, 3, 18, 9, 0, tzinfo=KAMCHATKA).astimezone(timezone.utc)
 TOPICS = load_topics(ROOT / "bot" / "booking" / "topics.yaml")
 
 
@@ -39,16 +35,6 @@ def scoped(client_id: str) -> str:
 
 def unique(name: str) -> str:
     return f"{name}-{time.time_ns()}"
-
-
-@pytest_asyncio.fixture
-async def booking(runtime):
-    """The booking service on a fixed clock, in office hours."""
-    svc = runtime.booking
-    saved = svc.clock
-    svc.clock = lambda: MONDAY_MORNING
-    yield svc
-    svc.clock = saved
 
 
 def slot_payloads(chat: Chat) -> list[str]:

@@ -11,38 +11,12 @@ import pytest
 
 from bot.consent.ledger import Ledger
 from bot.store import keys
-from handoff.schedule import Schedule
 from handoff.states import Refused, Status
 from tests.chat import Chat
 from tests.conftest import API_KEY
+from tests.schedule_kit import OFFICE, SATURDAY_NOON, Clock
 
 KEY_ID = hashlib.sha256(API_KEY.encode()).hexdigest()[:10]
-ALWAYS = Schedule.model_validate({"timezone": "Asia/Kamchatka", "timezone_title": "по камчатскому времени",
-                                  "week": {d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}})
-OFFICE = Schedule.model_validate({"timezone": "Asia/Kamchatka", "timezone_title": "по камчатскому времени",
-                                  "week": {d: ["09:00-18:00"] for d in ("mon", "tue", "wed", "thu", "fri")}})
-SATURDAY_NOON = datetime(2026, 11, 28, 0, 0, tzinfo=timezone.utc)  # 12:00 in Kamchatka
-
-
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def handoff(runtime):
-    svc = runtime.handoff
-    saved = svc.schedule, svc.clock
-    svc.set_schedule(ALWAYS)
-    svc.clock = Clock(datetime.now(timezone.utc))
-    yield svc
-    svc.set_schedule(saved[0])
-    svc.clock = saved[1]
-
-
 def scoped(chat: Chat) -> str:
     return f"api:{KEY_ID}:{chat.cid}"
 
@@ -196,7 +170,8 @@ async def test_a_supervisor_rescues_a_conversation_whose_operator_is_gone(api, h
     assert chat.answered_topic() == "close_ip"  # the assistant has the conversation again
 
 
-async def test_the_client_goes_back_to_the_queue_when_the_operator_leaves(api, handoff, runtime):
+async def with_anna(api, handoff) -> tuple[Chat, Inbox, str]:
+    """A client who asked for a person and is now with operator anna (on line)."""
     chat = Chat(api)
     inbox = Inbox(api, chat)
     await chat.say("оператор")
@@ -204,6 +179,11 @@ async def test_the_client_goes_back_to_the_queue_when_the_operator_leaves(api, h
     await on_line(handoff, "anna")
     await handoff.claim("anna", cid)
     await inbox.new()
+    return chat, inbox, cid
+
+
+async def test_the_client_goes_back_to_the_queue_when_the_operator_leaves(api, handoff, runtime):
+    chat, inbox, cid = await with_anna(api, handoff)
     await handoff.check_with_operator()
     assert (await handoff.queue.get(cid)).status is Status.with_operator  # anna's console is alive
     await runtime.redis.zadd(keys.handoff_heartbeat(), {"anna": 0})  # her console closed long ago
@@ -218,12 +198,7 @@ async def test_the_client_goes_back_to_the_queue_when_the_operator_leaves(api, h
 
 
 async def test_a_silent_conversation_with_an_operator_is_closed(api, handoff, runtime):
-    chat = Chat(api)
-    inbox = Inbox(api, chat)
-    await chat.say("оператор")
-    cid = scoped(chat)
-    await on_line(handoff, "anna")
-    await handoff.claim("anna", cid)
+    chat, inbox, cid = await with_anna(api, handoff)
     await handoff.reply("anna", cid, "Здравствуйте!")
     await chat.say("минутку, ищу документы")
     await inbox.new()

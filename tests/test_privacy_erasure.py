@@ -6,12 +6,8 @@ of the client's strings outside what the law requires us to keep."""
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
-import pytest_asyncio
 
 from bot.app import create_app
 from bot.applications.service import change_status
@@ -21,47 +17,13 @@ from bot.consent.notifications import Sender
 from bot.core.messages import Incoming
 from bot.privacy.__main__ import run as privacy_command
 from bot.store import keys
-from handoff.schedule import Schedule
 from handoff.users import UserStore
 from tests import privacy_kit as kit
 from tests.chat import Chat
 from tests.console_kit import csrf_of, sign_in
 from voice.desk import DefaultDesk
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-ALWAYS = Schedule.model_validate({"timezone": "Asia/Kamchatka", "timezone_title": "по камчатскому времени",
-                                  "week": {d: ["00:00-24:00"] for d in DAYS}})
-KAMCHATKA = ZoneInfo("Asia/Kamchatka")
-MONDAY_MORNING = datetime(2030, 3, 18, 9, 0, tzinfo=KAMCHATKA).astimezone(timezone.utc)
 IDENTITY = {"surname", "inn", "ogrnip"}  # what a kept application may still name (docs/SECURITY.md)
-
-
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def handoff(runtime):
-    svc = runtime.handoff
-    saved = svc.schedule, svc.clock
-    svc.set_schedule(ALWAYS)
-    svc.clock = Clock(datetime.now(timezone.utc))
-    yield svc
-    svc.set_schedule(saved[0])
-    svc.clock = saved[1]
-
-
-@pytest_asyncio.fixture
-async def booking(runtime):
-    svc = runtime.booking
-    saved = svc.clock
-    svc.clock = lambda: MONDAY_MORNING
-    yield svc
-    svc.clock = saved
 
 
 def allowed_after_erasure(numbers: list[str]):
