@@ -21,7 +21,7 @@ from handoff.delivery import CURSOR
 from tests.chat import Chat
 from tests.console_kit import signed_in
 from tests.conftest import API_KEY
-from tests.test_handoff_flow import ALWAYS
+from tests.schedule_kit import ALWAYS
 
 URL = "/api/v1/conversations/{}/messages"
 CYRILLIC = re.compile(r"[а-яё]{4,}", re.I)

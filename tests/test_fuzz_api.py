@@ -28,11 +28,10 @@ from schemathesis.engine import Status, events
 
 from bot.store import connect
 from tests.console_kit import signed_in
+from tests.schedule_kit import ALWAYS_OPEN
 from tests.live_server import LiveApp, redis_database
 
 KEY = "fuzz-key"
-ALWAYS_OPEN = ("timezone: Asia/Kamchatka\ntimezone_title: по камчатскому времени\nweek:\n"
-               + "".join(f"  {d}: ['00:00-24:00']\n" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")))
 # Signing out would end the session the other console cases run in.
 NOT_FUZZED = ("/console/logout",)
 

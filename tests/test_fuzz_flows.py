@@ -40,7 +40,7 @@ from bot.runtime import Runtime
 from handoff import callback_flow as callback
 from handoff import rating
 from tests.live_server import redis_database
-from tests.test_fuzz_api import ALWAYS_OPEN
+from tests.schedule_kit import ALWAYS_OPEN
 
 KEY = "flow-fuzz-key"
 STEPS = 6  # per walk, after the start (fixed: Hypothesis would favour the shortest walks)
