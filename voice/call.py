@@ -67,8 +67,8 @@ class Call:
         self.output = output
         self.conversation_id = f"voice:{call_id}"
         self.client_id = f"phone:{number}" if number else f"voice:{call_id}"
-        self.state = CallState(number=number)
         self.recognizer = service.new_recognizer(output.rate)
+        self.state = CallState(number=number, keypad_only=self.recognizer is None)
         self._events: asyncio.Queue[Event | _Timed] = asyncio.Queue()
         self._audio = bytearray()
         self._in_utterance = False
@@ -87,6 +87,7 @@ class Call:
             return
         chunk, self._audio = bytes(self._audio), bytearray()
         for result in await asyncio.to_thread(self.recognizer.feed, chunk):
+            # a partial may have no text yet (Whisper hears that speech started, not what was said)
             await self.output.notify({"type": "transcript", "text": result.text, "final": result.final})
             if not result.final:
                 if not self._in_utterance:
