@@ -115,8 +115,20 @@ def keypad(options: list[tuple[str, str]], operator: bool, speech: bool = True) 
     return " ".join(parts)
 
 
+# Keypad-only calls: an invitation to speak becomes one to press («…или выберите тему» → «Выберите тему»).
+_SPEAK_OR = re.compile(r"(?:Скажите|Задайте)[^.!?]*? или (в)(ыберите[^.!?]*[.!?])")
+_SPEAK = re.compile(r"(?:^|(?<=[.!?] ))(?:Скажите|Задайте)[^.!?]*[.!?] ?")
+
+
+def for_keypad(text: str) -> str:
+    text = _SPEAK_OR.sub(lambda m: m.group(1).upper() + m.group(2), text)
+    return _SPEAK.sub("", text).strip()
+
+
 def render(replies: list[Reply], speech: bool = True) -> Prompt:
     body = " ".join(s for s in (speakable(r.text) for r in replies) if s)
+    if not speech:
+        body = for_keypad(body)
     keys: dict[str, str] = {}
     options: list[tuple[str, str]] = []
     for button in (b for r in replies for b in r.buttons):
