@@ -109,7 +109,10 @@ def caller_synthesizer():
     """The synthesizer that plays the caller; its WAVs are cached under tests/.artifacts (text + voice)."""
     from voice.synthesizer import FestivalSynthesizer, RHVoiceSynthesizer
 
+    only = os.environ.get("VOICE_TEST_CALLER")  # "festival": hear what a machine without non-free hears
     for cls in (RHVoiceSynthesizer, FestivalSynthesizer):
+        if only and cls.engine != only:
+            continue
         synth = cls(ARTIFACTS / "voice-caller", voice=CALLER_VOICES[cls.engine])
         if synth.available():
             return synth
