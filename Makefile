@@ -13,6 +13,7 @@ serve: setup
 
 setup:
 	@scripts/setup_app.sh
+	@scripts/setup_voice.sh
 	@scripts/setup_rasa.sh
 
 nlu-data: setup

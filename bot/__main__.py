@@ -40,11 +40,11 @@ CREATE_OPERATOR = ".venv/bin/python -m handoff.users add NAME --role operator"
 
 
 def _voice_note(settings: Settings, api_url: str) -> str:
-    if not settings.vosk_model_path:
-        return "off — set VOSK_MODEL_PATH (a Vosk model folder) to turn it on"
+    from voice.module import launcher_note
+
     audiosocket = (f"AudioSocket on {settings.voice_audiosocket_host}:{settings.voice_audiosocket_port}"
                    if settings.voice_audiosocket_port else "AudioSocket off (set VOICE_AUDIOSOCKET_PORT)")
-    return f"{api_url}/call  ·  {audiosocket}"
+    return f"{api_url}{launcher_note(settings)}  ·  {audiosocket}"
 
 
 DEFAULT_API_KEY = Settings.model_fields["assistant_api_key"].default

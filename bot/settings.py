@@ -93,11 +93,16 @@ class Settings(BaseSettings):
     notify_max_attempts: int = 5  # delivery attempts on transient errors before giving up
     notify_retry_seconds: float = 30.0  # first retry delay; doubles with each attempt
 
-    # Voice line (voice/, issue 7): Vosk recognition, espeak-ng synthesis, /call page, Asterisk AudioSocket
-    vosk_model_path: str = ""  # folder of a Vosk model (vosk-model-small-ru-0.22 / vosk-model-ru-0.42); empty = voice off
-    voice_grammar: str = ""  # JSON list of phrases to restrict recognition to (tests, demos); empty = open vocabulary
-    voice_tts_voice: str = "ru"  # espeak-ng voice
-    voice_tts_speed: int = Field(165, ge=80, le=400)  # espeak-ng words per minute
+    # Voice line (voice/): speech recognition (Vosk or Whisper), speech synthesis, /call page, Asterisk AudioSocket
+    voice_recognizer: str = Field("auto", pattern=r"^(auto|vosk|whisper|off)$")  # auto: Vosk if VOSK_MODEL_PATH, else Whisper
+    vosk_model_path: str = ""  # folder of a Vosk model (vosk-model-small-ru-0.22 / vosk-model-ru-0.42)
+    whisper_model_path: str = ""  # folder of a CTranslate2 Whisper model; empty = the packaged Whisper base, if installed
+    whisper_beam_size: int = Field(1, ge=1, le=10)  # 1 = greedy decoding (fastest)
+    whisper_threads: int = Field(2, ge=0, le=64)  # CPU threads for Whisper; 0 = all cores
+    voice_grammar: str = ""  # Vosk only: JSON list of phrases to restrict recognition to (tests, demos)
+    voice_tts: str = Field("auto", pattern=r"^(auto|rhvoice|festival|espeak)$")  # auto: RHVoice, then Festival, then espeak-ng
+    voice_tts_voice: str = ""  # the synthesizer's voice; empty = its Russian default (RHVoice anna, Festival msu_ru_nsh_clunits, espeak-ng ru)
+    voice_tts_speed: int = Field(165, ge=80, le=400)  # espeak-ng only: words per minute
     voice_audiosocket_host: str = "127.0.0.1"  # where the AudioSocket server listens for Asterisk
     voice_audiosocket_port: int = 0  # e.g. 9092; 0 = AudioSocket off
     voice_silence_seconds: float = 8.0  # caller silent this long: re-prompt, then offer the operator, then goodbye

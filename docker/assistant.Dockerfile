@@ -1,6 +1,6 @@
 FROM python:3.11-slim
 WORKDIR /srv
-RUN apt-get update && apt-get install -y --no-install-recommends espeak-ng && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends espeak-ng festival festvox-ru && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY bot bot
 COPY nlu nlu

@@ -17,9 +17,12 @@ def test_banner_shows_the_console_and_how_to_create_an_operator(settings):
     assert f"{API}/console" in line and ".venv/bin/python -m handoff.users add NAME --role operator" in line
 
 
-def test_banner_says_why_the_voice_line_is_off_or_where_it_answers(settings):
-    assert "off — set VOSK_MODEL_PATH" in _lines(settings, vosk_model_path="")["Voice"]
+def test_banner_says_what_the_voice_line_understands_and_where_it_answers(settings):
+    keypad = _lines(settings, voice_recognizer="off")["Voice"]
+    assert "keypad only" in keypad and "VOICE_RECOGNIZER=off" in keypad
+    assert "Whisper (packaged base model)" in _lines(settings, vosk_model_path="")["Voice"]
     on = _lines(settings, vosk_model_path="/models/vosk-ru", voice_audiosocket_port=0)["Voice"]
+    assert "Vosk (/models/vosk-ru)" in on
     assert f"{API}/call" in on and "AudioSocket off" in on
     on = _lines(settings, vosk_model_path="/models/vosk-ru", voice_audiosocket_port=9092)["Voice"]
     assert "AudioSocket on 127.0.0.1:9092" in on

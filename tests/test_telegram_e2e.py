@@ -22,6 +22,7 @@ from bot.runtime import Runtime
 from handoff import texts as handoff_texts
 from tests.conftest import free_port
 from tests.emulator.harness import BotApiProxy, Emulator, TgUser, buttons_of, texts_of
+from tests.voice_kit import needs_russian_voice, needs_whisper, ogg_opus, russian_speech, whisper_model
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rasa]
 
@@ -213,9 +214,31 @@ class _TextAsSpeech:
         return audio.decode()
 
 
-async def test_voice_without_a_transcriber_asks_for_text(user):
-    await user.send(voice={"file_id": "v0", "file_unique_id": "v0u", "duration": 2, "mime_type": "audio/ogg"})
-    assert _text(await user.expect(_has_keyboard)) == telegram.VOICE_UNSUPPORTED
+async def test_voice_without_a_transcriber_asks_for_text(user, polling_bot):
+    channel = telegram.channel(polling_bot)
+    saved, channel.transcriber = channel.transcriber, None  # as with no speech recogniser installed
+    try:
+        await user.send(voice={"file_id": "v0", "file_unique_id": "v0u", "duration": 2, "mime_type": "audio/ogg"})
+        assert _text(await user.expect(_has_keyboard)) == telegram.VOICE_UNSUPPORTED
+    finally:
+        channel.transcriber = saved
+
+
+@needs_whisper
+@needs_russian_voice
+async def test_a_russian_voice_message_is_transcribed_shown_and_answered(user, polling_bot, proxy):
+    """The voice module lends Telegram its recogniser: a real OGG/Opus voice message, spoken in Russian."""
+    from voice.transcriber import ServiceTranscriber
+
+    channel = telegram.channel(polling_bot)
+    assert isinstance(channel.transcriber, ServiceTranscriber)  # wired by voice.module.install
+    polling_bot.voice.model = whisper_model()  # the test run's one loaded model
+    proxy.files["v2"] = ogg_opus(await russian_speech("как перейти на усн", 16000), 16000)
+    await user.send(voice={"file_id": "v2", "file_unique_id": "v2u", "duration": 3, "mime_type": "audio/ogg"})
+    got = await user.expect(lambda ms: texts.ASK_RESOLVED in _text(ms), timeout=90)
+    heard = _text(got).split("Распознал: «", 1)[1].split("»", 1)[0]
+    assert "перейти на усн" in heard.lower() and "напишите вопрос текстом" in _text(got)
+    assert [b["callback_data"] for b in buttons_of(got[-1])][0] == "ok:usn"
 
 
 async def test_voice_with_a_registered_transcriber_reaches_the_core(user, polling_bot, proxy):

@@ -13,6 +13,7 @@ import pytest
 from bot.core.engine import OPERATOR_PAYLOAD
 from voice.audiosocket import (AUDIO, DTMF, ERROR, HANGUP, UUID, AudioSocketServer, call_key, caller_number, encode,
                                read_message)
+from voice.recognizer import Choice
 from voice.service import VoiceService
 
 from tests.voice_kit import FixedDesk, korean_model, korean_speech, needs_espeak, needs_korean_model
@@ -204,18 +205,35 @@ async def test_asterisk_error_ends_the_call(server):
     await line.close()
 
 
-@needs_espeak
-async def test_voice_off_says_why_and_hangs_up(server):
-    srv, _ = await server(model_path="")
+async def test_without_a_recogniser_a_phone_call_goes_by_keypad(runtime, server):
+    srv, service = await server(choice=Choice(""))
+    call_id = str(uuid.uuid4())
+    cid = f"voice:{call_key(uuid.UUID(call_id))}"
+    line = await Asterisk.dial(srv.port, call_id)
+    await until(lambda: _async(len(line.frames) > 100), what="the keypad greeting")  # spoken, not refused
+    assert service.calls[cid].state.keypad_only
+    await line.send(DTMF, b"1")
+    history = await until(lambda: _clients(runtime, cid, 1), what="the key press")
+    assert history[0]["payload"] == "do:help"
+    await line.send(HANGUP)
+    await asyncio.wait_for(line.closed.wait(), 10)
+    await line.close()
+
+
+async def test_without_a_synthesizer_the_line_hangs_up(server, tmp_path):
+    from voice.synthesizer import EspeakSynthesizer
+
+    mute = EspeakSynthesizer(tmp_path / "cache")
+    mute.binary = "no-such-synthesizer"
+    srv, service = await server(choice=Choice(""), synthesizer=mute)
     line = await Asterisk.dial(srv.port, str(uuid.uuid4()))
     await asyncio.wait_for(line.hung_up.wait(), 20)
-    spoken_ms = len(line.frames) * 20
-    assert spoken_ms > 2000  # the explanation was spoken before the hang-up
+    assert not service.calls and not line.frames  # nothing could be said: the call ends at once
     await line.close()
 
 
 async def test_a_peer_that_does_not_start_with_a_uuid_gets_an_error(server):
-    srv, _ = await server(model_path="")
+    srv, _ = await server(choice=Choice(""))
     reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
     writer.write(encode(AUDIO, bytes(FRAME)))
     await writer.drain()

@@ -12,6 +12,7 @@ from handoff.schedule import Schedule
 from handoff.voice_desk import HandoffDesk
 from voice import texts
 from voice.call import Call
+from voice.recognizer import Choice
 from voice.service import VoiceService
 
 from tests.voice_kit import Recorder, needs_espeak
@@ -49,7 +50,7 @@ def test_hours_come_from_the_schedule_and_are_said_for_the_ear(runtime, handoff)
 
 @needs_espeak
 async def test_a_caller_books_a_callback_into_the_operators_queue(runtime, handoff):
-    service = VoiceService(runtime, model_path="", desk=HandoffDesk(handoff), pace=False, silence_seconds=600)
+    service = VoiceService(runtime, choice=Choice(""), desk=HandoffDesk(handoff), pace=False, silence_seconds=600)
     out = Recorder()
     call = Call(service, "desk-callback-1", out, number="79140000004")
     running = asyncio.create_task(call.run())

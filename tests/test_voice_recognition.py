@@ -11,6 +11,7 @@ import pytest
 from voice import texts
 from voice.audio import duration_ms, frame_bytes
 from voice.call import Call
+from voice.recognizer import Choice
 from voice.service import VoiceService
 from voice.synthesizer import EspeakSynthesizer
 
@@ -102,13 +103,16 @@ async def test_speech_in_a_call_reaches_the_conversation_core(runtime):
     await asyncio.wait_for(running, 10)
 
 
-async def test_voice_is_off_without_a_model_and_says_why(runtime, tmp_path):
-    off = VoiceService(runtime, model_path="")
-    assert not off.status().on and off.status().message == texts.OFF_NO_MODEL
-    assert "VOSK_MODEL_PATH" in off.status().admin_hint
-    broken = VoiceService(runtime, model_path=str(tmp_path / "no-such-model"))
+async def test_without_a_recogniser_the_line_works_by_keypad_and_tells_only_the_administrator_why(runtime, tmp_path):
+    none = VoiceService(runtime, choice=Choice("", why_none=texts.ADMIN_NO_RECOGNIZER))
+    assert none.status().public() == {"on": True, "message": texts.ON_KEYPAD, "speech": False}
+    assert "WHISPER_MODEL_PATH" in none.status().admin_hint and "VOSK_MODEL_PATH" in none.status().admin_hint
+    broken = VoiceService(runtime, choice=Choice("vosk", str(tmp_path / "no-such-model")))
+    assert broken.status().public()["on"] is False  # not loaded yet: «запускается»
     await broken.load()
-    assert not broken.status().on and broken.status().message == texts.OFF_BAD_MODEL
+    assert broken.status().public() == {"on": True, "message": texts.ON_KEYPAD, "speech": False}
+    assert "no-such-model" in broken.status().admin_hint
+    assert broken.context().speech is False
 
 
 def test_grammar_setting_accepts_json_or_bars():

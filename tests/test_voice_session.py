@@ -14,6 +14,7 @@ from bot.core.messages import Button, Reply, ReplyKind
 from voice import texts
 from voice.call import Call
 from voice.render import Prompt, render, speakable
+from voice.recognizer import Choice
 from voice.service import VoiceService
 from voice.session import (Answered, Ask, BookCallback, Booked, CallContext, CallState, ConsentRecorded, Failed,
                            HangUp, Heard, HungUp, Key, Phase, PlaybackDone, RecordConsent, Say, Silence, Speech,
@@ -27,7 +28,7 @@ OPEN = CallContext(org_name="центр «Мой бизнес»", assistant_name
 CLOSED = replace(OPEN, operator_open=False)
 
 OPTIONS = Prompt("Выберите тему:", keys={"1": "faq:register_ip", "2": "faq:usn", "0": OPERATOR_PAYLOAD},
-                 menu="1 — Регистрация и-пэ. 2 — УСН.")
+                 menu="1 — Регистрация ИП. 2 — УСН.")
 LISTENING = CallState(phase=Phase.listening, prompt=greeting(OPEN))
 SPEAKING = replace(LISTENING, phase=Phase.speaking)
 ON_OPTIONS = replace(LISTENING, prompt=OPTIONS)
@@ -203,7 +204,7 @@ def test_core_replies_are_spoken_with_keypad_digits():
     state, actions = step(replace(LISTENING, phase=Phase.thinking), Answered(replies), OPEN)
     prompt = actions[0].prompt
     assert prompt.keys == {"1": "ok:register_ip", "2": "nok:register_ip", "0": OPERATOR_PAYLOAD}
-    assert "http" not in prompt.speech and "Источник — эф-эн-эс России." in prompt.speech
+    assert "http" not in prompt.speech and "Источник — ФНС России." in prompt.speech
     assert "1 — Да, помогло. 2 — Нет. Скажите номер или нажмите 1 или 2." in prompt.speech
     assert "нажмите 0" in prompt.speech
     _, actions = step(replace(LISTENING, phase=Phase.thinking), Answered((), with_operator=True), OPEN)
@@ -221,7 +222,7 @@ def test_core_replies_are_spoken_with_keypad_digits():
     ("Подробнее: https://msp.gov.ru/page — там всё.", "Подробнее: — там всё."),
     ("Они на связи: пн–чт с 9:00 до 18:00, пт с 9:00 до 17:30.",
      "Они на связи: с понедельника по четверг с 9 до 18, в пятницу с 9 до 17 30."),
-    ("Источник: Цифровая платформа МСП.РФ — https://xn--l1agf.xn--p1ai/", "Источник — Цифровая платформа эм-эс-пэ.эр-эф."),
+    ("Источник: Цифровая платформа МСП.РФ — https://xn--l1agf.xn--p1ai/", "Источник — Цифровая платформа МСП.РФ."),
     ("Операторы работают: пн–чт с 9:00 до 18:00, пт с 9:00 до 17:00 (по камчатскому времени).",
      "Операторы работают: с понедельника по четверг с 9 до 18, в пятницу с 9 до 17 по камчатскому времени."),
     ("Оператор перезвонит вам на номер +7 *** ***-45-67 завтра в 9:30 (по камчатскому времени). "
@@ -267,7 +268,7 @@ def test_render_puts_options_on_digits_and_operator_on_zero():
 
 # ------------------------------------------- a keypad-only call, for real
 async def _start(runtime, desk, call_id, number=None):
-    service = VoiceService(runtime, model_path="", desk=desk, pace=False, silence_seconds=600)
+    service = VoiceService(runtime, choice=Choice(""), desk=desk, pace=False, silence_seconds=600)
     output = Recorder()
     call = Call(service, call_id, output, number=number)
     return service, output, call
@@ -285,7 +286,8 @@ async def test_keypad_only_call_reaches_a_faq_answer_and_an_operator(runtime):
     call.key("1")  # «частые вопросы»
     topics = await out.next_say()
     first_topic = runtime.kb[START_TOPICS[0]]
-    assert "1 — " in topics["text"] and "Скажите номер или нажмите 1" in topics["text"]
+    assert "1 — " in topics["text"] and "Нажмите 1" in topics["text"]
+    assert "Скажите" not in topics["text"]  # nothing listens: the caller is not asked to speak
 
     call.key("1")  # the first topic
     answer = await out.next_say()

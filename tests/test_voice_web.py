@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from voice import texts
 from voice.audio import silence, to_wav
+from voice.recognizer import Choice
 from voice.service import VoiceService
 from voice.web import router
 
@@ -112,43 +113,74 @@ async def test_browser_call_is_recognised_and_keypad_works(runtime, tmp_path):
         await stop(server, task)
 
 
+PUBLIC_STATUS = {"on", "message", "speech"}
+ADMIN_WORDS = ("VOSK", "WHISPER", "VOICE_", "pip ", "apt-get", "администратор", "administrator", "model")
+
+
+def assert_public(text: str) -> None:
+    """Nothing meant for whoever runs the assistant reaches the public page."""
+    for word in ADMIN_WORDS:
+        assert word.lower() not in text.lower(), f"administrator hint on the public page: {word!r} in {text!r}"
+
+
 @needs_chromium
-async def test_page_says_voice_is_off_and_why(runtime):
+async def test_without_a_recogniser_the_page_calls_by_keypad_and_shows_no_admin_hint(runtime):
     from playwright.async_api import async_playwright, expect
 
-    service = VoiceService(runtime, model_path="")
+    service = VoiceService(runtime, choice=Choice("", why_none=texts.ADMIN_NO_RECOGNIZER), desk=FixedDesk(),
+                           pace=False, silence_seconds=600)
     server, task, base = await serve(service)
     try:
         async with httpx.AsyncClient(base_url=base) as client:
             status = (await client.get("/call/status")).json()
-            assert status == {"on": False, "message": texts.OFF_NO_MODEL, "admin_hint": texts.ADMIN_NO_MODEL}
+            assert status == {"on": True, "message": texts.ON_KEYPAD, "speech": False}
+            assert_public(str(status))
             assert (await client.get("/call/static/unknown.js")).status_code == 404
         async with async_playwright() as p:
-            chromium = await browser(p)
+            chromium = await browser(p)  # no fake microphone: keypad only must not ask for one
             try:
                 page = await chromium.new_page()
                 await page.goto(f"{base}/call")
-                await expect(page.locator("#status")).to_have_text(texts.OFF_NO_MODEL, timeout=15_000)
-                await expect(page.locator("#admin")).to_contain_text("VOSK_MODEL_PATH")
-                await expect(page.locator("#call")).to_be_disabled()
+                await expect(page.locator("#status")).to_have_text(texts.ON_KEYPAD, timeout=15_000)
+                assert_public(await page.locator("main").inner_text())
+                await page.click("#call")
+                greeting = page.locator("#log li.bot").first
+                await expect(greeting).to_contain_text("понимаю только кнопки", timeout=20_000)
+                await expect(greeting).to_contain_text("Нажмите 1, 2 или 3.")
+                assert "Скажите" not in await greeting.inner_text()
+                await expect(page.locator("#status")).to_contain_text("кнопками")
+                await page.click("#keypad button[data-key='1']")  # «частые вопросы»
+                await expect(page.locator("#log li.bot")).to_have_count(2, timeout=20_000)
+                topics = await page.locator("#log li.bot").nth(1).inner_text()
+                assert "1 — " in topics and "Нажмите 1" in topics
+                assert_public(await page.locator("main").inner_text())
+                cid = next(iter(service.calls))
+                history = await runtime.engine.conversations.history(cid)
+                assert [e.get("payload") for e in history if e["from"] == "client"] == ["do:help"]
+                await page.click("#hangup")
+                await expect(page.locator("#status")).to_contain_text("Звонок завершён")
             finally:
                 await chromium.close()
     finally:
         await stop(server, task)
 
 
-async def test_websocket_without_a_model_explains_and_hangs_up(runtime):
+async def test_websocket_says_why_the_line_is_off_and_keeps_to_its_own_origin(runtime, tmp_path):
     import json
 
     import websockets
 
-    service = VoiceService(runtime, model_path="")
+    from voice.synthesizer import EspeakSynthesizer
+
+    mute = EspeakSynthesizer(tmp_path / "cache")
+    mute.binary = "no-such-synthesizer"
+    service = VoiceService(runtime, choice=Choice(""), synthesizer=mute)
     server, task, base = await serve(service)
     try:
         async with websockets.connect(base.replace("http", "ws") + "/call/ws") as ws:
             status = json.loads(await asyncio.wait_for(ws.recv(), 10))
-            assert status["type"] == "status" and status["on"] is False
-            assert status["message"] == texts.OFF_NO_MODEL
+            assert status == {"type": "status", "on": False, "message": texts.OFF_NO_TTS, "speech": False}
+            assert_public(status["message"])
             assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {"type": "hangup"}
         # a page on another site may not place calls through us from its visitors' browsers
         with pytest.raises(websockets.InvalidStatus):
@@ -163,8 +195,10 @@ async def test_websocket_without_a_model_explains_and_hangs_up(runtime):
 
 
 async def test_the_app_serves_the_call_page(api):
-    """The module is registered: the assistant's own app serves /call."""
+    """The module is registered: the assistant's own app serves /call, and its status is public-safe."""
     page = await api.get("/call")
     assert page.status_code == 200 and "Позвонить помощнику" in page.text
+    assert 'id="admin"' not in page.text
     status = (await api.get("/call/status")).json()
-    assert status["on"] is False and status["message"]  # the test settings have no VOSK_MODEL_PATH
+    assert set(status) == PUBLIC_STATUS and status["message"]
+    assert_public(status["message"])

@@ -2,7 +2,7 @@
 
 All audio inside the voice channel is signed 16-bit little-endian mono PCM
 («slin16»); only the sample rate differs: 8 kHz on the phone line
-(AudioSocket), 16 kHz from the browser, 22.05 kHz out of espeak-ng.
+(AudioSocket), 16 kHz from the browser, 16–24 kHz out of the synthesizers.
 """
 
 from __future__ import annotations
@@ -25,25 +25,70 @@ def duration_ms(pcm: bytes, rate: int) -> float:
 
 
 def parse_wav(data: bytes) -> tuple[bytes, int]:
-    """(pcm, rate) of a 16-bit mono WAV. Tolerates the streaming header
-    espeak-ng writes to stdout (chunk sizes 0xFFFFFFFF)."""
+    """(slin16 mono pcm, rate) of a WAV file: PCM of 8/16/24/32 bits or 32-bit float, any number of
+    channels (mixed down). Tolerates the streaming header synthesizers write to stdout (sizes 0xFFFFFFFF)."""
     if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         raise ValueError("not a WAV file")
-    pos, rate, pcm = 12, 0, b""
+    pos, rate, pcm, fmt = 12, 0, b"", (1, 1, 16)
     while pos + 8 <= len(data):
         chunk, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
         body = pos + 8
         if chunk == b"fmt ":
-            channels, rate, _, _, bits = struct.unpack("<HIIHH", data[body + 2:body + 16])
-            if channels != 1 or bits != 16:
-                raise ValueError(f"expected 16-bit mono WAV, got {channels} channel(s), {bits} bits")
+            tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", data[body:body + 16])
+            if tag == 0xFFFE and size >= 40:  # WAVE_FORMAT_EXTENSIBLE: the real tag starts the sub-format GUID
+                tag = struct.unpack("<H", data[body + 24:body + 26])[0]
+            fmt = (tag, channels, bits)
         elif chunk == b"data":
-            pcm = data[body:body + size] if size != 0xFFFFFFFF else data[body:]
+            pcm = data[body:body + size] if size < 0x7F000000 else data[body:]
             break
         pos = body + size + (size & 1)
     if not rate:
         raise ValueError("WAV file has no format chunk")
-    return pcm[: len(pcm) // 2 * 2], rate
+    return _to_slin16_mono(pcm, *fmt), rate
+
+
+def _to_slin16_mono(raw: bytes, tag: int, channels: int, bits: int) -> bytes:
+    if (tag, channels, bits) == (1, 1, 16):
+        return raw[: len(raw) // 2 * 2]
+    width = bits // 8
+    frame = width * channels
+    raw = raw[: len(raw) // frame * frame]
+    if tag == 3 and bits == 32:
+        x = np.frombuffer(raw, dtype="<f4").astype(np.float64) * 32768.0
+    elif tag == 1 and bits == 8:
+        x = (np.frombuffer(raw, dtype=np.uint8).astype(np.float64) - 128.0) * 256.0
+    elif tag == 1 and bits == 16:
+        x = np.frombuffer(raw, dtype="<i2").astype(np.float64)
+    elif tag == 1 and bits == 24:
+        b = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
+        x = ((b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)) << 8 >> 8).astype(np.float64) / 256.0
+    elif tag == 1 and bits == 32:
+        x = np.frombuffer(raw, dtype="<i4").astype(np.float64) / 65536.0
+    else:
+        raise ValueError(f"unsupported WAV encoding (format {tag}, {bits} bits)")
+    x = x.reshape(-1, channels).mean(axis=1)
+    return np.clip(np.round(x), -32768, 32767).astype("<i2").tobytes()
+
+
+def read_audio(data: bytes) -> tuple[bytes, int]:
+    """(slin16 mono pcm, rate) of a recording: WAV read here, anything else (OGG/Opus voice
+    messages, MP3, M4A…) decoded by FFmpeg's libraries through PyAV (a faster-whisper dependency)."""
+    if data[:4] == b"RIFF":
+        return parse_wav(data)
+    import io
+
+    import av
+
+    rate = 16000
+    out = bytearray()
+    with av.open(io.BytesIO(data)) as container:
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
+        for frame in container.decode(audio=0):
+            for piece in resampler.resample(frame):
+                out += piece.to_ndarray().tobytes()
+        for piece in resampler.resample(None):
+            out += piece.to_ndarray().tobytes()
+    return bytes(out), rate
 
 
 def to_wav(pcm: bytes, rate: int) -> bytes:

@@ -78,8 +78,11 @@ class AudioSocketOutput:
     async def send_audio(self, pcm: bytes) -> None:
         if self.closed:
             return
-        self.writer.write(encode(AUDIO, pcm))
-        await self.writer.drain()
+        try:
+            self.writer.write(encode(AUDIO, pcm))
+            await self.writer.drain()
+        except ConnectionError:  # the caller hung up while we spoke: the reader ends the call
+            self.closed = True
 
     async def flush(self) -> None:
         """Nothing to do: frames are sent in real time, Asterisk holds at most the short lead."""

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("voice.call")
 
 PLAYBACK_LEAD_S = 0.12  # audio sent ahead of real time
-RECOGNITION_CHUNK_MS = 100  # feed the recogniser in chunks this long
+RECOGNITION_CHUNK_MS = 60  # feed the recogniser in chunks this long (longer: the end of speech is seen later)
+FIRST_PIECE_CHARS = 60  # a longer first sentence is cut at a comma after 20 characters: the answer starts sooner
 KEYS = set("0123456789*#")
 
 
@@ -67,8 +68,8 @@ class Call:
         self.output = output
         self.conversation_id = f"voice:{call_id}"
         self.client_id = f"phone:{number}" if number else f"voice:{call_id}"
-        self.state = CallState(number=number)
         self.recognizer = service.new_recognizer(output.rate)
+        self.state = CallState(number=number, keypad_only=self.recognizer is None)
         self._events: asyncio.Queue[Event | _Timed] = asyncio.Queue()
         self._audio = bytearray()
         self._in_utterance = False
@@ -87,6 +88,7 @@ class Call:
             return
         chunk, self._audio = bytes(self._audio), bytearray()
         for result in await asyncio.to_thread(self.recognizer.feed, chunk):
+            # a partial may have no text yet (Whisper hears that speech started, not what was said)
             await self.output.notify({"type": "transcript", "text": result.text, "final": result.final})
             if not result.final:
                 if not self._in_utterance:
@@ -197,7 +199,7 @@ class Call:
     # ------------------------------------------------------------ playback
     async def _play(self, text: str, generation: int) -> None:
         loop = asyncio.get_running_loop()
-        sentences = [s for s in re.split(r"(?<=[.!?…])\s+", text) if s.strip()]
+        sentences = _pieces(text)
         frame = frame_bytes(self.output.rate, self.output.frame_ms)
         clock = loop.time()
         try:
@@ -251,6 +253,17 @@ class Call:
     async def _silence_after(self, seconds: float, generation: int) -> None:
         await asyncio.sleep(seconds)
         self.post(_Timed(Silence(), generation))
+
+
+def _pieces(text: str) -> list[str]:
+    """Sentences, synthesized one ahead of playback; a long first one is cut at a comma or dash."""
+    sentences = [s for s in re.split(r"(?<=[.!?…])\s+", text) if s.strip()]
+    if sentences and len(sentences[0]) > FIRST_PIECE_CHARS:
+        cut = re.search(r"[,—:;]\s+", sentences[0][20:])
+        if cut:
+            at = 20 + cut.end()
+            sentences[:1] = [sentences[0][:at].strip(), sentences[0][at:].strip()]
+    return sentences
 
 
 async def announce(service: "VoiceService", output: Output, text: str) -> None:

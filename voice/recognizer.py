@@ -1,4 +1,15 @@
-"""Streaming speech recognition with Vosk (Kaldi).
+"""Speech recognisers behind one interface, and the Vosk (Kaldi) one.
+
+Every recogniser is a `SpeechModel`: loaded once, it lends each call a
+`Stream` (`recognizer(rate, end_silence_ms)`) that takes PCM as it arrives
+and reports partial results (the caller started speaking: barge-in) and
+final ones (an utterance), and it transcribes whole recordings
+(`transcribe(pcm, rate)`: voice messages, `python -m voice.transcribe`).
+Two exist: Vosk (below: streaming, optional grammar, the production choice
+where a Russian Vosk model is installed) and Whisper (whisper.py: utterances
+cut by VAD). `open_model` picks one from the settings.
+
+Vosk:
 
 `SpeechModel` loads a Vosk model once (a small model ~1–2 s, a large one
 longer, hundreds of MB) and lends out recognisers: the first chunks of a new
@@ -22,8 +33,10 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
+from typing import Protocol
 
 from .audio import SAMPLE_WIDTH, rms
+from .speech_text import heard_text
 
 log = logging.getLogger("voice.recognizer")
 
@@ -37,7 +50,29 @@ class Recognition:
     confidence: float = 1.0  # mean word confidence of a final result, 0..1
 
 
-class SpeechModel:
+class Stream(Protocol):
+    def feed(self, pcm: bytes) -> list[Recognition]:
+        """Accept audio; return the partial/final results it produced (in order). CPU-bound: call in a thread."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SpeechModel(Protocol):
+    engine: str  # "vosk" | "whisper"
+    name: str  # for logs and the launcher banner
+    path: str
+
+    def recognizer(self, rate: int, end_silence_ms: int = 400) -> Stream: ...
+
+    def transcribe(self, pcm: bytes, rate: int) -> str:
+        """The text of a whole recording (slin16 mono at `rate`)."""
+        ...
+
+
+class VoskModel:
+    engine = "vosk"
+
     def __init__(self, path: str, grammar: list[str] | None = None):
         import vosk  # imported here: the app starts (voice off) even without the library
 
@@ -46,8 +81,18 @@ class SpeechModel:
         self.path = path
         self.grammar = grammar or None
         self.model = vosk.Model(path)
+        self.name = f"Vosk ({path.rstrip('/').rsplit('/', 1)[-1]})"
         self._pool: dict[int, list] = {}
         self._lock = threading.Lock()
+
+    def transcribe(self, pcm: bytes, rate: int) -> str:
+        stream = self.recognizer(rate)
+        try:
+            texts = [r.text for r in stream.feed(pcm) if r.final]
+            final = stream._final(stream._kaldi.FinalResult())
+            return " ".join(texts + ([final.text] if final else []))
+        finally:
+            stream.close()
 
     def recognizer(self, rate: int, end_silence_ms: int = 400) -> "StreamingRecognizer":
         with self._lock:
@@ -69,7 +114,7 @@ class SpeechModel:
 
 
 class StreamingRecognizer:
-    def __init__(self, model: SpeechModel | None, kaldi, rate: int, end_silence_ms: int):
+    def __init__(self, model: VoskModel | None, kaldi, rate: int, end_silence_ms: int):
         self._model, self._kaldi, self.rate = model, kaldi, rate
         self.end_silence_ms = end_silence_ms
         self._partial = ""
@@ -122,4 +167,39 @@ class StreamingRecognizer:
             return None
         words = result.get("result") or []
         confidence = sum(w.get("conf", 1.0) for w in words) / len(words) if words else 1.0
-        return Recognition(text, final=True, confidence=round(confidence, 3))
+        return Recognition(heard_text(text), final=True, confidence=round(confidence, 3))
+
+
+# ------------------------------------------------------------ choosing one
+@dataclass(frozen=True)
+class Choice:
+    engine: str  # "vosk" | "whisper" | "" (none: keypad only)
+    path: str = ""
+    why_none: str = ""  # for the log and the banner, when engine is ""
+
+
+def choose(settings) -> Choice:
+    """Which recogniser the settings ask for (nothing is loaded here)."""
+    from . import texts
+    from .whisper import packaged_installed
+
+    wanted = settings.voice_recognizer
+    if wanted == "off":
+        return Choice("", why_none=texts.ADMIN_OFF)
+    if wanted == "vosk" or (wanted == "auto" and settings.vosk_model_path):
+        return Choice("vosk", settings.vosk_model_path)
+    if settings.whisper_model_path or packaged_installed():
+        return Choice("whisper", settings.whisper_model_path)
+    return Choice("", why_none=texts.ADMIN_NO_RECOGNIZER)
+
+
+def open_model(choice: Choice, settings, grammar: list[str] | None = None) -> SpeechModel:
+    """Load the chosen recogniser (seconds, hundreds of MB: call in a thread). Raises if it cannot."""
+    if choice.engine == "vosk":
+        if not choice.path:
+            raise FileNotFoundError("VOSK_MODEL_PATH is empty")
+        return VoskModel(choice.path, grammar)
+    from .whisper import WhisperSpeechModel
+
+    return WhisperSpeechModel(choice.path, beam_size=settings.whisper_beam_size, threads=settings.whisper_threads)
+

@@ -1,10 +1,11 @@
 """Replies of the conversation core, rendered for the ear (pure functions).
 
 - Text: no emoji, no URLs (the source is named, its address is not read
-  out), lists become short sentences, abbreviations are spelled the way
-  people say them, written-channel wording («напишите») becomes spoken,
+  out), lists become short sentences, written-channel wording («напишите») becomes spoken,
   asides lose their parentheses, a masked phone number («+7 *** ***-45-67»)
-  is said by its last digits.
+  is said by its last digits. This is also what the /call page shows;
+  numbers and abbreviations are put into words later, for the synthesizer
+  alone (speech_text.py).
 - Buttons become keypad digits 1…9 in order, read as «1 — тема. … Скажите
   номер или нажмите 1, 2 или 3.»; the operator button is always 0.
 """
@@ -39,15 +40,6 @@ _EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F\u200
 _THOUSANDS = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}\b)")
 _BULLET = re.compile(r"^\s*(?:[•·*▪–-]|\d+[.)])\s+")
 _CYR = "А-Яа-яЁё"
-
-# How abbreviations are said; espeak-ng would otherwise read «ИП» as «ип».
-ABBREVIATIONS = {
-    "ИП": "и-пэ", "ООО": "о-о-о", "ИНН": "и-эн-эн", "УСН": "у-эс-эн", "ЕНП": "е-эн-пэ", "ЕНС": "е-эн-эс",
-    "ПСН": "пэ-эс-эн", "НПД": "эн-пэ-дэ", "АО": "а-о", "МФЦ": "эм-эф-цэ", "ФНС": "эф-эн-эс", "ОГРН": "о-гэ-эр-эн",
-    "ОГРНИП": "о-гэ-эр-эн-и-пэ", "ЕГРЮЛ": "е-гэ-рюл", "ЕГРИП": "е-гэ-рип", "ККТ": "ка-ка-тэ",
-    "РФ": "эр-эф", "КЭП": "кэп", "ЭЦП": "э-цэ-пэ", "МСП": "эм-эс-пэ",
-}
-_ABBR = re.compile(rf"(?<![{_CYR}])({'|'.join(sorted(ABBREVIATIONS, key=len, reverse=True))})(?![{_CYR}])")
 
 # Written-channel wording → spoken wording.
 EAR_WORDING = [
@@ -90,7 +82,6 @@ def speakable(text: str) -> str:
     text = _ONE_DAY.sub(lambda m: f"в {_DAYS[m.group(1)][1]}", text)
     for symbol, word in SYMBOLS.items():
         text = text.replace(symbol, word)
-    text = _ABBR.sub(lambda m: ABBREVIATIONS[m.group(1)], text)
     for pattern, repl in EAR_WORDING:
         text = pattern.sub(repl, text)
     sentences = []
@@ -113,18 +104,31 @@ def _digits(digits: list[str]) -> str:
     return digits[0] if len(digits) == 1 else f"{', '.join(digits[:-1])} или {digits[-1]}"
 
 
-def keypad(options: list[tuple[str, str]], operator: bool) -> str:
-    """Read the keys out: «1 — тема. 2 — … Скажите номер или нажмите 1 или 2.»"""
+def keypad(options: list[tuple[str, str]], operator: bool, speech: bool = True) -> str:
+    """Read the keys out: «1 — тема. 2 — … Скажите номер или нажмите 1 или 2.» (no «скажите» without speech)"""
     parts = [f"{digit} — {title}." for digit, title in options]
     if options:
-        parts.append(texts.SAY_OR_PRESS.format(digits=_digits([d for d, _ in options])))
+        ask = texts.SAY_OR_PRESS if speech else texts.PRESS
+        parts.append(ask.format(digits=_digits([d for d, _ in options])))
     if operator:
         parts.append(texts.OPERATOR_KEY)
     return " ".join(parts)
 
 
-def render(replies: list[Reply]) -> Prompt:
+# Keypad-only calls: an invitation to speak becomes one to press («…или выберите тему» → «Выберите тему»).
+_SPEAK_OR = re.compile(r"(?:Скажите|Задайте)[^.!?]*? или (в)(ыберите[^.!?]*[.!?])")
+_SPEAK = re.compile(r"(?:^|(?<=[.!?] ))(?:Скажите|Задайте)[^.!?]*[.!?] ?")
+
+
+def for_keypad(text: str) -> str:
+    text = _SPEAK_OR.sub(lambda m: m.group(1).upper() + m.group(2), text)
+    return _SPEAK.sub("", text).strip()
+
+
+def render(replies: list[Reply], speech: bool = True) -> Prompt:
     body = " ".join(s for s in (speakable(r.text) for r in replies) if s)
+    if not speech:
+        body = for_keypad(body)
     keys: dict[str, str] = {}
     options: list[tuple[str, str]] = []
     for button in (b for r in replies for b in r.buttons):
@@ -134,13 +138,14 @@ def render(replies: list[Reply]) -> Prompt:
             digit = str(len(options) + 1)
             keys[digit] = button.payload
             options.append((digit, title_for_ear(button.title)))
-    return Prompt(body=body, keys=keys, menu=keypad(options, operator="0" in keys))
+    return Prompt(body=body, keys=keys, menu=keypad(options, operator="0" in keys, speech=speech))
 
 
-def menu(body: str, items: dict[str, tuple[str, str]], lead: str = "", operator: bool = True) -> Prompt:
+def menu(body: str, items: dict[str, tuple[str, str]], lead: str = "", operator: bool = True,
+         speech: bool = True) -> Prompt:
     """A prompt of the voice line's own keypad menu (items: digit → (action, title))."""
     options = [(digit, title) for digit, (_, title) in items.items()]
-    spoken = " ".join(p for p in (lead, keypad(options, operator=operator)) if p)
+    spoken = " ".join(p for p in (lead, keypad(options, operator=operator, speech=speech)) if p)
     keys = {digit: action for digit, (action, _) in items.items()}
     keys["0"] = OPERATOR_PAYLOAD
     return Prompt(body=body, keys=keys, menu=spoken)

@@ -1,5 +1,11 @@
-"""The voice line's shared parts: the speech model, the synthesizer, the desk,
-the live calls — and whether voice is on at all (and, if not, why)."""
+"""The voice line's shared parts: the speech recogniser, the synthesizer, the
+desk, the live calls — and what the line can do right now.
+
+With a recogniser the caller speaks or presses keys; with none (not
+installed, switched off, failed to load) the line still answers, by keypad
+with spoken menus. Only without any synthesizer is it off. Why it is not
+fully on is for the administrator (`Status.admin_hint`: the log and the
+launcher banner), never for the caller or the public page."""
 
 from __future__ import annotations
 
@@ -7,7 +13,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,10 +21,11 @@ from bot.consent.ledger import Ledger, record_personal_data_consent
 
 from . import texts
 from .desk import DefaultDesk, OperatorDesk
-from .recognizer import SpeechModel, StreamingRecognizer
+from .recognizer import Choice, SpeechModel, Stream, choose, open_model
 from .render import speakable
-from .session import CallContext
-from .synthesizer import EspeakSynthesizer, Synthesizer
+from .session import CallContext, greeting
+from .synthesizer import Synthesizer
+from .synthesizer import choose as choose_synthesizer
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -33,9 +39,14 @@ CALLBACK_PURPOSE = "callback"  # the personal-data purpose in the consent ledger
 
 @dataclass(frozen=True)
 class Status:
-    on: bool
+    on: bool  # a call can be placed
     message: str  # for the caller, Russian
-    admin_hint: str = ""  # for whoever runs the assistant, Russian
+    speech: bool = False  # the line understands speech (else: keypad only)
+    admin_hint: str = ""  # for whoever runs the assistant (log, banner): never shown to callers
+
+    def public(self) -> dict:
+        """What the /call page and its WebSocket may show anyone."""
+        return {"on": self.on, "message": self.message, "speech": self.speech}
 
 
 def parse_grammar(raw: str) -> list[str] | None:
@@ -51,59 +62,64 @@ def parse_grammar(raw: str) -> list[str] | None:
 
 
 class VoiceService:
-    def __init__(self, runtime: "Runtime", *, model_path: str | None = None, grammar: list[str] | None = None,
+    def __init__(self, runtime: "Runtime", *, choice: Choice | None = None, grammar: list[str] | None = None,
                  synthesizer: Synthesizer | None = None, desk: OperatorDesk | None = None, pace: bool = True,
                  silence_seconds: float | None = None, min_confidence: float | None = None,
                  end_silence_ms: int | None = None, model: SpeechModel | None = None):
         s = runtime.settings
         self.runtime = runtime
-        self.model_path = model.path if model else s.vosk_model_path if model_path is None else model_path
+        # model: given already loaded (tests share one); choice: what to load (default: from the settings)
+        self.choice = Choice(model.engine, model.path) if model else choose(s) if choice is None else choice
         self.grammar = parse_grammar(s.voice_grammar) if grammar is None else grammar
-        self.synthesizer: Synthesizer = synthesizer or EspeakSynthesizer(
-            s.data_dir / "voice-cache", voice=s.voice_tts_voice, speed=s.voice_tts_speed)
+        self.synthesizer: Synthesizer = synthesizer or choose_synthesizer(
+            s.data_dir / "voice-cache", s.voice_tts, s.voice_tts_voice, s.voice_tts_speed)
         self.desk: OperatorDesk = desk or DefaultDesk(runtime.redis)
         self.pace = pace  # False only in tests: audio is sent as fast as it is made
         self.silence_seconds = s.voice_silence_seconds if silence_seconds is None else silence_seconds
         self.min_confidence = s.voice_min_confidence if min_confidence is None else min_confidence
         self.end_silence_ms = s.voice_end_silence_ms if end_silence_ms is None else end_silence_ms
-        self.model: SpeechModel | None = model  # given already loaded: tests share one
+        self.model: SpeechModel | None = model
         self.model_error: str | None = None
         self.calls: dict[str, "Call"] = {}
         self._loading: asyncio.Task | None = None
 
     # -------------------------------------------------------------- model
     async def load(self) -> None:
-        """Load the Vosk model once (in a thread: seconds, hundreds of MB)."""
-        if not self.model_path or self.model is not None:
+        """Load the recogniser once (in a thread: seconds, hundreds of MB) and warm it up."""
+        if not self.choice.engine or self.model is not None:
             return
         if self._loading is None:
             self._loading = asyncio.create_task(self._load())
         await asyncio.shield(self._loading)
 
     async def _load(self) -> None:
-        if not os.path.isdir(self.model_path):
-            self.model_error = f"no such folder: {self.model_path}"
-            log.error("voice off: Vosk model folder %s does not exist", self.model_path)
-            return
+        settings = self.runtime.settings
         try:
-            self.model = await asyncio.to_thread(SpeechModel, self.model_path, self.grammar)
-            log.info("Vosk model loaded from %s", self.model_path)
-        except Exception as exc:  # noqa: BLE001 - any failure means "voice off, here is why"
-            self.model_error = f"{exc.__class__.__name__}: {exc}"
-            log.error("voice off: cannot load the Vosk model from %s: %s", self.model_path, self.model_error)
+            model = await asyncio.to_thread(open_model, self.choice, settings, self.grammar)
+            await asyncio.to_thread(model.transcribe, bytes(16000), 8000)  # the first run of a model is slow
+        except Exception as exc:  # noqa: BLE001 - any failure means "keypad only, here is why"
+            self.model_error = texts.ADMIN_BAD_MODEL.format(
+                engine=self.choice.engine, path=self.choice.path or "the packaged files",
+                error=f"{exc.__class__.__name__}: {exc}")
+            log.error("%s", self.model_error)
+            return
+        self.model = model
+        log.info("voice line: speech recogniser %s loaded", model.name)
+        try:  # the greeting is the first thing every caller hears: have it ready
+            await self.synthesizer.synthesize(greeting(self.context()).speech, 8000)
+        except Exception:  # noqa: BLE001 - a call will try again and say why it cannot
+            log.exception("voice line: the synthesizer could not say the greeting")
 
     def status(self) -> Status:
-        if not self.model_path:
-            return Status(False, texts.OFF_NO_MODEL, texts.ADMIN_NO_MODEL)
         if not self.synthesizer.available():
-            return Status(False, texts.OFF_NO_TTS, texts.ADMIN_NO_TTS)
-        if self.model_error:
-            return Status(False, texts.OFF_BAD_MODEL, texts.ADMIN_BAD_MODEL.format(path=self.model_path))
-        if self.model is None:
+            return Status(False, texts.OFF_NO_TTS, admin_hint=texts.ADMIN_NO_TTS)
+        if self.model is not None:
+            return Status(True, texts.ON, speech=True)
+        if self.choice.engine and self.model_error is None:
             return Status(False, texts.OFF_LOADING)
-        return Status(True, "Голосовой помощник на связи.")
+        return Status(True, texts.ON_KEYPAD, admin_hint=self.model_error or self.choice.why_none)
 
-    def new_recognizer(self, rate: int) -> StreamingRecognizer | None:
+    def new_recognizer(self, rate: int) -> Stream | None:
         return self.model.recognizer(rate, self.end_silence_ms) if self.model else None
 
     # -------------------------------------------------------------- calls
@@ -111,7 +127,7 @@ class VoiceService:
         s = self.runtime.settings
         return CallContext(org_name=s.org_name, assistant_name=s.assistant_name,
                            hours_text=speakable(self.desk.hours_text()), operator_open=self.desk.is_open(),
-                           min_confidence=self.min_confidence)
+                           min_confidence=self.min_confidence, speech=self.model is not None)
 
     # ------------------------------------------- consent to keep the number
     async def callback_consent(self, client_id: str) -> bool:

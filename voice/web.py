@@ -3,7 +3,7 @@
 WebSocket protocol (JSON text messages + binary audio):
   browser → server: binary = slin16 16 kHz mono PCM from the microphone;
                     {"type": "dtmf", "digit": "1"}, {"type": "hangup"}
-  server → browser: {"type": "status", "on": bool, "message": …, "admin_hint": …},
+  server → browser: {"type": "status", "on": bool, "message": …, "speech": bool} (speech false: keypad only),
                     {"type": "say", "text": …, "keys": […]}, {"type": "transcript", "text": …, "final": bool},
                     binary = slin16 16 kHz mono PCM to play, {"type": "stop"} (barge-in: drop queued audio),
                     {"type": "hangup"}
@@ -82,10 +82,9 @@ def router(service: VoiceService) -> APIRouter:
             return JSONResponse(status_code=404, content={"error": "not_found", "message": "Такого файла нет."})
         return FileResponse(STATIC / name, media_type=ASSETS[name], headers={"Cache-Control": "no-cache"})
 
-    @r.get("/call/status", summary="Is the voice assistant on (and if not, why)", tags=["voice"])
+    @r.get("/call/status", summary="Can a call be placed, and does the line understand speech", tags=["voice"])
     async def status():
-        s = service.status()
-        return {"on": s.on, "message": s.message, "admin_hint": s.admin_hint}
+        return service.status().public()  # never the administrator's hint: this page is public
 
     @r.websocket("/call/ws")
     async def call_ws(ws: WebSocket):
@@ -96,7 +95,7 @@ def router(service: VoiceService) -> APIRouter:
         await service.load()
         output = WebSocketOutput(ws)
         s = service.status()
-        await output.notify({"type": "status", "on": s.on, "message": s.message, "admin_hint": s.admin_hint})
+        await output.notify({"type": "status", **s.public()})
         if not s.on:
             await output.hang_up()
             return

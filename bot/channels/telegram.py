@@ -88,11 +88,11 @@ VOICE_NOT_RECOGNISED = (
     "Не удалось разобрать голосовое сообщение 🙏 Попробуйте сказать ещё раз чуть медленнее "
     "или напишите вопрос текстом."
 )
-VOICE_HEARD = "🎙 Распознал: «{text}»"
+VOICE_HEARD = "🎙 Распознал: «{text}». Если я ошибся, напишите вопрос текстом."
 
 
 class VoiceTranscriber(Protocol):
-    """Speech-to-text seam for voice messages (e.g. the voice module's Vosk).
+    """Speech-to-text seam for voice messages (the voice module lends its recogniser: voice/transcriber.py).
     Returns the recognised text, or None / "" when nothing was understood."""
 
     async def transcribe(self, audio: bytes, mime_type: str) -> str | None: ...

@@ -1,10 +1,11 @@
 // «Позвонить помощнику»: microphone up (16 kHz PCM over a WebSocket), speech down, on-screen keypad.
+// When the line understands only keys (status.speech false) the microphone is not asked for.
 (() => {
   const RATE = 16000;
   const $ = (id) => document.getElementById(id);
-  const statusEl = $("status"), adminEl = $("admin"), logEl = $("log"), partialEl = $("partial");
+  const statusEl = $("status"), logEl = $("log"), partialEl = $("partial");
   const callBtn = $("call"), hangupBtn = $("hangup");
-  let ws = null, ctx = null, stream = null, capture = null, playHead = 0, playing = [];
+  let ws = null, ctx = null, stream = null, capture = null, playHead = 0, playing = [], speech = true;
 
   function setStatus(text, on) {
     statusEl.textContent = text;
@@ -19,8 +20,7 @@
   }
   function showStatus(s) {
     setStatus(s.message, s.on);
-    adminEl.hidden = !s.admin_hint;
-    adminEl.textContent = s.admin_hint || "";
+    speech = s.speech !== false;
     callBtn.disabled = !s.on;
   }
 
@@ -29,7 +29,7 @@
       const resp = await fetch("/call/status");
       const s = await resp.json();
       showStatus(s);
-      if (s.on) setStatus("Голосовой помощник на связи. Нажмите «Позвонить» и разрешите доступ к микрофону.", true);
+      if (s.on && s.speech) setStatus("Голосовой помощник на связи. Нажмите «Позвонить» и разрешите доступ к микрофону.", true);
     } catch (e) {
       setStatus("Не удалось связаться с сервером. Проверьте подключение к интернету и обновите страницу.", false);
     }
@@ -61,12 +61,13 @@
     const msg = JSON.parse(event.data);
     if (msg.type === "status") {
       showStatus(msg);
-      if (msg.on) setStatus("Идёт звонок. Говорите — помощник вас слушает.", true);
+      if (msg.on) setStatus(msg.speech ? "Идёт звонок. Говорите — помощник вас слушает."
+                                       : "Идёт звонок. Выбирайте пункты кнопками с цифрами.", true);
     } else if (msg.type === "say") {
       addLine("bot", msg.text);
     } else if (msg.type === "transcript") {
       if (msg.final) { partialEl.textContent = ""; addLine("you", msg.text); }
-      else partialEl.textContent = msg.text + "…";
+      else partialEl.textContent = (msg.text || "Слушаю") + "…";
     } else if (msg.type === "stop") {
       stopPlayback();
     } else if (msg.type === "hangup") {
@@ -75,7 +76,7 @@
   }
 
   async function startCall() {
-    if (!window.isSecureContext || !navigator.mediaDevices) {
+    if (speech && (!window.isSecureContext || !navigator.mediaDevices)) {
       setStatus("Браузер не даёт доступ к микрофону на этой странице. Откройте её по адресу https://… и попробуйте снова.", false);
       return;
     }
@@ -84,11 +85,13 @@
     try {
       ctx = new AudioContext();
       await ctx.resume();
-      stream = await navigator.mediaDevices.getUserMedia({
-        audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true } });
-      await ctx.audioWorklet.addModule("/call/static/capture-worklet.js");
-      capture = new AudioWorkletNode(ctx, "capture", { processorOptions: { targetRate: RATE } });
-      ctx.createMediaStreamSource(stream).connect(capture);
+      if (speech) {  // keypad only: no microphone needed
+        stream = await navigator.mediaDevices.getUserMedia({
+          audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true } });
+        await ctx.audioWorklet.addModule("/call/static/capture-worklet.js");
+        capture = new AudioWorkletNode(ctx, "capture", { processorOptions: { targetRate: RATE } });
+        ctx.createMediaStreamSource(stream).connect(capture);
+      }
     } catch (e) {
       finish("Не удалось включить микрофон. Разрешите браузеру доступ к микрофону и нажмите «Позвонить» ещё раз.");
       return;
@@ -98,7 +101,7 @@
     ws.onmessage = onMessage;
     ws.onclose = () => finish("Звонок завершён. Чтобы позвонить снова, нажмите «Позвонить».");
     ws.onerror = () => finish("Связь прервалась. Проверьте подключение к интернету и позвоните ещё раз.");
-    capture.port.onmessage = (e) => { if (ws && ws.readyState === WebSocket.OPEN) ws.send(e.data); };
+    if (capture) capture.port.onmessage = (e) => { if (ws && ws.readyState === WebSocket.OPEN) ws.send(e.data); };
     hangupBtn.hidden = false;
   }
 
@@ -107,6 +110,7 @@
     stopPlayback();
     if (stream) { stream.getTracks().forEach((t) => t.stop()); stream = null; }
     if (ctx) { ctx.close(); ctx = null; }
+    capture = null;
     partialEl.textContent = "";
     hangupBtn.hidden = true;
     callBtn.disabled = false;
