@@ -14,7 +14,6 @@ tests/.artifacts/voice-caller, keyed by text and voice.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import pytest

@@ -17,7 +17,7 @@ from bot.privacy.profile import remember
 from knowledge_base.models import Segment
 
 from . import texts
-from .flow import CONTEXT_FORM, DRAFT, NAME, PURPOSE, SUBMIT, ApplicationFlow
+from .flow import CONTEXT_FORM, DRAFT, PURPOSE, SUBMIT, ApplicationFlow
 from .forms import SEGMENT_FIELD, Forms, load_forms
 from .service import local_date, next_step, status_line, status_title
 from .store import ApplicationStore, normalize_number
