@@ -262,7 +262,9 @@ def report(results: dict) -> str:
         keys = list(results["voice"][0])
         parts += ["## Voice\n", table(results["voice"], [(k, k, ".3f" if isinstance(results["voice"][0][k], float)
                                                           else "") for k in keys]),
-                  "\nTarget: end of speech → first audio frame ≤ 800 ms.\n"]
+                  "\nTarget: end of speech → first audio frame ≤ 800 ms, for the line as it serves "
+                  "(the openings of the knowledge base's answers are synthesized when it starts). The "
+                  "cold-cache rows show a reply the line has never said before.\n"]
     return "\n".join(parts)
 
 

@@ -187,8 +187,13 @@ class _StampOutput:
         pass
 
 
-async def bench_latency(runtime, tmp: Path, model, utterances: list[bytes], setup: str) -> list[dict]:
-    """End of speech → first audio frame of the answer, streamed in real time into a real call."""
+async def bench_latency(runtime, tmp: Path, model, utterances: list[bytes], setup: str,
+                        warm: bool = False) -> list[dict]:
+    """End of speech → first audio frame of the answer, streamed in real time into a real call.
+
+    Cold: every answer's first piece is synthesized while the caller waits (a reply
+    never said before). Warm: as the service runs — the openings of the knowledge
+    base's answers were prepared when the line started (`prewarm_answers`)."""
     from voice.call import Call
     from voice.service import VoiceService
     from voice.session import Phase
@@ -199,6 +204,9 @@ async def bench_latency(runtime, tmp: Path, model, utterances: list[bytes], setu
     rate = _StampOutput.rate
     frame = frame_bytes(rate, 20)
     totals, eou, core, synth = [], [], [], []
+    if warm:
+        service.synthesizer = choose(tmp / "voice-cache-warm", s.voice_tts, s.voice_tts_voice, s.voice_tts_speed)
+        await service.prewarm_answers()
     for trial, word in enumerate(utterances):
         out = _StampOutput()
         call = Call(service, f"bench-{trial}", out)
@@ -208,8 +216,9 @@ async def bench_latency(runtime, tmp: Path, model, utterances: list[bytes], setu
             await asyncio.sleep(0.005)
         audio = silence(300, rate) + word + silence(2000, rate)
         speech_end = duration_ms(silence(300, rate) + word, rate) / 1000
-        # a cold cache: the answer's first sentence is synthesized, not replayed
-        service.synthesizer = choose(tmp / f"voice-cache-{trial}", s.voice_tts, s.voice_tts_voice, s.voice_tts_speed)
+        if not warm:  # a cold cache: the answer's first sentence is synthesized, not replayed
+            service.synthesizer = choose(tmp / f"voice-cache-{trial}", s.voice_tts, s.voice_tts_voice,
+                                         s.voice_tts_speed)
         out.first_frame = out.final_at = out.say_at = None
         start = time.perf_counter()
         for i, pos in enumerate(range(0, len(audio), frame)):
@@ -234,7 +243,8 @@ async def bench_latency(runtime, tmp: Path, model, utterances: list[bytes], setu
         if os.environ.get("VOICE_BENCH_VERBOSE"):
             print(f"trial {trial}: total {totals[-1]:.0f} ms, end of utterance {eou[-1]:.0f}, "
                   f"core {core[-1]:.0f}, synthesis {synth[-1]:.0f}", file=sys.stderr)
-    setup = f"{setup}, voice {service.synthesizer.engine}, {len(totals)}/{len(utterances)} trials"
+    cache = "answers prepared at start (as served)" if warm else "cold cache (a reply said for the first time)"
+    setup = f"{setup}, voice {service.synthesizer.engine}, {cache}, {len(totals)}/{len(utterances)} trials"
     if not totals:
         return [_row("end of speech → first audio frame", setup, float("nan"), "ms (median)",
                      f"≤ {TARGET_MS:.0f} ms — no trial produced audio")]
@@ -275,7 +285,8 @@ async def _run(rasa_url: str | None) -> list[dict]:
             rows += await bench_spoken_set(whisper, runtime, voice)
             speech = [_trim(await russian_speech(q, 8000, lead_ms=0, tail_ms=0, phone=True))
                       for q in LATENCY_QUESTIONS]
-            rows += await bench_latency(runtime, tmp, whisper, speech, f"{whisper.name}, 8 kHz, {nlu}")
+            for warm in (True, False):
+                rows += await bench_latency(runtime, tmp, whisper, speech, f"{whisper.name}, 8 kHz, {nlu}", warm)
         path, name = _vosk_path()
         rows += bench_vosk_rtf(path, name)
         vosk = await asyncio.to_thread(VoskModel, path, _grammar())

@@ -12,6 +12,7 @@ import wave
 import numpy as np
 import pytest
 
+from bot.core.messages import Incoming
 from bot.settings import ROOT
 from voice.audio import duration_ms, parse_wav, read_audio, resample, to_wav
 from voice.synthesizer import FestivalSynthesizer, RHVoiceSynthesizer, choose
@@ -103,3 +104,23 @@ def test_the_transcription_command_says_why_a_model_cannot_be_used(tmp_path):
                           str(tmp_path / "no-such-model"), str(tmp_path / "x.wav")], cwd=ROOT,
                          capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin"})
     assert run.returncode == 2 and "Cannot load the vosk model" in run.stderr and "Traceback" not in run.stderr
+
+
+async def test_answers_are_ready_to_say_before_the_first_caller_asks(runtime, tmp_path):
+    """The opening piece of every knowledge-base answer is synthesized when the line
+    starts, so an answer begins playing as soon as it is found (bench: first audio)."""
+    from voice.call import first_piece
+    from voice.render import render
+    from voice.service import VoiceService, answer_openings
+
+    openings = answer_openings(runtime.kb)
+    assert len(openings) >= len(runtime.kb.ids())  # every topic, and its segment variants
+    turn = await runtime.engine.handle(Incoming(conversation_id="voice:prewarm", channel="voice",
+                                                client_id="voice:prewarm", text="как закрыть ип"))
+    assert turn.replies[0].faq_id == "close_ip"
+    assert first_piece(render(turn.replies).speech) in openings  # exactly what a call says first
+    service = VoiceService(runtime, synthesizer=choose(tmp_path / "cache", "auto"))
+    if service.synthesizer.engine == "espeak":
+        pytest.skip("no Russian voice installed (scripts/setup_voice.sh)")
+    assert await service.prewarm_answers() == len(openings)
+    assert await service.prewarm_answers() == 0  # kept on disk: nothing is said twice

@@ -266,6 +266,12 @@ def _pieces(text: str) -> list[str]:
     return sentences
 
 
+def first_piece(text: str) -> str:
+    """What the caller hears first of `text` (the piece synthesized before playback starts)."""
+    pieces = _pieces(text)
+    return pieces[0] if pieces else ""
+
+
 async def announce(service: "VoiceService", output: Output, text: str) -> None:
     """Say one message outside a call (e.g. «voice is off») and hang up."""
     loop = asyncio.get_running_loop()

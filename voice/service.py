@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.consent.documents import documents
+from bot.core.engine import answer_text
+from bot.core.messages import Reply, ReplyKind
+from knowledge_base.models import Segment
 from bot.consent.ledger import Ledger, record_personal_data_consent
 
 from . import texts
 from .desk import DefaultDesk, OperatorDesk
 from .recognizer import Choice, SpeechModel, Stream, choose, open_model
-from .render import speakable
+from .render import render, speakable
 from .session import CallContext, greeting
 from .synthesizer import Synthesizer
 from .synthesizer import choose as choose_synthesizer
@@ -82,6 +85,7 @@ class VoiceService:
         self.model_error: str | None = None
         self.calls: dict[str, "Call"] = {}
         self._loading: asyncio.Task | None = None
+        self._prewarming: asyncio.Task | None = None
 
     # -------------------------------------------------------------- model
     async def load(self) -> None:
@@ -109,6 +113,26 @@ class VoiceService:
             await self.synthesizer.synthesize(greeting(self.context()).speech, 8000)
         except Exception:  # noqa: BLE001 - a call will try again and say why it cannot
             log.exception("voice line: the synthesizer could not say the greeting")
+            return
+        self._prewarming = asyncio.create_task(self.prewarm_answers())
+
+    async def prewarm_answers(self) -> int:
+        """Answers are known in advance: synthesize the opening piece of every
+        knowledge-base answer (each segment's variant) into the disk cache, one at
+        a time in the background, so a caller hears an answer start as soon as it
+        is found. Returns how many pieces were synthesized (cached ones cost nothing)."""
+        made = 0
+        for piece in answer_openings(self.runtime.kb):
+            before = self.synthesizer.calls
+            try:
+                await self.synthesizer.synthesize(piece, 8000)
+            except Exception:  # noqa: BLE001 - calls synthesize on demand then
+                log.exception("voice line: could not prepare the answers' openings")
+                return made
+            made += self.synthesizer.calls - before
+        if made:
+            log.info("voice line: %d answer openings prepared", made)
+        return made
 
     def status(self) -> Status:
         if not self.synthesizer.available():
@@ -151,3 +175,18 @@ class VoiceService:
             return False
         call.post(OperatorSaid(tuple(replies)))
         return True
+
+
+def answer_openings(kb) -> list[str]:
+    """The first piece the line says of every answer variant, as a call would cut it."""
+    from .call import first_piece  # call.py imports this module
+
+    pieces: dict[str, None] = {}
+    for topic_id in kb.ids():
+        for segment in (None, *Segment):
+            text = answer_text(kb[topic_id], segment.value if segment else None)
+            piece = first_piece(render([Reply(kind=ReplyKind.answer, text=text)]).body)
+            if piece:
+                pieces[piece] = None
+    return list(pieces)
+

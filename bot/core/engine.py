@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
 
 from knowledge_base.loader import KnowledgeBase
-from knowledge_base.models import SEGMENT_TITLES, SEGMENT_TOPICS, Segment
+from knowledge_base.models import SEGMENT_TITLES, SEGMENT_TOPICS, Entry, Segment
 from bot.store.conversations import ConversationState, ConversationStore, Pending, ProfileStore
 from bot.store.events import EventLog
 from bot.store.ratelimit import RateLimiter
@@ -35,6 +35,12 @@ OPERATOR_PAYLOAD = "do:ask_operator"
 FLOW_ANSWER_INTENTS = {"affirm", "deny", "thank", "greet", "set_segment", "out_of_scope", "faq"}
 CANCEL_PAYLOAD = "do:cancel"
 START_TOPICS = ("register_ip", "support_measures", "tax_regimes")
+
+
+def answer_text(entry: Entry, segment: str | None) -> str:
+    """A knowledge-base answer as the client gets it: the segment's variant, then its source."""
+    source = texts.SOURCE.format(name=entry.source.name, url=entry.source.url)
+    return f"{entry.answer_for(segment)}\n\n{source}"
 
 
 @dataclass
@@ -287,9 +293,8 @@ class Engine:
 
     def _answer(self, turn: Turn, topic_id: str, ranking: list[Candidate]) -> None:
         entry = self.kb[topic_id]
-        body = entry.answer_for(turn.profile.get("segment"))
-        source = texts.SOURCE.format(name=entry.source.name, url=entry.source.url)
-        turn.say(ReplyKind.answer, f"{body}\n\n{source}", faq_id=topic_id, source_url=str(entry.source.url))
+        turn.say(ReplyKind.answer, answer_text(entry, turn.profile.get("segment")), faq_id=topic_id,
+                 source_url=str(entry.source.url))
         others = [c.key for c in suggestible(ranking) if c.faq_id != topic_id]
         others += [f"faq:{r}" for r in entry.related]
         turn.state.pending = Pending(kind="resolved", target=topic_id, alternatives=list(dict.fromkeys(others))[:6])
