@@ -12,6 +12,8 @@ view works with whichever modules are installed.
 
 from __future__ import annotations
 
+from bot.modules import Module
+
 import logging
 import time
 from dataclasses import dataclass
@@ -63,7 +65,7 @@ async def remember_conversation(redis, client_id: str, conversation_id: str, now
 
 
 def _zone(runtime) -> tuple[tzinfo, str]:
-    booking = getattr(runtime, "booking", None)
+    booking = runtime.booking
     if booking is not None:
         return booking.schedule.zone, booking.zone_title
     return ZoneInfo(runtime.settings.notify_timezone), runtime.settings.notify_timezone
@@ -116,7 +118,7 @@ async def _conversations(runtime, client_id: str, tz: tzinfo) -> list[Item]:
 
 
 async def _payments(runtime, client_id: str, tz: tzinfo) -> list[Item]:
-    payments = getattr(runtime, "payments", None)
+    payments = runtime.payments
     if payments is None:
         return []
     return [Item(o.created_at, "payments", texts.HISTORY_PAYMENT.format(
@@ -136,7 +138,7 @@ async def _consents(runtime, client_id: str, tz: tzinfo) -> list[Item]:
 
 
 async def _bookings(runtime, client_id: str, tz: tzinfo) -> list[Item]:
-    booking = getattr(runtime, "booking", None)
+    booking = runtime.booking
     if booking is None:
         return []
     now = booking.now().timestamp()
@@ -164,3 +166,6 @@ async def render(runtime, client_id: str) -> str:
     if len(items) > MAX_LINES:
         lines.append(texts.HISTORY_MORE.format(shown=MAX_LINES, total=len(items)))
     return "\n".join(lines)
+
+
+MODULE = Module("history", uses=("booking", "payments"), install=install)

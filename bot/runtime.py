@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import yaml
 from redis.asyncio import Redis
@@ -23,6 +24,17 @@ from knowledge_base.embeddings import make_embedder
 from knowledge_base.loader import KnowledgeBase, load_knowledge_base
 from knowledge_base.retriever import Retriever
 from nlu.client import RasaClient
+
+if TYPE_CHECKING:  # the modules import the runtime: only names here
+    from bot.applications.forms import Forms
+    from bot.applications.store import ApplicationStore
+    from bot.booking.service import BookingService
+    from bot.channels.telegram import TelegramChannel
+    from bot.consent.ledger import Ledger
+    from bot.payments.service import PaymentService
+    from bot.privacy.erasure import Eraser
+    from handoff.service import HandoffService
+    from voice.service import VoiceService
 
 
 def contract_topic_ids() -> list[str]:
@@ -50,6 +62,17 @@ class Runtime:
     nlu: RasaClient | None
     engine: Engine
     outbound: Outbound
+    # The services of feature modules (bot/modules.py), set by their install();
+    # None when the module is not enabled (or, for Telegram, not configured).
+    handoff: HandoffService | None = None
+    telegram: TelegramChannel | None = None
+    voice: VoiceService | None = None
+    consent: Ledger | None = None
+    payments: PaymentService | None = None
+    applications: ApplicationStore | None = None
+    application_forms: Forms | None = None
+    booking: BookingService | None = None
+    privacy: Eraser | None = None
 
     @classmethod
     async def create(cls, settings: Settings, redis_url: str, rasa_url: str | list[str] | None,

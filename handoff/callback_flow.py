@@ -11,7 +11,9 @@ from typing import Any
 
 from bot.core.messages import ReplyKind
 from bot.core.numbers import digits_of, parse_epoch
-from bot.flows.base import Effect, FlowContext, FlowEvent, Step, button, reply
+from bot.flows.base import FlowContext, FlowEvent, button, reply
+from bot.flows.base import LegacyEffect as Effect
+from bot.flows.base import LegacyStep as Step
 
 from .callbacks import consent_question, consent_shown, has_consent, masked_phone, normalize_phone
 

@@ -11,6 +11,8 @@ background(rt)    → the watcher that offers callbacks to clients who waited to
 
 from __future__ import annotations
 
+from bot.modules import Module
+
 import asyncio
 import logging
 
@@ -66,3 +68,6 @@ async def book_callback(runtime, *, client_id: str, phone: str, channel: str, co
     who consented to the use of `phone`. Say `runtime.handoff.booked_text(cb, now)`."""
     return await service(runtime).book_callback(client_id=client_id, phone=phone, channel=channel,
                                                 conversation_id=conversation_id, reason=reason)
+
+
+MODULE = Module("handoff", provides=("handoff",), install=install, routes=routes, background=background)

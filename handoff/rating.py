@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.flows.base import Effect, FlowContext, FlowEvent, Step, button, reply
+from bot.flows.base import FlowContext, FlowEvent, button, reply
+from bot.flows.base import LegacyEffect as Effect
+from bot.flows.base import LegacyStep as Step
 
 NAME = "rating"
 

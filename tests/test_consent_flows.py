@@ -21,7 +21,8 @@ from bot.consent.ledger import Ledger
 from bot.consent.model import PROFILE_FIELD, Kind
 from bot.consent.notifications import Sender
 from bot.core.messages import Incoming
-from bot.flows.base import FlowContext, FlowEvent, Step, button, reply
+from bot.flows.base import FlowContext, FlowEvent, button, reply
+from bot.flows.base import LegacyStep as Step
 from bot.store import keys
 from tests.chat import Chat
 from tests.conftest import API_KEY

@@ -204,7 +204,7 @@ async def test_client_pays_by_card_after_the_registration_faq(pay):
     payment_id = order.attempt(PaymentMethod.card).provider_payment_id
     await pay.standin.deliver(pay.standin.notification("payment.succeeded", pay.standin.succeed(payment_id)))
     assert len(pay.told(order.conversation_id)) == 1  # transactional notification, once
-    if "bot.consent.module" in modules.MODULES:  # queued for the consent module's sender
+    if modules.installed(pay.runtime, "consent"):  # queued for the consent module's sender
         item = await notification(pay.runtime.redis, f"payment:{order.id}:paid")
         assert item["client_id"] == order.client_id and item["category"] == "transactional"
         assert "Оплата получена" in item["text"] and order.uin in item["text"]
@@ -281,8 +281,6 @@ async def test_telegram_pre_checkout_and_successful_payment(pay):
 
 
 async def test_telegram_payments_plug_into_the_telegram_channel(settings, redis_server, rasa_url, retriever):
-    from bot.channels import telegram as tg
-
     conf = settings.model_copy(update={"telegram_bot_token": "123456:ABC-def",
                                        "telegram_payments_provider_token": "TEST:provider"})
     runtime = await Runtime.create(conf, redis_server.url, rasa_url, retriever)
@@ -291,8 +289,9 @@ async def test_telegram_payments_plug_into_the_telegram_channel(settings, redis_
         assert [m.value for m in svc.methods("telegram")][0] == "telegram"
         assert "telegram" not in [m.value for m in svc.methods("api")]
         assert svc.invoice_sender is not None
-        assert runtime.telegram.dp.sub_routers[0].name == "payments"  # ahead of the catch-all
-        assert "pre_checkout_query" in tg.ALLOWED_UPDATES
+        ahead = runtime.telegram.dp.sub_routers[0]  # ahead of the channel's catch-all
+        assert ahead is runtime.telegram.extensions and ahead.sub_routers[0].name == "payments"
+        assert "pre_checkout_query" in runtime.telegram.allowed_updates
     finally:
         await runtime.telegram.bot.session.close()
         await runtime.close()

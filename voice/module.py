@@ -1,8 +1,8 @@
 """The voice line as a feature module (registered in bot/modules.py).
 
 install     creates the VoiceService, delivers operator messages into live calls, lends its
-            recogniser to Telegram voice messages and, when the handoff module is installed
-            (it comes first in MODULES), uses its working hours and callback queue
+            recogniser to Telegram voice messages and, when the handoff module is enabled
+            (installed first: MODULE uses it), uses its working hours and callback queue
 routes      GET /call (the «позвонить помощнику» page), GET /call/status, WS /call/ws
 background  loads the speech recogniser; runs the AudioSocket server when VOICE_AUDIOSOCKET_PORT is set
 
@@ -10,6 +10,8 @@ Another desk can be set with `use_desk(runtime, desk)` (any `voice.desk.Operator
 """
 
 from __future__ import annotations
+
+from bot.modules import Module
 
 import asyncio
 import logging
@@ -26,10 +28,10 @@ log = logging.getLogger("voice.module")
 
 def service(runtime) -> VoiceService:
     """The runtime's voice service (created on first use)."""
-    existing = getattr(runtime, "voice", None)
+    existing = runtime.voice
     if existing is None:
         existing = VoiceService(runtime)
-        runtime.voice = existing  # Runtime is a plain dataclass; the voice line hangs its state here
+        runtime.voice = existing
     return existing
 
 
@@ -40,7 +42,7 @@ def use_desk(runtime, desk: OperatorDesk) -> None:
 def install(runtime) -> None:
     voice = service(runtime)
     runtime.outbound.register("voice", voice.deliver)
-    handoff = getattr(runtime, "handoff", None)
+    handoff = runtime.handoff
     if handoff is not None:
         from handoff.voice_desk import HandoffDesk
 
@@ -89,3 +91,7 @@ async def _serve(voice: VoiceService, host: str, port: int) -> None:
         if (hint := voice.status().admin_hint) and voice.choice.engine:
             log.warning("%s", hint)
         await asyncio.Event().wait()
+
+
+MODULE = Module("voice", provides=("voice",), uses=("handoff", "telegram"), install=install, routes=routes,
+                background=background)

@@ -18,7 +18,9 @@ from typing import Any
 
 from bot.consent.flows import GATE_KEY, ensure_personal_data_consent, has_personal_data_consent
 from bot.core.messages import Button, Reply
-from bot.flows.base import Effect, FlowContext, FlowEvent, Step, button, reply
+from bot.flows.base import FlowContext, FlowEvent, button, reply
+from bot.flows.base import LegacyEffect as Effect
+from bot.flows.base import LegacyStep as Step
 
 from . import texts
 from .forms import FieldType, Form, FormField, Forms

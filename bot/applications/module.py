@@ -8,6 +8,8 @@ and the `application_status` handler.
 
 from __future__ import annotations
 
+from bot.modules import Module
+
 from zoneinfo import ZoneInfo
 
 from bot.core.engine import Engine, Turn
@@ -39,24 +41,16 @@ def install(runtime) -> None:
     runtime.engine.intent_handlers["application_status"] = _status(store, forms, tz)
 
 
-def _last_topic(history: list[dict]) -> str | None:
-    for entry in reversed(history):
-        if entry.get("from") == "bot" and entry.get("faq_id"):
-            return entry["faq_id"]
-    return None
-
-
 def _start(flow: ApplicationFlow, store: ApplicationStore, forms: Forms):
     async def start(engine: Engine, turn: Turn, u: Understanding | None) -> None:
         drafts = await store.drafts(turn.state.client_id, [f.id for f in forms])
         entities = dict(u.entities) if u else {}
-        history = await engine.conversations.history(turn.state.conversation_id, limit=20)
-        if form := forms.for_topic(_last_topic(history)):
+        if form := forms.for_topic(await engine.last_answered_topic(turn)):
             entities[CONTEXT_FORM] = form.id
         event = FlowEvent(text=turn.text, intent=u.intent if u else None, score=u.confidence if u else 1.0,
                           entities=entities)
-        step = flow.with_draft(flow.start(engine._context(turn), event, drafts=drafts))
-        await engine._run_step(turn, flow, step)
+        step = flow.with_draft(flow.start(engine.flow_context(turn), event, drafts=drafts))
+        await engine.run_step(turn, flow, step)
 
     return start
 
@@ -113,3 +107,7 @@ def _effects(store: ApplicationStore, forms: Forms, tz) -> dict:
         remember(turn, PURPOSE, personal)
 
     return {DRAFT: save_draft, SUBMIT: submit}
+
+
+MODULE = Module("applications", provides=("applications", "application_forms"), requires=("consent",),
+                install=install)

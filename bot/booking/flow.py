@@ -25,7 +25,9 @@ from bot.consent.flows import GATE_KEY, ensure_personal_data_consent
 from bot.core import texts as core_texts
 from bot.core.messages import Reply, ReplyKind
 from bot.core.numbers import parse_epoch
-from bot.flows.base import Effect, FlowContext, FlowEvent, Step, button, reply
+from bot.flows.base import FlowContext, FlowEvent, button, reply
+from bot.flows.base import LegacyEffect as Effect
+from bot.flows.base import LegacyStep as Step
 
 from . import texts
 from .topics import Topic, Topics

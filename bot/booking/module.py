@@ -11,6 +11,8 @@ background: the reminder worker (a delayed queue polled every
 
 from __future__ import annotations
 
+from bot.modules import Module
+
 import asyncio
 import logging
 
@@ -43,7 +45,7 @@ def install(runtime) -> None:
         value = payload[len(BUTTON_PREFIX):]
         if not value.startswith(STATELESS):
             return False  # a stale step button: the engine says it is outdated
-        await engine_._run_step(turn, svc.flow, svc.flow.press(value, engine_._context(turn)))
+        await engine_.run_step(turn, svc.flow, svc.flow.press(value, engine_.flow_context(turn)))
         return True
 
     engine.interceptors.append(intercept)
@@ -63,10 +65,10 @@ def feedback_handler(runtime):
         state = turn.state
         resume = ({"flow": state.flow, "state": state.flow_state}
                   if state.flow and state.flow != rating.name else {})
-        step = rating.start(engine._context(turn), FlowEvent(), resume=resume, operator="")
+        step = rating.start(engine.flow_context(turn), FlowEvent(), resume=resume, operator="")
         first = step.replies[0]
         step.replies[0] = Reply(kind=first.kind, text=texts.FEEDBACK_INTRO, buttons=first.buttons)
-        await engine._run_step(turn, rating, step)
+        await engine.run_step(turn, rating, step)
 
     return start
 
@@ -83,3 +85,7 @@ async def remind(runtime) -> None:
         except Exception:  # noqa: BLE001 - keep the worker alive; the next round retries
             log.exception("reminder round failed")
         await asyncio.sleep(runtime.settings.booking_reminder_interval_seconds)
+
+
+MODULE = Module("booking", provides=("booking",), requires=("consent",), uses=("handoff",), install=install,
+                background=background)

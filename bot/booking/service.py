@@ -41,14 +41,14 @@ class BookingService:
         self.book = AppointmentBook(runtime.redis, lead_minutes=s.booking_lead_minutes,
                                     horizon_days=s.booking_horizon_days, reminder_hours=s.booking_reminder_hours)
         self._own_schedule: Schedule | None = None
-        if getattr(runtime, "handoff", None) is None:
+        if runtime.handoff is None:
             self._own_schedule = load_schedule(s.handoff_schedule_file, s.handoff_timezone)
         schedule = self.schedule
         self.flow = BookingFlow(topics, schedule.zone, self.zone_title)
 
     @property
     def schedule(self) -> Schedule:
-        handoff = getattr(self.runtime, "handoff", None)
+        handoff = self.runtime.handoff
         return handoff.schedule if handoff is not None else self._own_schedule
 
     @property
@@ -74,7 +74,7 @@ class BookingService:
                 entities["life_situation"] = situation
         event = FlowEvent(text=turn.text, intent=intent or "book_appointment", score=u.confidence if u else 1.0,
                           entities=entities)
-        await engine._run_step(turn, self.flow, self.flow.start(engine._context(turn), event))
+        await engine.run_step(turn, self.flow, self.flow.start(engine.flow_context(turn), event))
 
     async def _last_answered_situation(self, engine, cid: str) -> str | None:
         for entry in reversed(await engine.conversations.history(cid, limit=40)):

@@ -18,6 +18,8 @@ own lock, so nobody gets a double answer.
 
 from __future__ import annotations
 
+from bot.modules import Module
+
 import asyncio
 import contextlib
 import hashlib
@@ -54,7 +56,7 @@ log = logging.getLogger("channels.telegram")
 CHANNEL = "telegram"
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-ALLOWED_UPDATES = ["message", "callback_query"]
+ALLOWED_UPDATES = ("message", "callback_query")  # a module adds more with `extend`
 POLL_TIMEOUT_S = 25
 TYPING_EVERY_S = 4.0  # Telegram shows «печатает…» for ~5 s per chat action
 SEND_ATTEMPTS = 3
@@ -134,8 +136,19 @@ class TelegramChannel:
         self.dp = Dispatcher()
         self.dp.update.outer_middleware(_PoliteErrors(self))
         self.dp.update.outer_middleware(_OncePerUpdate(self))
+        # Other modules' handlers (e.g. Telegram Payments) go ahead of the channel's
+        # own router, whose catch-all would otherwise take their updates.
+        self.extensions = Router(name="telegram-extensions")
+        self.dp.include_router(self.extensions)
         self.dp.include_router(self._router())
+        self.allowed_updates: list[str] = list(ALLOWED_UPDATES)
         self._tails: dict[Any, asyncio.Task] = {}  # per-chat ordering while polling
+
+    def extend(self, router: Router, *updates: str) -> None:
+        """Another module's handlers, ahead of the channel's own; `updates`: the update
+        types they need that the channel does not ask Telegram for by itself."""
+        self.extensions.include_router(router)
+        self.allowed_updates += [u for u in updates if u not in self.allowed_updates]
 
     # ---------------------------------------------------------------- handlers
     def _router(self) -> Router:
@@ -313,7 +326,7 @@ class TelegramChannel:
             if self.webhook_mode:
                 url = webhook_url(self.runtime.settings)
                 await self._retry(lambda: self.bot.set_webhook(url, secret_token=self.secret,
-                                                               allowed_updates=ALLOWED_UPDATES), "set the webhook")
+                                                               allowed_updates=self.allowed_updates), "set the webhook")
                 await asyncio.Event().wait()  # updates now arrive through the HTTP route
             else:
                 await self._retry(lambda: self.bot.delete_webhook(drop_pending_updates=False), "delete the webhook")
@@ -344,7 +357,7 @@ class TelegramChannel:
         while True:
             try:
                 updates = await self.bot.get_updates(offset=offset, timeout=POLL_TIMEOUT_S,
-                                                     allowed_updates=ALLOWED_UPDATES,
+                                                     allowed_updates=self.allowed_updates,
                                                      request_timeout=POLL_TIMEOUT_S + 10)
                 delay = 1.0
             except TelegramUnauthorizedError:
@@ -440,7 +453,7 @@ class _PoliteErrors(BaseMiddleware):
 
 # ------------------------------------------------------------ module plug-in
 def channel(runtime) -> TelegramChannel | None:
-    return getattr(runtime, "telegram", None)
+    return runtime.telegram
 
 
 def set_transcriber(runtime, transcriber: VoiceTranscriber) -> None:
@@ -483,3 +496,6 @@ def routes(app, runtime) -> None:
 def background(runtime) -> list:
     ch = channel(runtime)
     return [ch.run()] if ch else []
+
+
+MODULE = Module("telegram", provides=("telegram",), install=install, routes=routes, background=background)

@@ -32,7 +32,9 @@ from typing import Any
 
 from bot.core import texts as core_texts
 from bot.core.messages import Button, Reply, ReplyKind
-from bot.flows.base import Effect, FlowContext, FlowEvent, Step, button, reply
+from bot.flows.base import FlowContext, FlowEvent, button, reply
+from bot.flows.base import LegacyEffect as Effect
+from bot.flows.base import LegacyStep as Step
 from knowledge_base.models import LIFE_SITUATIONS
 
 from . import texts

@@ -9,6 +9,8 @@ background: the notification sender.
 
 from __future__ import annotations
 
+from bot.modules import Module
+
 import time
 from zoneinfo import ZoneInfo
 
@@ -26,6 +28,7 @@ BUTTON_PREFIX = f"flow:{NAME}:"
 def install(runtime) -> None:
     settings, engine = runtime.settings, runtime.engine
     ledger = Ledger(runtime.redis)
+    runtime.consent = ledger
     flow = ConsentFlow(org=settings.org_name, tz=ZoneInfo(settings.notify_timezone),
                        default_quiet=settings.notify_quiet_hours)
     flows._ORG["name"] = settings.org_name
@@ -44,13 +47,13 @@ def install(runtime) -> None:
             return False
         # A consent button outside the consent flow (a notification's «Отписаться», a status
         # reply's «Отозвать»): run it without disturbing another flow's state.
-        step = flow.press(msg.payload[len(BUTTON_PREFIX):], engine_._context(turn))
+        step = flow.press(msg.payload[len(BUTTON_PREFIX):], engine_.flow_context(turn))
         turn.decision = f"flow:{NAME}"
         turn.replies.extend(step.replies)
         if step.state is not None and turn.state.flow is None:
             turn.state.flow, turn.state.flow_state = NAME, step.state
         for effect in step.effects:
-            await engine_.effect_handlers[effect.kind](engine_, turn, effect.data)
+            await engine_.legacy_effect_handlers[effect.kind](engine_, turn, effect.data)
         return True
 
     engine.register_flow(flow, {RECORD: record})
@@ -59,3 +62,6 @@ def install(runtime) -> None:
 
 def background(runtime) -> list:
     return [Sender.for_runtime(runtime).run()]
+
+
+MODULE = Module("consent", provides=("consent",), install=install, background=background)

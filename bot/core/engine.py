@@ -12,14 +12,17 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Mapping
+
+from pydantic import ValidationError
 
 from knowledge_base.loader import KnowledgeBase
 from knowledge_base.models import SEGMENT_TITLES, SEGMENT_TOPICS, Entry, Segment
 from bot.store.conversations import ConversationState, ConversationStore, Pending, ProfileStore
 from bot.store.events import EventLog
 from bot.store.ratelimit import RateLimiter
-from bot.flows.base import Flow, FlowContext, FlowEvent, Step
+from bot.flows.base import (Effect, EffectContext, EffectHandler, Flow, FlowContext, FlowEvent, LegacyStep, Step,
+                            frozen_profile)
 
 from . import texts
 from .dialogue import Decision, decide, is_cancel, parse_payload, suggestible, yes_or_no
@@ -52,6 +55,7 @@ class Turn:
     text: str | None = None  # the client's text this turn, if any
     replies: list[Reply] = field(default_factory=list)
     profile_updates: dict[str, str] = field(default_factory=dict)
+    profile_removed: set[str] = field(default_factory=set)  # fields a step deleted
     decision: str = "none"
     # Run once the turn is saved and logged, still under the conversation's lock
     # (an erasure must come after everything the turn itself writes); they may add replies.
@@ -65,8 +69,22 @@ class Turn:
 
 # An intent the core hands to another module (a flow, the operator handoff).
 IntentHandler = Callable[["Engine", Turn, Understanding | None], Awaitable[None]]
-# Performs a flow's effect after its pure step.
-EffectHandler = Callable[["Engine", Turn, dict[str, Any]], Awaitable[None]]
+# Performs a legacy flow's effect after its pure step (it may change the turn).
+LegacyEffectHandler = Callable[["Engine", Turn, dict[str, Any]], Awaitable[None]]
+# One outcome leads to another step, whose effects may report again: a loop
+# this deep is a bug in a flow, not a conversation.
+MAX_OUTCOMES_PER_TURN = 20
+
+
+class FlowWiringError(RuntimeError):
+    """A flow that cannot run as registered (found at start-up, not mid-conversation)."""
+
+
+_STALE = object()  # a stored flow state that no longer fits its flow
+
+
+def _is_typed(flow: Flow) -> bool:
+    return hasattr(flow, "State")
 # Sees every message first; returns True when it consumed it (e.g. the
 # conversation is with a human operator, so the bot stays silent).
 Interceptor = Callable[["Engine", Turn, Incoming], Awaitable[bool]]
@@ -88,17 +106,38 @@ class Engine:
         # Other modules register here (handoff, payments, consent …).
         self.intent_handlers: dict[str, IntentHandler] = {"ask_operator": Engine._default_handoff}
         self.flows: dict[str, Flow] = {}
-        self.effect_handlers: dict[str, EffectHandler] = {}
+        self.effect_handlers: dict[type[Effect], EffectHandler] = {}
+        self.legacy_effect_handlers: dict[str, LegacyEffectHandler] = {}
         self.interceptors: list[Interceptor] = []
 
-    def register_flow(self, flow: Flow, effects: dict[str, EffectHandler] | None = None) -> None:
+    def handle_effects(self, handlers: Mapping[type[Effect], EffectHandler]) -> None:
+        """Register the handlers a module provides for effect types (its own flows' or a
+        shared step's, such as the personal-data consent gate)."""
+        for kind, handler in handlers.items():
+            if kind in self.effect_handlers and self.effect_handlers[kind] is not handler:
+                raise FlowWiringError(f"two handlers for the effect {kind.__name__}")
+            self.effect_handlers[kind] = handler
+
+    def register_flow(self, flow: Flow, effects: Mapping[Any, Any] | None = None) -> None:
+        """Add a flow (and the handlers of its effects). Every effect the flow declares
+        must have a handler by now: a missing one stops the start-up, with its name."""
+        if flow.name in self.flows:
+            raise FlowWiringError(f"two flows are named {flow.name!r}")
+        if _is_typed(flow):
+            self.handle_effects(effects or {})
+            missing = [kind.__name__ for kind in flow.effects if kind not in self.effect_handlers]
+            if missing:
+                raise FlowWiringError(f"flow {flow.name!r} declares effects nobody handles: {', '.join(missing)} "
+                                      f"(register their handlers before the flow, or install the module "
+                                      f"that provides them first)")
+        else:
+            self.legacy_effect_handlers.update(effects or {})
         self.flows[flow.name] = flow
-        self.effect_handlers.update(effects or {})
 
         async def start(engine: "Engine", turn: Turn, u: Understanding | None) -> None:
             event = FlowEvent(intent=u.intent if u else None, score=u.confidence if u else 1.0,
                               entities=u.entities if u else {})
-            await engine._run_step(turn, flow, flow.start(engine._context(turn), event))
+            await engine.run_step(turn, flow, flow.start(engine.flow_context(turn), event))
 
         for intent in flow.start_intents:
             self.intent_handlers[intent] = start
@@ -129,6 +168,8 @@ class Engine:
             self._offer_operator(turn)
             if turn.profile_updates:
                 await self.profiles.set(msg.client_id, **turn.profile_updates)
+            if turn.profile_removed:
+                await self.profiles.remove(msg.client_id, *turn.profile_removed)
             state.turns += 1
             await self.conversations.save(state, *self._history_entries(msg, turn, understanding))
             await self._log_turn(msg, turn, understanding, started)
@@ -177,9 +218,13 @@ class Engine:
         if flow and not self._interrupts(flow, turn.state.flow_state, u, turn.text or ""):
             top = u.ranking[0]
             event = FlowEvent(text=turn.text, intent=top.intent, score=top.score, entities=u.entities)
-            step = flow.step(turn.state.flow_state, event, self._context(turn))
+            state = self._typed_state(turn, flow)
+            if state is _STALE:
+                await self._stale(turn, flow)
+                return
+            step = flow.step(state, event, self.flow_context(turn))
             if not step.passthrough:
-                await self._run_step(turn, flow, step)
+                await self.run_step(turn, flow, step)
                 return
             if step.state is None:  # the flow is over and did not take the text: a new request
                 turn.state.flow, turn.state.flow_state = None, {}
@@ -358,10 +403,41 @@ class Engine:
                  [Button(title=self.kb[t].title, payload=f"faq:{t}") for t in topics])
 
     # ------------------------------------------------------------------ flows
-    def _context(self, turn: Turn) -> FlowContext:
+    # The engine's API for modules: build a flow's context, start a flow, run a
+    # step a module made (e.g. a button that works outside its flow), and read
+    # what the conversation was last about.
+    def flow_context(self, turn: Turn) -> FlowContext:
         return FlowContext(conversation_id=turn.state.conversation_id, client_id=turn.state.client_id,
-                           channel=turn.state.channel, profile=dict(turn.profile),
+                           channel=turn.state.channel, profile=frozen_profile(turn.profile),
                            now=datetime.now(timezone.utc))
+
+    async def start_flow(self, turn: Turn, name: str, event: FlowEvent | None = None) -> None:
+        flow = self.flows[name]
+        await self.run_step(turn, flow, flow.start(self.flow_context(turn), event or FlowEvent()))
+
+    async def last_answered_topic(self, turn: Turn, within: int = 20) -> str | None:
+        """The knowledge-base topic of the last answer in this conversation, if recent."""
+        history = await self.conversations.history(turn.state.conversation_id, limit=within)
+        for entry in reversed(history):
+            if entry.get("from") == "bot" and entry.get("faq_id"):
+                return str(entry["faq_id"])
+        return None
+
+    def _typed_state(self, turn: Turn, flow: Flow) -> Any:
+        """The active flow's state as its model (legacy flows: the dict); _STALE when
+        what is stored no longer fits the flow (e.g. saved by an older version)."""
+        if not _is_typed(flow):
+            return turn.state.flow_state
+        try:
+            return flow.State.model_validate(turn.state.flow_state)
+        except ValidationError:
+            log.warning("stale state of flow %s dropped", flow.name, extra={"conversation": turn.state.conversation_id})
+            return _STALE
+
+    async def _stale(self, turn: Turn, flow: Flow) -> None:
+        turn.state.flow, turn.state.flow_state = None, {}
+        turn.decision = f"flow:{flow.name}:stale"
+        turn.say(ReplyKind.info, texts.FLOW_STALE, self._start_buttons())
 
     async def _flow_button(self, turn: Turn, value: str) -> None:
         name, _, choice = value.partition(":")
@@ -370,11 +446,15 @@ class Engine:
         if flow is None or turn.state.flow != name or not choice:
             turn.say(ReplyKind.info, texts.UNKNOWN_BUTTON)
             return
-        step = flow.step(turn.state.flow_state, FlowEvent(payload=choice), self._context(turn))
+        state = self._typed_state(turn, flow)
+        if state is _STALE:
+            await self._stale(turn, flow)
+            return
+        step = flow.step(state, FlowEvent(payload=choice), self.flow_context(turn))
         if step.passthrough:  # a press the flow did not take has no text to answer instead: never silence
             turn.say(ReplyKind.info, texts.UNKNOWN_BUTTON)
             return
-        await self._run_step(turn, flow, step)
+        await self.run_step(turn, flow, step)
 
     async def _cancel(self, turn: Turn) -> None:
         """`do:cancel` or «отмена» mid-flow: end the active flow. A flow with an
@@ -383,9 +463,13 @@ class Engine:
         name = turn.state.flow
         flow = self.flows.get(name or "")
         cancel = getattr(flow, "cancel", None)
-        step = cancel(turn.state.flow_state, self._context(turn)) if cancel else Step(state=None)
+        state = self._typed_state(turn, flow) if flow is not None else None
+        if flow is not None and cancel and state is not _STALE:
+            step = cancel(state, self.flow_context(turn))
+        else:
+            step = Step(state=None) if flow is not None and _is_typed(flow) else LegacyStep(state=None)
         if flow is not None:
-            await self._run_step(turn, flow, step)
+            await self.run_step(turn, flow, step)
         else:  # no flow, or one no longer registered
             turn.state.flow, turn.state.flow_state = None, {}
         turn.decision = "cancel"
@@ -394,13 +478,63 @@ class Engine:
         elif not step.replies and turn.state.flow is None:
             turn.say(ReplyKind.info, texts.CANCELLED)
 
-    async def _run_step(self, turn: Turn, flow: Flow, step: Step) -> None:
+    async def run_step(self, turn: Turn, flow: Flow, step: Step[Any] | LegacyStep) -> None:
+        """Apply a step: replies, profile changes, the new state (only here is flow state
+        written); then perform its effects, feeding each outcome back to the flow."""
+        if isinstance(step, LegacyStep):
+            await self._run_legacy_step(turn, flow, step)
+            return
+        outcomes = 0
+        queue: list[tuple[Step[Any], int]] = [(step, 0)]
+        while queue:
+            current, done = queue.pop()
+            if done == 0:
+                self._apply(turn, flow, current)
+            for i in range(done, len(current.effects)):
+                effect = current.effects[i]
+                outcome = await self.effect_handlers[type(effect)](effect, self._effect_context(turn))
+                if outcome is None:
+                    continue
+                outcomes += 1
+                if turn.state.flow != flow.name or outcomes > MAX_OUTCOMES_PER_TURN:
+                    raise FlowWiringError(f"flow {flow.name!r}: the outcome {type(outcome).__name__} has no step "
+                                          f"to go to (the flow ended, or outcomes loop)")
+                state = flow.State.model_validate(turn.state.flow_state)
+                # The rest of this step's effects run after the outcome's whole step.
+                queue.append((current, i + 1))
+                queue.append((flow.step(state, FlowEvent(outcome=outcome), self.flow_context(turn)), 0))
+                break
+
+    def _apply(self, turn: Turn, flow: Flow, step: Step[Any]) -> None:
+        turn.decision = f"flow:{flow.name}"
+        turn.replies.extend(step.replies)
+        for name, value in step.profile.items():
+            if value is None:
+                turn.profile.pop(name, None)
+                turn.profile_removed.add(name)
+                turn.profile_updates.pop(name, None)
+            else:
+                turn.profile[name] = turn.profile_updates[name] = value
+                turn.profile_removed.discard(name)
+        if step.state is not None:
+            turn.state.flow, turn.state.flow_state = flow.name, step.state.model_dump(mode="json")
+        elif step.then is not None and step.then.flow in self.flows:
+            turn.state.flow, turn.state.flow_state = step.then.flow, dict(step.then.state)
+        else:
+            turn.state.flow, turn.state.flow_state = None, {}
+
+    def _effect_context(self, turn: Turn) -> EffectContext:
+        return EffectContext(conversation_id=turn.state.conversation_id, client_id=turn.state.client_id,
+                             channel=turn.state.channel, profile=frozen_profile(turn.profile),
+                             now=datetime.now(timezone.utc), defer=turn.after.append)
+
+    async def _run_legacy_step(self, turn: Turn, flow: Flow, step: LegacyStep) -> None:
         turn.decision = f"flow:{flow.name}"
         turn.replies.extend(step.replies)
         turn.state.flow = flow.name if step.state is not None else None
         turn.state.flow_state = step.state or {}
         for effect in step.effects:
-            await self.effect_handlers[effect.kind](self, turn, effect.data)
+            await self.legacy_effect_handlers[effect.kind](self, turn, effect.data)
 
     # ---------------------------------------------------------------- helpers
     def _title(self, key: str) -> str | None:

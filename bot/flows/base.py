@@ -1,4 +1,23 @@
-"""The flow protocol and the data a step sees and returns.
+"""The flow protocol: typed states, typed effects, and a closed loop.
+
+A flow is a deterministic state machine with no I/O:
+
+    start(ctx, event)        -> Step
+    step(state, event, ctx)  -> Step
+
+A `Step` carries the flow's next state (a frozen `FlowState`; None when the
+flow is over), the replies to send, changes to the client's profile, and
+*effects*: typed requests for I/O (a frozen dataclass per kind of request)
+that the flow declares in `effects`. The engine performs each effect with the
+handler registered for its type; the handler does the I/O and reports what
+happened as an `Outcome` (or None), which the engine feeds back to `step` as
+`FlowEvent(outcome=...)`. Only the engine writes flow state: a handler never
+does. `Engine.register_flow` refuses a flow that declares an effect with no
+handler, so a missing handler is a start-up error, never a failed turn.
+
+    message ─▶ step ─▶ Step(state, replies, effects) ─▶ handler ─▶ Outcome ─┐
+                ▲                                                          │
+                └──────────────────────── FlowEvent(outcome) ◀─────────────┘
 
 Button payloads of a flow are `flow:<flow name>:<value>` (≤ 64 bytes); the
 engine routes them to the flow's `step` as `FlowEvent(payload=value)`.
@@ -8,15 +27,39 @@ while a flow is active ends it in the engine. A flow may implement the
 optional `cancel(state, ctx) -> Step` (see `CancellableFlow`) to clean up or
 say its own words; without it, or when its step has no replies, the engine
 says «Хорошо, отменил. Чем ещё помочь?».
+
+Flows not yet moved to this protocol use `LegacyStep` / `LegacyEffect`
+(a dict state, an effect named by a string, handlers that change the turn);
+the engine runs both while they are converted.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Protocol
+from types import MappingProxyType
+from typing import Any, Awaitable, Callable, ClassVar, Generic, Mapping, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict
 
 from bot.core.messages import Button, Reply, ReplyKind
+
+
+class FlowState(BaseModel):
+    """A flow's state between messages: frozen, stored as JSON in the conversation.
+    Subclasses name their position in a field called `step`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+@dataclass(frozen=True)
+class Effect:
+    """Base of a flow's typed requests for I/O (subclass: a frozen dataclass)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Base of what an effect handler reports back to the flow."""
 
 
 @dataclass(frozen=True)
@@ -26,7 +69,7 @@ class FlowContext:
     conversation_id: str
     client_id: str
     channel: str
-    profile: dict[str, str]
+    profile: Mapping[str, str]
     now: datetime
 
 
@@ -36,53 +79,95 @@ class FlowEvent:
     payload: str | None = None  # the <value> of a `flow:<name>:<value>` button
     intent: str | None = None
     score: float = 0.0
-    entities: dict[str, str] = field(default_factory=dict)
+    entities: Mapping[str, str] = field(default_factory=dict)
+    outcome: Outcome | None = None  # what an effect of the previous step reported
 
 
 @dataclass(frozen=True)
-class Effect:
-    """Something the runner must do after the step (kind → a registered handler)."""
+class Handover:
+    """When this flow ends, continue in another one (e.g. the flow a handoff
+    interrupted, restored after the rating)."""
 
-    kind: str
-    data: dict[str, Any] = field(default_factory=dict)
+    flow: str
+    state: Mapping[str, Any]
 
 
-@dataclass
-class Step:
-    state: dict[str, Any] | None  # None: the flow is over
-    replies: list[Reply] = field(default_factory=list)
-    effects: list[Effect] = field(default_factory=list)
+S = TypeVar("S", bound=FlowState)
+
+
+@dataclass(frozen=True)
+class Step(Generic[S]):
+    state: S | None  # None: the flow is over
+    replies: tuple[Reply, ...] = ()
+    effects: tuple[Effect, ...] = ()
+    # Profile fields to set (a value) or delete (None); the engine writes them.
+    profile: Mapping[str, str | None] = field(default_factory=dict)
     # True: the step did not take this text (e.g. a FAQ question mid-flow);
     # the engine answers it normally and the flow keeps its state (with
     # state None: the flow ends, and the text is handled as a new request).
     passthrough: bool = False
+    then: Handover | None = None  # with state None: the flow to continue in
+
+    def plus(self, *replies: Reply, effects: tuple[Effect, ...] = ()) -> Step[S]:
+        """This step with more replies and effects after its own."""
+        return replace(self, replies=self.replies + replies, effects=self.effects + effects)
+
+    def after(self, *effects: Effect) -> Step[S]:
+        """This step with `effects` performed before its own."""
+        return replace(self, effects=effects + self.effects)
+
+
+@dataclass(frozen=True)
+class EffectContext:
+    """What an effect handler may know about the turn. It reads and writes its own
+    domain (orders, bookings, the ledger…), never the conversation's flow state."""
+
+    conversation_id: str
+    client_id: str
+    channel: str
+    profile: Mapping[str, str]
+    now: datetime
+    # Run a job after the turn is saved, still under the conversation's lock (an
+    # erasure must come after everything the turn itself writes); it may add replies.
+    defer: Callable[[Callable[[], Awaitable[None]]], None]
+
+
+E = TypeVar("E", bound=Effect)
+EffectHandler = Callable[[Any, EffectContext], Awaitable[Outcome | None]]
 
 
 class Flow(Protocol):
     name: str
     start_intents: tuple[str, ...]
+    State: ClassVar[type[FlowState]]  # its state model
+    effects: ClassVar[tuple[type[Effect], ...]]  # every effect its steps may request
 
-    def start(self, ctx: FlowContext, event: FlowEvent) -> Step: ...
+    def start(self, ctx: FlowContext, event: FlowEvent) -> Step[Any]: ...
 
-    def step(self, state: dict[str, Any], event: FlowEvent, ctx: FlowContext) -> Step: ...
+    def step(self, state: Any, event: FlowEvent, ctx: FlowContext) -> Step[Any]: ...
 
-    # Optional: `def cancel(self, state, ctx) -> Step` — see CancellableFlow.
+    # Optional: `def cancel(self, state, ctx) -> Step` — see CancellableFlow;
+    # `def accepts_free_text(self, state) -> bool` — see FreeTextFlow.
 
 
 class CancellableFlow(Flow, Protocol):
     """A flow that wants a say when the client cancels it."""
 
-    def cancel(self, state: dict[str, Any], ctx: FlowContext) -> Step:
-        """Pure, like `step`: usually `Step(state=None, replies=[…], effects=[…clean-up…])`.
+    def cancel(self, state: Any, ctx: FlowContext) -> Step[Any]:
+        """Pure, like `step`: usually `Step(state=None, replies=(…), effects=(…clean-up…))`.
         A non-None state keeps the flow going (e.g. a payment that can no longer be stopped)."""
         ...
 
 
 class FreeTextFlow(Protocol):
     """Optional: a flow whose current step waits for free text (a phone number,
-    an ИНН, a name). The engine then never treats that text as a new request."""
+    an ИНН, a name). The engine then treats a weak guess at a new request as the answer."""
 
-    def accepts_free_text(self, state: dict[str, Any]) -> bool: ...
+    def accepts_free_text(self, state: Any) -> bool: ...
+
+
+def frozen_profile(profile: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(profile))
 
 
 def button(flow: str, title: str, value: str) -> Button:
@@ -94,3 +179,20 @@ def button(flow: str, title: str, value: str) -> Button:
 
 def reply(text: str, *buttons: Button, kind: ReplyKind = ReplyKind.flow) -> Reply:
     return Reply(kind=kind, text=text, buttons=list(buttons))
+
+
+# ----------------------------------------------------------- legacy (moving)
+@dataclass(frozen=True)
+class LegacyEffect:
+    """Something the runner must do after the step (kind → a registered handler)."""
+
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LegacyStep:
+    state: dict[str, Any] | None  # None: the flow is over
+    replies: list[Reply] = field(default_factory=list)
+    effects: list[LegacyEffect] = field(default_factory=list)
+    passthrough: bool = False

@@ -14,7 +14,9 @@ from typing import Any, Callable
 
 from bot.core.messages import Button
 from bot.core.numbers import digits_of
-from bot.flows.base import Effect, FlowContext, FlowEvent, Step, button, reply
+from bot.flows.base import FlowContext, FlowEvent, button, reply
+from bot.flows.base import LegacyEffect as Effect
+from bot.flows.base import LegacyStep as Step
 
 from . import texts
 from .catalogue import Catalogue, Fee

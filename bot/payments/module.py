@@ -10,6 +10,8 @@ background the reconciliation job
 
 from __future__ import annotations
 
+from bot.modules import Module
+
 import logging
 import re
 
@@ -41,7 +43,7 @@ UIN_IN_TEXT = re.compile(r"(?<!\d)\d[\d \-]{18,30}\d(?!\d)")
 
 
 def service(runtime) -> PaymentService | None:
-    return getattr(runtime, "payments", None)
+    return runtime.payments
 
 
 def public_base_url(settings) -> str:
@@ -78,7 +80,7 @@ def install(runtime) -> None:
 
 def _notifier(runtime):
     async def notify(order: Order, replies: list[Reply]) -> bool:
-        consent = consent_notify() if "bot.consent.module" in modules.MODULES else None
+        consent = consent_notify() if modules.installed(runtime, "consent") else None
         if consent is not None:
             # Queued durably (once per order and status); the consent module's
             # sender delivers it by the client's transactional-notification
@@ -94,11 +96,9 @@ def _notifier(runtime):
 
 def _wire_telegram(runtime, svc: PaymentService) -> None:
     """Telegram Payments inside the Telegram channel, when that channel runs."""
-    ch = getattr(runtime, "telegram", None)
+    ch = runtime.telegram
     if ch is None:
         return
-    from bot.channels import telegram as tg
-
     async def send_invoice(order: Order, invoice: dict) -> bool:
         scheme, _, chat = order.conversation_id.partition(":")
         if scheme != "tg" or not is_digits(chat.removeprefix("-")):
@@ -116,35 +116,21 @@ def _wire_telegram(runtime, svc: PaymentService) -> None:
 
     if PaymentMethod.telegram in svc.providers:
         svc.invoice_sender = send_invoice
-        if "pre_checkout_query" not in tg.ALLOWED_UPDATES:
-            tg.ALLOWED_UPDATES.append("pre_checkout_query")
-    # Ahead of the channel's own routers: its catch-all would take successful_payment.
-    router = telegram_payments.router(svc, after_paid)
-    ch.dp.include_router(router)
-    ch.dp.sub_routers.remove(router)
-    ch.dp.sub_routers.insert(0, router)
+    ch.extend(telegram_payments.router(svc, after_paid), "pre_checkout_query")
 
 
 # ------------------------------------------------------------- conversation
-def _last_topic(history: list[dict]) -> str | None:
-    for entry in reversed(history):
-        if entry.get("from") == "bot" and entry.get("faq_id"):
-            return entry["faq_id"]
-    return None
-
-
 def _start_with_context(flow: pay_flow.PayFlow):
     """Start the flow with the fee the conversation points to (the last FAQ answered)."""
 
     async def start(engine: Engine, turn: Turn, u: Understanding | None) -> None:
-        history = await engine.conversations.history(turn.state.conversation_id, limit=20)
         entities = dict(u.entities) if u else {}
-        suggested = flow.catalogue.for_topic(_last_topic(history))
+        suggested = flow.catalogue.for_topic(await engine.last_answered_topic(turn))
         if len(suggested) == 1:  # e.g. after «как открыть ИП?» → the ИП registration fee
             entities[pay_flow.CONTEXT_FEE] = suggested[0].id
         event = FlowEvent(text=turn.text, intent=u.intent if u else None, score=u.confidence if u else 1.0,
                           entities=entities)
-        await engine._run_step(turn, flow, flow.start(engine._context(turn), event))
+        await engine.run_step(turn, flow, flow.start(engine.flow_context(turn), event))
 
     return start
 
@@ -322,3 +308,7 @@ def background(runtime) -> list:
     if svc is None:
         return []
     return [reconcile.run(svc, runtime.settings.payments_reconcile_interval_seconds)]
+
+
+MODULE = Module("payments", provides=("payments",), uses=("telegram", "consent"), install=install, routes=routes,
+                background=background)

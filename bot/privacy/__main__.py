@@ -46,6 +46,9 @@ class CommandRuntime:
     engine: _Engine
     outbound: Outbound = field(default_factory=Outbound)
     application_forms: object = None
+    # No live services in a command: the eraser works on their stored data directly.
+    handoff: None = None
+    booking: None = None
 
     @classmethod
     async def create(cls, settings: Settings, redis) -> "CommandRuntime":

@@ -243,7 +243,7 @@ class Eraser:
                 elif h.get("client_id") == client_id or h.get("conversation_id") in cids:
                     mine.append(h)
         cancelled = []
-        handoff = getattr(self.runtime, "handoff", None)
+        handoff = self.runtime.handoff
         for h in mine:
             status = await self.redis.eval(keys.CALLBACK_REMOVE, 2, keys.callback(h["id"]), keys.callbacks(),
                                            h["id"], keys.callback_slot_prefix())
@@ -267,7 +267,7 @@ class Eraser:
     async def _remove_appointments(self, client_id: str, report: Report) -> None:
         """Future appointments are cancelled through the booking service (the place is freed
         atomically); then every appointment record of the client goes."""
-        booking = getattr(self.runtime, "booking", None)
+        booking = self.runtime.booking
         if booking is None:
             from bot.booking.store import AppointmentBook  # the module is not installed: its data may still exist
             book, now, describe = AppointmentBook(self.redis), datetime.now(timezone.utc), None
@@ -372,7 +372,7 @@ class Eraser:
     async def _end_handoffs(self, cids: list[str], report: Report) -> None:
         """A client waiting for an operator leaves the queue; one with an operator is resolved
         for that operator, who is told on the console why."""
-        handoff = getattr(self.runtime, "handoff", None)
+        handoff = self.runtime.handoff
         for cid in cids:
             h = await self.redis.hgetall(keys.handoff(cid))
             status, operator = h.get("status"), h.get("operator", "")
@@ -406,7 +406,7 @@ class Eraser:
     async def _pseudonymise_applications(self, client_id: str, pseudo: str, report: Report) -> None:
         from bot.applications.status import Application
 
-        forms = getattr(self.runtime, "application_forms", None)
+        forms = self.runtime.application_forms
         numbers = await self.redis.zrange(keys.application_client(client_id), 0, -1, withscores=True)
         now = time.time()
 

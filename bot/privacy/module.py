@@ -11,6 +11,8 @@ Every channel gets this: it lives in the channel-independent core.
 
 from __future__ import annotations
 
+from bot.modules import Module
+
 import logging
 
 from bot.consent.flows import ERASE_ENTITY, PURGE
@@ -54,10 +56,14 @@ def install(runtime) -> None:
         if u is not None and u.entities.get(ERASE_ENTITY):
             inventory = await eraser.inventory(turn.state.client_id)
             event = FlowEvent(text=turn.text, intent=u.intent, score=u.confidence, entities=u.entities)
-            await engine_._run_step(turn, flow, flow.start(engine_._context(turn), event, inventory))
+            await engine_.run_step(turn, flow, flow.start(engine_.flow_context(turn), event, inventory))
         elif withdraw is not None:
             await withdraw(engine_, turn, u)
         else:
             log.warning("revoke_consent without the consent module")
 
     engine.intent_handlers["revoke_consent"] = revoke
+
+
+MODULE = Module("privacy", provides=("privacy",), requires=("consent",),
+                uses=("handoff", "booking", "applications", "payments"), install=install)

@@ -107,6 +107,10 @@ class ProfileStore:
     async def set(self, client_id: str, **fields: str) -> None:
         await self.redis.hset(keys.client(client_id), mapping=fields)
 
+    async def remove(self, client_id: str, *fields: str) -> None:
+        if fields:
+            await self.redis.hdel(keys.client(client_id), *fields)
+
     async def touch(self, client_id: str, channel: str) -> dict[str, str]:
         """Note the visit and return the profile, in one round trip (every turn does this)."""
         now = str(int(time.time()))
