@@ -50,8 +50,8 @@ def load_retriever(settings: Settings) -> tuple[KnowledgeBase, Retriever]:
 
 async def analytics_salt(redis: Redis) -> str:
     """A per-installation secret so anonymized ids cannot be reversed by guessing."""
-    await redis.set(keys.PREFIX + "secret:analytics_salt", secrets.token_hex(16), nx=True)
-    return await redis.get(keys.PREFIX + "secret:analytics_salt")
+    await redis.set(keys.analytics_salt(), secrets.token_hex(16), nx=True)
+    return await redis.get(keys.analytics_salt())
 
 
 @dataclass

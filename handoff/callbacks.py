@@ -23,7 +23,7 @@ from bot.consent.flows import has_personal_data_consent
 from bot.consent.ledger import record_personal_data_consent as _ledger_record
 from bot.consent.model import ConsentState
 from bot.core.numbers import digits_of
-from bot.store import keys
+from handoff import keys as handoff_keys
 
 from .schedule import Schedule
 
@@ -112,7 +112,7 @@ class CallbackBook:
             batch = [s for _, s in zip(range(48), candidates)]
             if not batch:
                 break
-            counts = await self.redis.mget([keys.callback_slot(int(s.timestamp())) for s in batch])
+            counts = await self.redis.mget([handoff_keys.callback_slot(int(s.timestamp())) for s in batch])
             free += [s for s, n in zip(batch, counts) if int(n or 0) < self.capacity]
         return free[:limit]
 
@@ -125,7 +125,7 @@ class CallbackBook:
                 return None  # stale button: the slot is in the past or outside working hours
             epoch = int(start.timestamp())
             ttl = max(60, epoch - int(now.timestamp()) + 7 * 24 * 3600)
-            if await self.redis.eval(keys.CALLBACK_BOOK_SLOT, 1, keys.callback_slot(epoch), self.capacity, ttl):
+            if await self.redis.eval(handoff_keys.CALLBACK_BOOK_SLOT, 1, handoff_keys.callback_slot(epoch), self.capacity, ttl):
                 return await self._save(Callback(id=secrets.token_hex(6), client_id=client_id,
                                                  conversation_id=conversation_id, channel=channel, phone=phone,
                                                  slot=epoch, reason=reason, created_at=time.time()))
@@ -133,18 +133,18 @@ class CallbackBook:
 
     async def _save(self, cb: Callback) -> Callback:
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(keys.callback(cb.id), mapping={k: str(v) for k, v in asdict(cb).items()})
-        pipe.expire(keys.callback(cb.id), keys.CALLBACK_TTL_S)
-        pipe.zadd(keys.callbacks(), {cb.id: cb.slot})
+        pipe.hset(handoff_keys.callback(cb.id), mapping={k: str(v) for k, v in asdict(cb).items()})
+        pipe.expire(handoff_keys.callback(cb.id), handoff_keys.CALLBACK_TTL_S)
+        pipe.zadd(handoff_keys.callbacks(), {cb.id: cb.slot})
         await pipe.execute()
         return cb
 
     async def get(self, callback_id: str) -> Callback | None:
-        h = await self.redis.hgetall(keys.callback(callback_id))
+        h = await self.redis.hgetall(handoff_keys.callback(callback_id))
         return Callback.from_hash(h) if h else None
 
     async def upcoming(self, limit: int = 200, include_done: bool = False) -> list[Callback]:
-        ids = await self.redis.zrange(keys.callbacks(), 0, limit - 1)
+        ids = await self.redis.zrange(handoff_keys.callbacks(), 0, limit - 1)
         items = [await self.get(i) for i in ids]
         return [c for c in items if c and (include_done or c.status == "booked")]
 
@@ -152,7 +152,7 @@ class CallbackBook:
         cb = await self.get(callback_id)
         if cb is None or cb.status != "booked":
             return False
-        await self.redis.hset(keys.callback(callback_id), mapping={"status": "done", "done_by": operator})
+        await self.redis.hset(handoff_keys.callback(callback_id), mapping={"status": "done", "done_by": operator})
         return True
 
 

@@ -26,7 +26,7 @@ from bot.consent.ledger import Ledger
 from bot.consent.model import PROFILE_FIELD, Category, ConsentState, Kind
 from bot.core.numbers import parse_epoch
 from bot.origin import same_origin
-from bot.store import keys
+from handoff import keys as handoff_keys
 
 from .callbacks import masked_phone
 from .console_auth import (SESSION_COOKIE, ConsoleAuth, SecurityHeaders, Session, back, login_redirect,
@@ -264,7 +264,7 @@ def routes(app: FastAPI, runtime, service) -> None:
         await ws.accept()
         await service.presence.heartbeat(s.user.name)
         pubsub = runtime.redis.pubsub()
-        await pubsub.subscribe(keys.handoff_events())
+        await pubsub.subscribe(handoff_keys.handoff_events())
 
         async def still_allowed() -> Session | None:
             """Rights are checked again for every client message: a logout, a removed

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from bot.channels.api import CONVERSATION_ID, ApiError, api_key_id, scoped_conversation_id
 from bot.core.messages import Reply
-from bot.store import keys
+from handoff import keys as handoff_keys
 
 # A Redis stream id `<ms>-<seq>`, or empty for "from the start". At most 19 digits
 # each, so both parts stay below 2^64 (Redis refuses larger ones).
@@ -26,11 +26,11 @@ PAGE = 100
 
 def api_sender(redis):
     async def send(conversation_id: str, client_id: str, replies: list[Reply]) -> bool:
-        key = keys.outbox(conversation_id)
+        key = handoff_keys.outbox(conversation_id)
         pipe = redis.pipeline(transaction=True)
         for r in replies:
-            pipe.xadd(key, {"reply": r.model_dump_json()}, maxlen=keys.OUTBOX_MAXLEN, approximate=True)
-        pipe.expire(key, keys.OUTBOX_TTL_S)
+            pipe.xadd(key, {"reply": r.model_dump_json()}, maxlen=handoff_keys.OUTBOX_MAXLEN, approximate=True)
+        pipe.expire(key, handoff_keys.OUTBOX_TTL_S)
         await pipe.execute()
         return True
 
@@ -75,7 +75,7 @@ def add_outbox_route(app: FastAPI, runtime) -> None:
         conversation scoping as POST …/messages."""
         scoped = scoped_conversation_id(key_id, conversation_id)
         start = f"({after}" if after else "-"
-        entries = await runtime.redis.xrange(keys.outbox(scoped), min=start, max="+", count=PAGE)
+        entries = await runtime.redis.xrange(handoff_keys.outbox(scoped), min=start, max="+", count=PAGE)
         replies = [Reply.model_validate_json(fields["reply"]) for _id, fields in entries]
         cursor = entries[-1][0] if entries else (after or "0-0")
         return OutboxPage(replies=replies, cursor=cursor)

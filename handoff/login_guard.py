@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from bot.store import keys
+from handoff import keys as handoff_keys
 
 WINDOW_S = 15 * 60
 MAX_PER_ACCOUNT = 5
@@ -25,12 +25,12 @@ class LoginGuard:
 
     @staticmethod
     def _keys(name: str, address: str) -> tuple[str, str]:
-        return keys.console_account_failures(name.strip().lower()), keys.console_address_failures(address)
+        return handoff_keys.console_account_failures(name.strip().lower()), handoff_keys.console_address_failures(address)
 
     async def attempt(self, name: str, address: str) -> int:
         """Count this attempt: 0 when its password may be checked, else seconds until one may."""
-        return int(await self.redis.eval(keys.LOGIN_ATTEMPT, 2, *self._keys(name, address),
+        return int(await self.redis.eval(handoff_keys.LOGIN_ATTEMPT, 2, *self._keys(name, address),
                                          WINDOW_S, MAX_PER_ACCOUNT, MAX_PER_ADDRESS))
 
     async def succeeded(self, name: str, address: str) -> None:
-        await self.redis.eval(keys.LOGIN_SUCCEEDED, 2, *self._keys(name, address))
+        await self.redis.eval(handoff_keys.LOGIN_SUCCEEDED, 2, *self._keys(name, address))

@@ -8,7 +8,7 @@ from enum import Enum
 
 from redis.asyncio import Redis
 
-from bot.store import keys
+from handoff import keys as handoff_keys
 
 
 class Presence(str, Enum):
@@ -28,21 +28,21 @@ class PresenceBoard:
     async def set(self, operator: str, presence: Presence, now: float | None = None) -> None:
         now = time.time() if now is None else now
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(keys.handoff_presence(), operator, Presence(presence).value)
-        pipe.zadd(keys.handoff_heartbeat(), {operator: now})
+        pipe.hset(handoff_keys.handoff_presence(), operator, Presence(presence).value)
+        pipe.zadd(handoff_keys.handoff_heartbeat(), {operator: now})
         await pipe.execute()
 
     async def heartbeat(self, operator: str, now: float | None = None) -> None:
-        await self.redis.zadd(keys.handoff_heartbeat(), {operator: time.time() if now is None else now})
+        await self.redis.zadd(handoff_keys.handoff_heartbeat(), {operator: time.time() if now is None else now})
 
     async def last_heartbeats(self) -> dict[str, float]:
         """Operator -> time of the last sign of life from their console."""
-        return dict(await self.redis.zrange(keys.handoff_heartbeat(), 0, -1, withscores=True))
+        return dict(await self.redis.zrange(handoff_keys.handoff_heartbeat(), 0, -1, withscores=True))
 
     async def all(self, now: float | None = None) -> dict[str, Presence]:
         now = time.time() if now is None else now
-        stated = await self.redis.hgetall(keys.handoff_presence())
-        beats = dict(await self.redis.zrange(keys.handoff_heartbeat(), 0, -1, withscores=True))
+        stated = await self.redis.hgetall(handoff_keys.handoff_presence())
+        beats = dict(await self.redis.zrange(handoff_keys.handoff_heartbeat(), 0, -1, withscores=True))
         return {name: Presence(value) if now - beats.get(name, 0) <= self.ttl else Presence.offline
                 for name, value in stated.items()}
 

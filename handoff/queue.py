@@ -12,7 +12,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.store import keys
+from handoff import keys as handoff_keys
 
 from .states import Event, Refused, Status, transfer_limit_text, transition
 
@@ -76,23 +76,23 @@ class HandoffQueue:
 
     # ---------------------------------------------------------------- reads
     async def get(self, cid: str) -> Ticket | None:
-        h = await self.redis.hgetall(keys.handoff(cid))
+        h = await self.redis.hgetall(handoff_keys.handoff(cid))
         return Ticket.from_hash(cid, h) if h else None
 
     async def status(self, cid: str) -> Status:
-        return Status(await self.redis.hget(keys.handoff(cid), "status") or "bot")
+        return Status(await self.redis.hget(handoff_keys.handoff(cid), "status") or "bot")
 
     async def waiting(self, limit: int = 200) -> list[Ticket]:
         """In the order operators should take them."""
-        cids = await self.redis.zrange(keys.handoff_queue(), 0, limit - 1)
+        cids = await self.redis.zrange(handoff_keys.handoff_queue(), 0, limit - 1)
         tickets = [await self.get(cid) for cid in cids]
         return [t for t in tickets if t and t.status is Status.waiting]
 
     async def length(self) -> int:
-        return await self.redis.zcard(keys.handoff_queue())
+        return await self.redis.zcard(handoff_keys.handoff_queue())
 
     async def mine(self, operator: str) -> list[Ticket]:
-        tickets = [await self.get(cid) for cid in sorted(await self.redis.smembers(keys.handoff_mine(operator)))]
+        tickets = [await self.get(cid) for cid in sorted(await self.redis.smembers(handoff_keys.handoff_mine(operator)))]
         return [t for t in tickets if t and t.status is Status.with_operator and t.operator == operator]
 
     # --------------------------------------------------------------- writes
@@ -105,7 +105,7 @@ class HandoffQueue:
                   "flow": flow or "", "flow_state": json.dumps(flow_state or {}, ensure_ascii=False),
                   "priority": f"{priority:.3f}"}
         args = [cid, f"{priority:.3f}", f"{now:.3f}", *(x for kv in fields.items() for x in kv)]
-        done = await self.redis.eval(keys.HANDOFF_ENQUEUE, 2, keys.handoff(cid), keys.handoff_queue(), *args)
+        done = await self.redis.eval(handoff_keys.HANDOFF_ENQUEUE, 2, handoff_keys.handoff(cid), handoff_keys.handoff_queue(), *args)
         if done:
             await self._count(now, "requested")
             await self.publish("queue", cid)
@@ -114,8 +114,8 @@ class HandoffQueue:
     async def claim(self, operator: str, cid: str = "", now: float | None = None) -> str | None:
         """Take `cid` (or the first in line): the cid on success, None if someone else was faster."""
         now = time.time() if now is None else now
-        got = await self.redis.eval(keys.HANDOFF_CLAIM, 1, keys.handoff_queue(), cid, operator, f"{now:.3f}",
-                                    keys.handoff_prefix(), keys.handoff_mine(operator), keys.handoff_active())
+        got = await self.redis.eval(handoff_keys.HANDOFF_CLAIM, 1, handoff_keys.handoff_queue(), cid, operator, f"{now:.3f}",
+                                    handoff_keys.handoff_prefix(), handoff_keys.handoff_mine(operator), handoff_keys.handoff_active())
         if got:
             ticket = await self.get(got)
             await self._count(now, "claimed", wait=ticket.waited(now) if ticket else 0.0)
@@ -124,7 +124,7 @@ class HandoffQueue:
 
     async def cancel(self, cid: str, now: float | None = None) -> bool:
         now = time.time() if now is None else now
-        done = await self.redis.eval(keys.HANDOFF_CANCEL, 2, keys.handoff(cid), keys.handoff_queue(), cid,
+        done = await self.redis.eval(handoff_keys.HANDOFF_CANCEL, 2, handoff_keys.handoff(cid), handoff_keys.handoff_queue(), cid,
                                      f"{now:.3f}")
         if done:
             await self._count(now, "cancelled")
@@ -166,8 +166,8 @@ class HandoffQueue:
     async def _move(self, ticket: Ticket, target: str, now: float, *, counted: bool, limit: int | None) -> None:
         cid, current = ticket.conversation_id, ticket.operator
         result = await self.redis.eval(
-            keys.HANDOFF_TRANSFER, 5, keys.handoff(cid), keys.handoff_queue(), keys.handoff_mine(current),
-            keys.handoff_mine(target or current), keys.handoff_active(), cid, current, target,
+            handoff_keys.HANDOFF_TRANSFER, 5, handoff_keys.handoff(cid), handoff_keys.handoff_queue(), handoff_keys.handoff_mine(current),
+            handoff_keys.handoff_mine(target or current), handoff_keys.handoff_active(), cid, current, target,
             10**6 if limit is None else limit, f"{now:.3f}", "1" if counted else "0")
         if result == -2:
             raise Refused(transfer_limit_text(self.max_transfers))
@@ -186,8 +186,8 @@ class HandoffQueue:
         now = time.time() if now is None else now
         ticket = await self._owned(cid, operator, supervisor)
         transition(ticket.status, Event.resolve)
-        if not await self.redis.eval(keys.HANDOFF_RESOLVE, 3, keys.handoff(cid), keys.handoff_mine(ticket.operator),
-                                     keys.handoff_active(), cid, ticket.operator, f"{now:.3f}"):
+        if not await self.redis.eval(handoff_keys.HANDOFF_RESOLVE, 3, handoff_keys.handoff(cid), handoff_keys.handoff_mine(ticket.operator),
+                                     handoff_keys.handoff_active(), cid, ticket.operator, f"{now:.3f}"):
             raise Refused("Разговор уже завершён или передан.")
         await self._count(now, "resolved")
         await self.publish("queue", cid)
@@ -196,27 +196,27 @@ class HandoffQueue:
 
     async def touch(self, cid: str, now: float | None = None) -> None:
         """A message either way: the conversation with the operator is alive."""
-        await self.redis.zadd(keys.handoff_active(), {cid: time.time() if now is None else now}, xx=True)
+        await self.redis.zadd(handoff_keys.handoff_active(), {cid: time.time() if now is None else now}, xx=True)
 
     async def active(self) -> list[tuple[str, float]]:
         """Conversations with an operator and their last message time, oldest first."""
-        return await self.redis.zrange(keys.handoff_active(), 0, -1, withscores=True)
+        return await self.redis.zrange(handoff_keys.handoff_active(), 0, -1, withscores=True)
 
     async def forget_active(self, cid: str) -> None:
-        await self.redis.zrem(keys.handoff_active(), cid)
+        await self.redis.zrem(handoff_keys.handoff_active(), cid)
 
     async def mark_offered(self, cid: str, now: float, older_than: float) -> bool:
         """True when the client may be offered a callback now (atomic: one offer per period)."""
-        return bool(await self.redis.eval(keys.HANDOFF_MARK_OFFERED, 1, keys.handoff(cid),
+        return bool(await self.redis.eval(handoff_keys.HANDOFF_MARK_OFFERED, 1, handoff_keys.handoff(cid),
                                           f"{now:.3f}", f"{older_than:.3f}"))
 
     async def back_to_bot(self, cid: str) -> None:
         """resolved → bot: the assistant has taken the conversation back."""
-        await self.redis.hset(keys.handoff(cid), "status", Status.bot.value)
+        await self.redis.hset(handoff_keys.handoff(cid), "status", Status.bot.value)
 
     # ----------------------------------------------------- stats and events
     async def _count(self, now: float, field: str, wait: float = 0.0) -> None:
-        key = keys.handoff_stats(_day(now))
+        key = handoff_keys.handoff_stats(_day(now))
         pipe = self.redis.pipeline(transaction=False)
         pipe.hincrby(key, field, 1)
         if wait:
@@ -228,8 +228,8 @@ class HandoffQueue:
         await self._count(time.time() if now is None else now, field)
 
     async def stats(self, now: float | None = None) -> dict[str, float]:
-        raw = await self.redis.hgetall(keys.handoff_stats(_day(time.time() if now is None else now)))
+        raw = await self.redis.hgetall(handoff_keys.handoff_stats(_day(time.time() if now is None else now)))
         return {k: float(v) for k, v in raw.items()}
 
     async def publish(self, kind: str, cid: str, **extra) -> None:
-        await self.redis.publish(keys.handoff_events(), json.dumps({"type": kind, "cid": cid, **extra}))
+        await self.redis.publish(handoff_keys.handoff_events(), json.dumps({"type": kind, "cid": cid, **extra}))

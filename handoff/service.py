@@ -15,7 +15,7 @@ from bot.core.texts import INTENT_TITLES
 from bot.flows.base import FlowContext, FlowEvent
 from bot.consent.model import PROFILE_FIELD
 from bot.privacy.profile import remember
-from bot.store import keys
+from handoff import keys as handoff_keys
 
 from . import texts
 from .callback_flow import CallbackFlow
@@ -168,7 +168,7 @@ class HandoffService:
         event = {"ts": f"{time.time():.3f}", "channel": turn.state.channel,
                  "satisfaction": str(data.get("satisfaction") or ""), "ease": str(data.get("ease") or ""),
                  "operator": operator, "context": "operator" if operator else "assistant"}
-        await self.redis.xadd(keys.handoff_ratings(), event, maxlen=keys.RATINGS_MAXLEN, approximate=True)
+        await self.redis.xadd(handoff_keys.handoff_ratings(), event, maxlen=handoff_keys.RATINGS_MAXLEN, approximate=True)
         if operator:
             await self.queue.count("rated")
 

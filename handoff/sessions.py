@@ -20,7 +20,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from bot.secret_files import read_or_create_secret
-from bot.store import keys
+from handoff import keys as handoff_keys
 
 
 def console_secret(settings) -> bytes:
@@ -50,38 +50,38 @@ class SessionStore:
         token = secrets.token_urlsafe(32)
         sid = self._id(token)
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(keys.console_session(sid), mapping={"user": user, "csrf": secrets.token_urlsafe(24),
+        pipe.hset(handoff_keys.console_session(sid), mapping={"user": user, "csrf": secrets.token_urlsafe(24),
                                                       "created_at": f"{time.time():.0f}"})
-        pipe.expire(keys.console_session(sid), self.ttl)
-        pipe.sadd(keys.console_user_sessions(user), sid)
-        pipe.expire(keys.console_user_sessions(user), self.ttl)
+        pipe.expire(handoff_keys.console_session(sid), self.ttl)
+        pipe.sadd(handoff_keys.console_user_sessions(user), sid)
+        pipe.expire(handoff_keys.console_user_sessions(user), self.ttl)
         await pipe.execute()
         return token
 
     async def get(self, token: str | None) -> StoredSession | None:
         if not token or len(token) > 128:
             return None
-        h = await self.redis.hgetall(keys.console_session(self._id(token)))
+        h = await self.redis.hgetall(handoff_keys.console_session(self._id(token)))
         return StoredSession(h["user"], h["csrf"]) if h.get("user") and h.get("csrf") else None
 
     async def revoke(self, token: str | None) -> None:
         if not token:
             return
         sid = self._id(token)
-        user = await self.redis.hget(keys.console_session(sid), "user")
+        user = await self.redis.hget(handoff_keys.console_session(sid), "user")
         pipe = self.redis.pipeline(transaction=True)
-        pipe.delete(keys.console_session(sid))
+        pipe.delete(handoff_keys.console_session(sid))
         if user:
-            pipe.srem(keys.console_user_sessions(user), sid)
+            pipe.srem(handoff_keys.console_user_sessions(user), sid)
         await pipe.execute()
 
 
 async def revoke_user_sessions(redis: Redis, user: str) -> int:
     """End every session of `user` (removed, or given a new password or role)."""
-    sids = await redis.smembers(keys.console_user_sessions(user))
+    sids = await redis.smembers(handoff_keys.console_user_sessions(user))
     pipe = redis.pipeline(transaction=True)
     for sid in sids:
-        pipe.delete(keys.console_session(sid))
-    pipe.delete(keys.console_user_sessions(user))
+        pipe.delete(handoff_keys.console_session(sid))
+    pipe.delete(handoff_keys.console_user_sessions(user))
     await pipe.execute()
     return len(sids)

@@ -5,7 +5,7 @@
      └────cancel───────┘  └──transfer(queue)─┘   └─transfer(operator) │
      └──────────────────────────return (rating, flow restored)────────┘
 
-Redis scripts in bot/store/keys.py apply these transitions atomically; this
+Redis scripts in handoff/keys.py apply these transitions atomically; this
 module is the one readable statement of what is allowed, used to check an
 action before it is tried and to explain a refusal.
 """

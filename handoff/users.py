@@ -21,7 +21,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from redis.asyncio import Redis
 
-from bot.store import keys
+from handoff import keys as handoff_keys
 
 from .sessions import revoke_user_sessions
 
@@ -60,21 +60,21 @@ class UserStore:
         role = Role(role)
         hashed = await asyncio.to_thread(_hasher.hash, password)
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(keys.console_user(name), mapping={"password": hashed, "role": role.value,
+        pipe.hset(handoff_keys.console_user(name), mapping={"password": hashed, "role": role.value,
                                                    "created_at": f"{time.time():.0f}"})
-        pipe.sadd(keys.console_users(), name)
-        pipe.delete(keys.console_account_failures(name))  # a new password lifts a lockout
+        pipe.sadd(handoff_keys.console_users(), name)
+        pipe.delete(handoff_keys.console_account_failures(name))  # a new password lifts a lockout
         await pipe.execute()
         await revoke_user_sessions(self.redis, name)  # a new password or role: sign in again
         return User(name, role)
 
     async def get(self, name: str) -> User | None:
-        h = await self.redis.hgetall(keys.console_user(name.strip().lower()))
+        h = await self.redis.hgetall(handoff_keys.console_user(name.strip().lower()))
         return User(name.strip().lower(), Role(h["role"])) if h else None
 
     async def verify(self, name: str, password: str) -> User | None:
         name = name.strip().lower()
-        h = await self.redis.hgetall(keys.console_user(name)) if NAME.match(name) else {}
+        h = await self.redis.hgetall(handoff_keys.console_user(name)) if NAME.match(name) else {}
         stored = h.get("password", _DUMMY_HASH)
         try:
             await asyncio.to_thread(_hasher.verify, stored, password)
@@ -83,18 +83,18 @@ class UserStore:
         if not h:
             return None
         if _hasher.check_needs_rehash(stored):
-            await self.redis.hset(keys.console_user(name), "password", await asyncio.to_thread(_hasher.hash, password))
+            await self.redis.hset(handoff_keys.console_user(name), "password", await asyncio.to_thread(_hasher.hash, password))
         return User(name, Role(h["role"]))
 
     async def all(self) -> list[User]:
-        users = [await self.get(n) for n in sorted(await self.redis.smembers(keys.console_users()))]
+        users = [await self.get(n) for n in sorted(await self.redis.smembers(handoff_keys.console_users()))]
         return [u for u in users if u]
 
     async def remove(self, name: str) -> bool:
         name = name.strip().lower()
         pipe = self.redis.pipeline(transaction=True)
-        pipe.delete(keys.console_user(name))
-        pipe.srem(keys.console_users(), name)
+        pipe.delete(handoff_keys.console_user(name))
+        pipe.srem(handoff_keys.console_users(), name)
         removed = bool((await pipe.execute())[0])
         await revoke_user_sessions(self.redis, name)
         return removed

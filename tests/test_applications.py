@@ -11,7 +11,7 @@ import pytest
 from bot.applications.service import change_status, notification_key
 from bot.applications.status import ApplicationStatus, TransitionError
 from bot.consent.notifications import notification
-from bot.store import keys
+from bot.consent import keys as consent_keys
 from tests.chat import Chat
 from tests.conftest import API_KEY
 
@@ -72,7 +72,7 @@ async def test_full_microloan_application_with_one_answer_corrected(api, runtime
     assert item["category"] == "transactional" and item["client_id"] == app.client_id
     assert number in item["text"] and "на рассмотрении" in item["text"]
     assert "до 10 рабочих дней" in item["text"] and number in item["basis"]
-    queued = await runtime.redis.xrange(keys.notify_queue())
+    queued = await runtime.redis.xrange(consent_keys.notify_queue())
     assert any(fields.get("nid") == notification_key(app) for _, fields in queued)
     await chat.say("что с моей заявкой")
     assert "На рассмотрении" in chat.text() and "до 10 рабочих дней" in chat.text()

@@ -20,7 +20,8 @@ from bot.consent.model import PROFILE_FIELD, ConsentState, Grant, Kind
 from bot.core import texts as core_texts
 from bot.flows.base import FlowContext, FlowEvent
 from bot.settings import ROOT
-from bot.store import keys
+from bot.consent import keys as consent_keys
+from handoff import keys as handoff_keys
 from tests.chat import Chat
 from tests.conftest import API_KEY
 from tests.schedule_kit import KAMCHATKA, MONDAY_MORNING
@@ -164,10 +165,10 @@ async def test_reminder_is_queued_the_day_before_and_never_for_cancelled_or_move
     queued = await due(day_before)
     kept_appt = await book.get(made[0].id)
     assert queued == [reminder_key(kept_appt)]
-    item = await runtime.redis.hgetall(keys.notification(reminder_key(kept_appt)))
+    item = await runtime.redis.hgetall(consent_keys.notification(reminder_key(kept_appt)))
     assert item["category"] == "trigger" and item["scope"] == "personal_data:appointments"
     assert "Напоминаем" in item["text"] and "Меры поддержки" in item["text"]
-    assert not await runtime.redis.exists(keys.notification(reminder_key(await book.get(made[1].id))))
+    assert not await runtime.redis.exists(consent_keys.notification(reminder_key(await book.get(made[1].id))))
     assert await due(day_before) == []  # never twice
 
     moved_appt = await book.get(made[2].id)
@@ -186,7 +187,7 @@ async def test_leave_feedback_starts_the_rating(api, runtime):
     assert "насколько легко" in chat.text()
     await chat.press("flow:rating:e2")
     assert "Спасибо за оценку" in chat.text() and "улучшать" in chat.text()
-    last = (await runtime.redis.xrevrange(keys.handoff_ratings(), count=1))[0][1]
+    last = (await runtime.redis.xrevrange(handoff_keys.handoff_ratings(), count=1))[0][1]
     assert (last["satisfaction"], last["ease"], last["context"]) == ("4", "2", "assistant")
 
 

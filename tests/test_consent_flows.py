@@ -24,6 +24,7 @@ from bot.core.messages import Incoming
 from bot.flows.base import FlowContext, FlowEvent, button, reply
 from bot.flows.base import LegacyStep as Step
 from bot.store import keys
+from bot.consent import keys as consent_keys
 from tests.chat import Chat
 from tests.conftest import API_KEY
 
@@ -124,7 +125,7 @@ async def test_unsubscribe_from_a_proactive_message_works_at_once(api, runtime):
         id=unique("grant-more"), title="Ещё грант", category="content", life_situation="support",
         text="Продлён приём заявок на грант."))
     await launch_campaign(runtime.redis, second.id)
-    queued = keys.notification(f"c:{second.id}:{scoped(chat.client_id)}")
+    queued = consent_keys.notification(f"c:{second.id}:{scoped(chat.client_id)}")
     assert (await runtime.redis.hgetall(queued))["status"] == "queued"
     await chat.press(unsubscribe["payload"])
     assert "согласие отозвано" in chat.text()

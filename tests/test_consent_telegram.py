@@ -19,7 +19,7 @@ from bot.consent.campaigns import Campaign, create_campaign, launch_campaign
 from bot.consent.ledger import Ledger
 from bot.consent.notifications import Sender
 from bot.runtime import Runtime
-from bot.store import keys
+from bot.consent import keys as consent_keys
 from tests.conftest import free_port
 from tests.emulator.harness import BotApiProxy, Emulator, TgUser, buttons_of, texts_of
 
@@ -79,7 +79,7 @@ async def test_subscribe_receive_unsubscribe_and_nothing_more(bot):
             id=f"tg-usn2-{stamp}", title="Срок УСН 2", category="content", life_situation="taxes",
             text="Осталась неделя до срока подачи декларации по УСН."))
         await launch_campaign(rt.redis, second.id)
-        queued = keys.notification(f"c:{second.id}:{client_id}")
+        queued = consent_keys.notification(f"c:{second.id}:{client_id}")
         assert (await rt.redis.hgetall(queued))["status"] == "queued"  # queued, not yet sent
 
         await user.press("Отписаться")
@@ -91,7 +91,7 @@ async def test_subscribe_receive_unsubscribe_and_nothing_more(bot):
             id=f"tg-usn3-{stamp}", title="Срок УСН 3", category="content", life_situation="taxes",
             text="Завтра последний день подачи декларации по УСН."))
         await launch_campaign(rt.redis, third.id)
-        assert not await rt.redis.exists(keys.notification(f"c:{third.id}:{client_id}"))  # no consent, not queued
+        assert not await rt.redis.exists(consent_keys.notification(f"c:{third.id}:{client_id}"))  # no consent, not queued
         await sender.drain()
         # the sender has finished: whatever it would have sent is already with the emulator
         later = _text(await user.drain())

@@ -18,7 +18,8 @@ import httpx
 import pytest
 
 from bot.settings import ROOT
-from bot.store import keys
+from bot.consent import keys as consent_keys
+from handoff import keys as handoff_keys
 from tests.conftest import API_KEY
 from tests.console_kit import create_operator, csrf_of, sign_in, wait_for
 
@@ -245,7 +246,7 @@ async def test_supervisor_creates_and_launches_a_campaign_in_the_browser(served,
 
                 # sent to the consenting client; the one without consent on this topic was never
                 # queued (other clients of this test run may have agreed to «all topics»)
-                records = await runtime.redis.keys(keys.notification(f"c:{campaign_id}:*"))
+                records = await runtime.redis.keys(consent_keys.notification(f"c:{campaign_id}:*"))
                 statuses = {k: await runtime.redis.hget(k, "status") for k in records}
                 assert [v for k, v in statuses.items() if k.endswith(agreed)] == ["sent"]
                 assert not [k for k in statuses if k.endswith(other)]
@@ -284,7 +285,7 @@ async def test_password_guessing_locks_the_account_for_a_while(served, redis_ser
         assert "Слишком много неудачных попыток" in refused and "15 мин" in refused
         # another account from the same address still signs in, and that clears nothing for lida
         assert await sign_in_to(web, "mark", "mark real password") == "/console"
-        ttl = await runtime.redis.ttl(keys.console_account_failures("lida"))
+        ttl = await runtime.redis.ttl(handoff_keys.console_account_failures("lida"))
         assert 0 < ttl <= 15 * 60
         # a supervisor sets a new password: that lifts the lock at once
         create_operator(redis_server.url, "lida", "lida new password")

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import websockets
 
-from bot.store import keys
+from handoff import keys as handoff_keys
 from handoff.presence import Presence
 from tests.conftest import API_KEY
 from tests.console_kit import create_operator, csrf_of, sign_in
@@ -101,7 +101,7 @@ async def test_a_copy_of_the_store_cannot_be_turned_into_a_session(served, redis
     assert secret_file.read_text().strip() not in dump  # the key lives outside the store
     assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(secret_file.parent.stat().st_mode) == 0o700
-    stored = [k.removeprefix(keys.console_session("")) async for k in runtime.redis.scan_iter(keys.console_session("*"))]
+    stored = [k.removeprefix(handoff_keys.console_session("")) async for k in runtime.redis.scan_iter(handoff_keys.console_session("*"))]
     assert stored
     for sid in stored:  # what a local admin could read does not sign in
         async with httpx.AsyncClient(base_url=base, timeout=30, follow_redirects=False,

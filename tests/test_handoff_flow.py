@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bot.consent.ledger import Ledger
-from bot.store import keys
+from handoff import keys as handoff_keys
 from handoff.states import Refused, Status
 from tests.chat import Chat
 from tests.conftest import API_KEY
@@ -80,7 +80,7 @@ async def test_operator_conversation_from_request_to_rating(api, runtime, handof
     assert "легко" in chat.text()
     await chat.press("flow:rating:e3")
     assert "Спасибо за оценку" in chat.text() and chat.last["state"]["flow"] is None
-    last = (await runtime.redis.xrevrange(keys.handoff_ratings(), count=1))[0][1]
+    last = (await runtime.redis.xrevrange(handoff_keys.handoff_ratings(), count=1))[0][1]
     assert (last["satisfaction"], last["ease"], last["operator"], last["context"]) == ("4", "3", "anna", "operator")
     assert "phone" not in last and "text" not in last  # ratings are anonymous
 
@@ -186,7 +186,7 @@ async def test_the_client_goes_back_to_the_queue_when_the_operator_leaves(api, h
     chat, inbox, cid = await with_anna(api, handoff)
     await handoff.check_with_operator()
     assert (await handoff.queue.get(cid)).status is Status.with_operator  # anna's console is alive
-    await runtime.redis.zadd(keys.handoff_heartbeat(), {"anna": 0})  # her console closed long ago
+    await runtime.redis.zadd(handoff_keys.handoff_heartbeat(), {"anna": 0})  # her console closed long ago
     assert await handoff.check_with_operator() >= 1
     ticket = await handoff.queue.get(cid)
     assert ticket.status is Status.waiting and ticket.operator == "" and ticket.transfers == 0

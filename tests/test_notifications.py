@@ -24,6 +24,7 @@ from bot.consent.ledger import Ledger
 from bot.consent.model import Action, Kind, Record
 from bot.consent.notifications import Sender, deliveries, notification, notify, remember_address
 from bot.store import connect, keys
+from bot.consent import keys as consent_keys
 
 KAMCHATKA = ZoneInfo("Asia/Kamchatka")
 _ids = itertools.count(1)
@@ -176,7 +177,7 @@ async def test_a_campaign_is_delivered_once_however_often_it_is_launched_or_rede
     again = await launch_campaign(redis, campaign.id, clock=sender.clock)
     assert (again.queued, again.already_queued) == (0, 1)
     # a stale duplicate queue entry (e.g. redelivered after a worker restart)
-    await redis.xadd(keys.notify_queue(), {"nid": f"c:{campaign.id}:{cid}"})
+    await redis.xadd(consent_keys.notify_queue(), {"nid": f"c:{campaign.id}:{cid}"})
     await sender.drain()
     await sender.drain()
     assert len(channel.to(cid)) == 1
@@ -256,7 +257,7 @@ async def test_transient_failures_are_retried_and_then_given_up(redis, sender, c
     assert len(channel.to(cid)) == 1
 
     unreachable = await a_client(redis, "situation:support")
-    await redis.delete(keys.client_addresses(unreachable))
+    await redis.delete(consent_keys.client_addresses(unreachable))
     second = await a_campaign(redis, life_situation="support")
     await launch_campaign(redis, second.id, clock=clock)
     for _ in range(4):
@@ -295,9 +296,9 @@ def test_campaign_definitions_are_validated():
 
 async def test_a_broken_item_does_not_block_the_queue(redis, sender, channel, clock):
     cid = await a_client(redis, "situation:taxes")
-    await redis.hset(keys.notification("broken"), mapping={"client_id": cid, "category": "nonsense",
+    await redis.hset(consent_keys.notification("broken"), mapping={"client_id": cid, "category": "nonsense",
                                                            "text": "x", "status": "queued", "attempts": "0"})
-    await redis.xadd(keys.notify_queue(), {"nid": "broken"})
+    await redis.xadd(consent_keys.notify_queue(), {"nid": "broken"})
     campaign = await a_campaign(redis)
     await launch_campaign(redis, campaign.id, clock=clock)
     for _ in range(3):

@@ -16,7 +16,9 @@ from bot.consent.model import Action
 from bot.consent.notifications import Sender
 from bot.core.messages import Incoming
 from bot.privacy.__main__ import run as privacy_command
-from bot.store import keys
+from bot.applications import keys as app_keys
+from handoff import keys as handoff_keys
+from bot.payments import keys as pay_keys
 from handoff.users import UserStore
 from tests import privacy_kit as kit
 from tests.chat import Chat
@@ -28,10 +30,10 @@ IDENTITY = {"surname", "inn", "ogrnip"}  # what a kept application may still nam
 
 def allowed_after_erasure(numbers: list[str]):
     """The documented exceptions: payment records, and a kept application's identity answers."""
-    kept = {keys.application(n) for n in numbers}
+    kept = {app_keys.application(n) for n in numbers}
 
     def allowed(key: str, what: str, _text: str) -> bool:
-        return key.startswith(keys.payment_order("")) or (key in kept and what in IDENTITY)
+        return key.startswith(pay_keys.payment_order("")) or (key in kept and what in IDENTITY)
 
     return allowed
 
@@ -106,7 +108,7 @@ async def test_erasure_leaves_nothing_but_what_the_law_requires(api, runtime, ha
     await Sender.for_runtime(runtime).drain()  # the status notification reaches the API outbox
     # B: a callback to a number, an appointment
     callback_slot = await book_callback(b, who.phone_typed)
-    taken_before = int(await runtime.redis.get(keys.callback_slot(callback_slot)) or 0)
+    taken_before = int(await runtime.redis.get(handoff_keys.callback_slot(callback_slot)) or 0)
     appointment_slot = await book_appointment(b)
     assert await booking.book.places_taken("taxes", appointment_slot) == 1
     # C: with an operator
@@ -134,7 +136,7 @@ async def test_erasure_leaves_nothing_but_what_the_law_requires(api, runtime, ha
     app = await runtime.applications.get(number)
     assert app.client_id == pseudo and app.erased_at and app.conversation_id == ""
     assert "phone" not in app.answers and "email" not in app.answers and app.answers["inn"] == who.inn
-    assert number in await runtime.redis.zrange(keys.application_client(pseudo), 0, -1)
+    assert number in await runtime.redis.zrange(app_keys.application_client(pseudo), 0, -1)
     assert (await runtime.payments.orders.get(order.id)).client_id == pseudo
     ledger = Ledger(runtime.redis)
     assert await ledger.records(client) == []
@@ -147,8 +149,8 @@ async def test_erasure_leaves_nothing_but_what_the_law_requires(api, runtime, ha
     assert len(audited) == len(records) and audited[-1].settings["deleted"]["appointments_cancelled"] == 1
     # places are given back; the operator's list is clean
     assert await booking.book.places_taken("taxes", appointment_slot) == 0
-    assert int(await runtime.redis.get(keys.callback_slot(callback_slot)) or 0) == taken_before - 1
-    assert kit.scoped(c.cid) not in await runtime.redis.smembers(keys.handoff_mine("op-erase"))
+    assert int(await runtime.redis.get(handoff_keys.callback_slot(callback_slot)) or 0) == taken_before - 1
+    assert kit.scoped(c.cid) not in await runtime.redis.smembers(handoff_keys.handoff_mine("op-erase"))
     assert not await handoff.queue.get(kit.scoped(c.cid))
 
     # the client can go on, as a new client

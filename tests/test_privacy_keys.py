@@ -15,22 +15,25 @@ from bot.privacy.erasure import Eraser
 from bot.privacy.flow import CONFIRM_SECONDS, ERASE, ErasureFlow
 from bot.privacy.pseudonym import is_pseudonym, pseudonym
 from bot.store import keys
+from tests.test_keys import key_modules
 from bot.flows.base import FlowContext, FlowEvent
 
 
 def _key_functions() -> set[str]:
-    return {name for name, fn in inspect.getmembers(keys, inspect.isfunction) if fn.__module__ == keys.__name__}
+    """Every key function of every package's keys module (and the core's)."""
+    return {name for mod in key_modules() for name, fn in inspect.getmembers(mod, inspect.isfunction)
+            if fn.__module__ == mod.__name__}
 
 
 def test_every_key_family_says_what_it_holds_about_a_client():
-    missing = _key_functions() - set(keys.CLIENT_DATA)
-    assert not missing, f"classify in keys.CLIENT_DATA (and erase if they hold client data): {missing}"
-    assert not set(keys.CLIENT_DATA) - _key_functions(), "keys.CLIENT_DATA names a family that no longer exists"
-    assert set(keys.CLIENT_DATA.values()) <= {keys.ERASE, keys.PSEUDONYMISE, keys.NO_CLIENT_DATA, keys.TRANSIENT}
+    missing = _key_functions() - set(keys.FAMILIES)
+    assert not missing, f"classify with @<space>.family(…) (and erase if they hold client data): {missing}"
+    holds = {how for _, how in keys.FAMILIES.values()}
+    assert holds <= {keys.ERASE, keys.PSEUDONYMISE, keys.NO_CLIENT_DATA, keys.TRANSIENT}
 
 
 def test_the_eraser_handles_every_family_that_holds_client_data():
-    held = {name for name, how in keys.CLIENT_DATA.items() if how in (keys.ERASE, keys.PSEUDONYMISE)}
+    held = {name for name, (_, how) in keys.FAMILIES.items() if how in (keys.ERASE, keys.PSEUDONYMISE)}
     assert held - Eraser.COVERED == set(), "bot/privacy/erasure.py does not erase these families"
     assert Eraser.COVERED - held == set(), "Eraser.COVERED lists families keys.CLIENT_DATA says hold no client data"
 

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
-from bot.store import keys
+from voice import keys as voice_keys
 
 
 class OperatorDesk(Protocol):
@@ -57,9 +57,9 @@ class DefaultDesk:
         return local.weekday() < self.workdays and self.open_hour <= local.hour < self.close_hour
 
     async def book_callback(self, phone: str, conversation_id: str, client_id: str = "") -> str:
-        await self.redis.xadd(keys.voice_callbacks(), {"phone": phone, "conversation_id": conversation_id,
+        await self.redis.xadd(voice_keys.voice_callbacks(), {"phone": phone, "conversation_id": conversation_id,
                                                        "client_id": client_id, "ts": str(time.time())},
-                              maxlen=keys.VOICE_CALLBACKS_MAXLEN)
+                              maxlen=voice_keys.VOICE_CALLBACKS_MAXLEN)
         tail = phone[-4:]
         return (f"Записал: оператор перезвонит вам на номер, который заканчивается на {tail[:2]} {tail[2:]}, "
                 "в рабочее время.")

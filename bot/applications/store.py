@@ -15,7 +15,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.store import keys
+from bot.applications import keys as app_keys
 from bot.store.documents import update_document
 
 from .status import Application, ApplicationStatus, StatusChange, check_transition
@@ -40,35 +40,35 @@ class ApplicationStore:
     # ------------------------------------------------------------ submit
     async def create(self, *, form: str, title: str, client_id: str, conversation_id: str, channel: str,
                      answers: dict[str, str], review_days: int, submit_key: str) -> Application:
-        existing = await self.redis.get(keys.application_create(submit_key))
+        existing = await self.redis.get(app_keys.application_create(submit_key))
         if existing and (app := await self.get(existing)):
             return app
         now = time.time()
         year = datetime.fromtimestamp(now, timezone.utc).year
-        seq = await self.redis.incr(keys.application_sequence(year))
+        seq = await self.redis.incr(app_keys.application_sequence(year))
         number = f"{self.prefix}-{year}-{seq:06d}"
         app = Application(number=number, form=form, title=title, client_id=client_id,
                           conversation_id=conversation_id, channel=channel, answers=answers,
                           review_days=review_days, created=now, updated=now,
                           history=[StatusChange(status=ApplicationStatus.submitted, ts=now, by="client")])
         owner = await self.redis.eval(
-            keys.CREATE_APPLICATION_ONCE, 5, keys.application_create(submit_key), keys.application(number),
-            keys.application_client(client_id), keys.applications_all(), keys.application_draft(client_id, form),
-            number, app.model_dump_json(), f"{now:.3f}", keys.APP_CREATE_TTL_S)
+            app_keys.CREATE_APPLICATION_ONCE, 5, app_keys.application_create(submit_key), app_keys.application(number),
+            app_keys.application_client(client_id), app_keys.applications_all(), app_keys.application_draft(client_id, form),
+            number, app.model_dump_json(), f"{now:.3f}", app_keys.APP_CREATE_TTL_S)
         return app if owner == number else await self.get(owner)
 
     # -------------------------------------------------------------- read
     async def get(self, number: str) -> Application | None:
-        raw = await self.redis.get(keys.application(number))
+        raw = await self.redis.get(app_keys.application(number))
         return Application.model_validate_json(raw) if raw else None
 
     async def for_client(self, client_id: str, limit: int = 10) -> list[Application]:
-        numbers = await self.redis.zrevrange(keys.application_client(client_id), 0, limit - 1)
+        numbers = await self.redis.zrevrange(app_keys.application_client(client_id), 0, limit - 1)
         apps = [await self.get(n) for n in numbers]
         return [a for a in apps if a]
 
     async def latest(self, limit: int = 50) -> list[Application]:
-        numbers = await self.redis.zrevrange(keys.applications_all(), 0, limit - 1)
+        numbers = await self.redis.zrevrange(app_keys.applications_all(), 0, limit - 1)
         apps = [await self.get(n) for n in numbers]
         return [a for a in apps if a]
 
@@ -84,19 +84,19 @@ class ApplicationStore:
             app.history.append(StatusChange(status=status, ts=now, comment=comment, by=by))
             return app
 
-        _, app = await update_document(self.redis, keys.application(number), Application, change, missing=number)
+        _, app = await update_document(self.redis, app_keys.application(number), Application, change, missing=number)
         return app
 
     # ------------------------------------------------------------ drafts
     async def save_draft(self, client_id: str, form: str, draft: dict[str, Any]) -> None:
-        await self.redis.set(keys.application_draft(client_id, form),
+        await self.redis.set(app_keys.application_draft(client_id, form),
                              json.dumps({**draft, "saved": time.time()}, ensure_ascii=False), ex=self.draft_ttl_s)
 
     async def drafts(self, client_id: str, form_ids: list[str]) -> dict[str, dict[str, Any]]:
         if not form_ids:
             return {}
-        raws = await self.redis.mget([keys.application_draft(client_id, f) for f in form_ids])
+        raws = await self.redis.mget([app_keys.application_draft(client_id, f) for f in form_ids])
         return {f: json.loads(r) for f, r in zip(form_ids, raws) if r}
 
     async def delete_draft(self, client_id: str, form: str) -> None:
-        await self.redis.delete(keys.application_draft(client_id, form))
+        await self.redis.delete(app_keys.application_draft(client_id, form))

@@ -3,7 +3,7 @@ finds the topic the client was asking about, and the reminder worker.
 
 Slots come from the operators' working schedule (`runtime.handoff.schedule`,
 handoff/schedule.py), read at each use so a changed schedule applies at once.
-Reminders are a delayed queue (zset by due time, bot/store/keys.py); a due
+Reminders are a delayed queue (zset by due time, bot/booking/keys.py); a due
 reminder is re-checked against the appointment (still booked, same slot)
 and handed to the consent module's notifications as a `trigger` message
 based on the client's consent `personal_data:appointments`.

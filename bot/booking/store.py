@@ -1,7 +1,7 @@
 """Appointments in Redis: free slots, atomic booking, moving and cancelling,
 and the delayed queue of reminders (a sorted set by due time).
 
-Every change of places is one Lua script (bot/store/keys.py), so two clients
+Every change of places is one Lua script (bot/booking/keys.py), so two clients
 never get the last place of a slot and a moved appointment never holds two.
 Everything takes `now` explicitly: callers decide the clock.
 """
@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 from redis.asyncio import Redis
 
-from bot.store import keys
+from bot.booking import keys as booking_keys
 from handoff.schedule import Schedule
 
 from .topics import Topic
@@ -78,7 +78,7 @@ class AppointmentBook:
                 break
             pipe = self.redis.pipeline(transaction=False)
             for s in batch:
-                pipe.scard(keys.appointment_slot(topic.id, int(s.timestamp())))
+                pipe.scard(booking_keys.appointment_slot(topic.id, int(s.timestamp())))
             counts = await pipe.execute()
             free += [s for s, n in zip(batch, counts) if n < topic.capacity]
         return free[:limit]
@@ -89,7 +89,7 @@ class AppointmentBook:
         return f"{due:.0f}" if due > now.timestamp() else ""
 
     def _ttl(self, slot: int, now: datetime) -> int:
-        return max(3600, slot - int(now.timestamp()) + keys.BOOKING_TTL_S)
+        return max(3600, slot - int(now.timestamp()) + booking_keys.BOOKING_TTL_S)
 
     # --------------------------------------------------------------- changes
     async def book(self, topic: Topic, epoch: int, *, client_id: str, conversation_id: str, channel: str,
@@ -101,60 +101,60 @@ class AppointmentBook:
         for name, value in asdict(appt).items():
             fields += [name, str(value)]
         ok = await self.redis.eval(
-            keys.BOOK_APPOINTMENT, 5, keys.appointment_slot(topic.id, epoch), keys.appointment(appt.id),
-            keys.client_appointments(client_id), keys.appointments_all(), keys.appointment_reminders(),
+            booking_keys.BOOK_APPOINTMENT, 5, booking_keys.appointment_slot(topic.id, epoch), booking_keys.appointment(appt.id),
+            booking_keys.client_appointments(client_id), booking_keys.appointments_all(), booking_keys.appointment_reminders(),
             topic.capacity, appt.id, epoch, self._reminder_due(epoch, now), self._ttl(epoch, now), *fields)
         return appt if ok else None
 
     async def move(self, appt: Appointment, topic: Topic, epoch: int, *, now: datetime) -> int:
         """1 moved, 0 the new slot is full, -1 no longer booked, -2 the same slot."""
         return int(await self.redis.eval(
-            keys.MOVE_APPOINTMENT, 5, keys.appointment_slot(topic.id, epoch), keys.appointment(appt.id),
-            keys.client_appointments(appt.client_id), keys.appointments_all(), keys.appointment_reminders(),
+            booking_keys.MOVE_APPOINTMENT, 5, booking_keys.appointment_slot(topic.id, epoch), booking_keys.appointment(appt.id),
+            booking_keys.client_appointments(appt.client_id), booking_keys.appointments_all(), booking_keys.appointment_reminders(),
             topic.capacity, appt.id, epoch, self._reminder_due(epoch, now), self._ttl(epoch, now),
-            keys.appointment_slot_prefix(), appt.client_id, f"{now.timestamp():.3f}"))
+            booking_keys.appointment_slot_prefix(), appt.client_id, f"{now.timestamp():.3f}"))
 
     async def cancel(self, appointment_id: str, client_id: str, *, now: datetime) -> bool:
         return await self.redis.eval(
-            keys.CANCEL_APPOINTMENT, 2, keys.appointment(appointment_id), keys.appointment_reminders(),
-            appointment_id, keys.appointment_slot_prefix(), client_id, f"{now.timestamp():.3f}") == 1
+            booking_keys.CANCEL_APPOINTMENT, 2, booking_keys.appointment(appointment_id), booking_keys.appointment_reminders(),
+            appointment_id, booking_keys.appointment_slot_prefix(), client_id, f"{now.timestamp():.3f}") == 1
 
     # ----------------------------------------------------------------- reads
     async def get(self, appointment_id: str) -> Appointment | None:
-        h = await self.redis.hgetall(keys.appointment(appointment_id))
+        h = await self.redis.hgetall(booking_keys.appointment(appointment_id))
         return Appointment.from_hash(h) if h else None
 
     async def _many(self, ids: list[str]) -> list[Appointment]:
         pipe = self.redis.pipeline(transaction=False)
         for i in ids:
-            pipe.hgetall(keys.appointment(i))
+            pipe.hgetall(booking_keys.appointment(i))
         return [Appointment.from_hash(h) for h in await pipe.execute() if h]
 
     async def for_client(self, client_id: str, *, upcoming_after: datetime | None = None,
                          limit: int = 50) -> list[Appointment]:
         """The client's appointments by start time; with `upcoming_after`: only booked ones after it."""
         if upcoming_after is None:
-            ids = await self.redis.zrevrange(keys.client_appointments(client_id), 0, limit - 1)
+            ids = await self.redis.zrevrange(booking_keys.client_appointments(client_id), 0, limit - 1)
             return await self._many(ids)
-        ids = await self.redis.zrangebyscore(keys.client_appointments(client_id), int(upcoming_after.timestamp()),
+        ids = await self.redis.zrangebyscore(booking_keys.client_appointments(client_id), int(upcoming_after.timestamp()),
                                              "+inf", start=0, num=limit)
         return [a for a in await self._many(ids) if a.status == "booked"]
 
     async def upcoming(self, now: datetime, limit: int = 200) -> list[Appointment]:
         """Booked appointments from `now` on, soonest first (for staff)."""
-        ids = await self.redis.zrangebyscore(keys.appointments_all(), int(now.timestamp()), "+inf",
+        ids = await self.redis.zrangebyscore(booking_keys.appointments_all(), int(now.timestamp()), "+inf",
                                              start=0, num=limit)
         return [a for a in await self._many(ids) if a.status == "booked"]
 
     async def places_taken(self, topic_id: str, epoch: int) -> int:
-        return await self.redis.scard(keys.appointment_slot(topic_id, epoch))
+        return await self.redis.scard(booking_keys.appointment_slot(topic_id, epoch))
 
     # ------------------------------------------------------------- reminders
     async def reminder_due(self, appointment_id: str) -> float | None:
-        return await self.redis.zscore(keys.appointment_reminders(), appointment_id)
+        return await self.redis.zscore(booking_keys.appointment_reminders(), appointment_id)
 
     async def take_due_reminders(self, now: datetime, limit: int = 100) -> list[str]:
-        return await self.redis.eval(keys.TAKE_DUE_REMINDERS, 1, keys.appointment_reminders(),
+        return await self.redis.eval(booking_keys.TAKE_DUE_REMINDERS, 1, booking_keys.appointment_reminders(),
                                      f"{now.timestamp():.3f}", limit)
 
 

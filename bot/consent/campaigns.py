@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from redis.asyncio import Redis
 
 from bot.store import keys
+from bot.consent import keys as consent_keys
 from knowledge_base.models import LIFE_SITUATIONS, Segment
 
 from .ledger import Ledger
@@ -95,19 +96,19 @@ def load_campaign_file(path: Path) -> Campaign:
 
 async def create_campaign(redis: Redis, campaign: Campaign) -> Campaign:
     """Store a new campaign (ids are never reused: the ledger and deliveries refer to them)."""
-    if not await redis.set(keys.campaign(campaign.id), campaign.model_dump_json(), nx=True):
+    if not await redis.set(consent_keys.campaign(campaign.id), campaign.model_dump_json(), nx=True):
         raise CampaignExists(f"campaign {campaign.id!r} already exists; choose another id")
-    await redis.zadd(keys.campaigns(), {campaign.id: campaign.created_at})
+    await redis.zadd(consent_keys.campaigns(), {campaign.id: campaign.created_at})
     return campaign
 
 
 async def get_campaign(redis: Redis, campaign_id: str) -> Campaign | None:
-    raw = await redis.get(keys.campaign(campaign_id))
+    raw = await redis.get(consent_keys.campaign(campaign_id))
     return Campaign.model_validate_json(raw) if raw else None
 
 
 async def list_campaigns(redis: Redis) -> list[Campaign]:
-    ids = await redis.zrange(keys.campaigns(), 0, -1)
+    ids = await redis.zrange(consent_keys.campaigns(), 0, -1)
     return [c for c in [await get_campaign(redis, i) for i in ids] if c]
 
 
@@ -131,7 +132,7 @@ async def launch_campaign(redis: Redis, campaign_id: str, *, clock: Clock = time
             report.no_consent += 1
             continue
         if dry_run:
-            done = await redis.exists(keys.notification(f"c:{campaign.id}:{client_id}"))
+            done = await redis.exists(consent_keys.notification(f"c:{campaign.id}:{client_id}"))
             report.already_queued += bool(done)
             report.queued += not done
             continue
@@ -150,7 +151,7 @@ async def delivery_counts(redis: Redis, campaign_id: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     pipe = redis.pipeline(transaction=False)
     for client_id in clients:
-        pipe.hget(keys.notification(f"c:{campaign_id}:{client_id}"), "status")
+        pipe.hget(consent_keys.notification(f"c:{campaign_id}:{client_id}"), "status")
     for status in await pipe.execute() if clients else []:
         if status:
             counts[status] = counts.get(status, 0) + 1

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
-from bot.store import keys
+from bot.consent import keys as consent_keys
 
 from . import texts
 from .ledger import Ledger
@@ -76,7 +76,7 @@ async def audit_rows(redis: Redis, since: float | None = None, until: float | No
 async def delivery_rows(redis: Redis) -> AsyncIterator[dict[str, Any]]:
     start = "-"
     while True:
-        entries = await redis.xrange(keys.notify_deliveries(), min=start, count=1000)
+        entries = await redis.xrange(consent_keys.notify_deliveries(), min=start, count=1000)
         for _id, fields in entries:
             yield fields
         if len(entries) < 1000:

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from bot.store import keys
+from bot.consent import keys as consent_keys
 
 from .model import PROFILE_FIELD, Action, ConsentState, Kind, Record, apply, replay
 
@@ -34,7 +35,7 @@ class Ledger:
         client_id = records[0].client_id
         if any(r.client_id != client_id for r in records):
             raise ValueError("one append is for one client")
-        key = keys.consent_ledger(client_id)
+        key = consent_keys.consent_ledger(client_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
@@ -46,8 +47,8 @@ class Ledger:
                     for rec in records:
                         fields = rec.to_fields()
                         pipe.xadd(key, fields)
-                        pipe.xadd(keys.consent_audit(), fields)
-                    pipe.sadd(keys.consent_clients(), client_id)
+                        pipe.xadd(consent_keys.consent_audit(), fields)
+                    pipe.sadd(consent_keys.consent_clients(), client_id)
                     if cache:
                         pipe.hset(keys.client(client_id), PROFILE_FIELD, state.model_dump_json())
                     await pipe.execute()
@@ -56,7 +57,7 @@ class Ledger:
                     continue  # another write for this client landed first: replay again
 
     async def records(self, client_id: str) -> list[Record]:
-        return _records(await self.redis.xrange(keys.consent_ledger(client_id)))
+        return _records(await self.redis.xrange(consent_keys.consent_ledger(client_id)))
 
     async def state(self, client_id: str) -> ConsentState:
         """The authoritative current state: a replay of the client's ledger."""
@@ -67,7 +68,7 @@ class Ledger:
         return ConsentState.model_validate_json(raw) if raw else ConsentState()
 
     async def clients(self) -> list[str]:
-        return sorted([c async for c in self.redis.sscan_iter(keys.consent_clients(), count=500)])
+        return sorted([c async for c in self.redis.sscan_iter(consent_keys.consent_clients(), count=500)])
 
     async def audit(self, since: float | None = None, until: float | None = None,
                     batch: int = 1000) -> AsyncIterator[Record]:
@@ -75,7 +76,7 @@ class Ledger:
         of the record's own time (for the compliance export)."""
         start = "-"
         while True:
-            entries = await self.redis.xrange(keys.consent_audit(), min=start, max="+", count=batch)
+            entries = await self.redis.xrange(consent_keys.consent_audit(), min=start, max="+", count=batch)
             for entry_id, fields in entries:
                 rec = Record.from_fields(entry_id, fields)
                 if (since is None or rec.ts >= since) and (until is None or rec.ts < until):

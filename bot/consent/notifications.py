@@ -32,6 +32,7 @@ from redis.exceptions import ResponseError
 
 from bot.core.messages import Button, Reply, ReplyKind
 from bot.store import keys
+from bot.consent import keys as consent_keys
 
 from . import texts
 from .flows import category_off_button, settings_button, unsubscribe_button
@@ -63,10 +64,10 @@ async def enqueue(redis: Redis, client_id: str, category: Category | str, text: 
     fields = {"client_id": client_id, "category": category.value, "text": text, "basis": basis,
               "scope": scope or "", "campaign": campaign, "created": f"{clock():.3f}", "status": "queued",
               "attempts": "0"}
-    args: list[Any] = [nid, keys.NOTIFICATION_TTL_S]
+    args: list[Any] = [nid, consent_keys.NOTIFICATION_TTL_S]
     for name, value in fields.items():
         args += [name, value]
-    created = await redis.eval(keys.ENQUEUE_NOTIFICATION, 2, keys.notification(nid), keys.notify_queue(), *args)
+    created = await redis.eval(consent_keys.ENQUEUE_NOTIFICATION, 2, consent_keys.notification(nid), consent_keys.notify_queue(), *args)
     return nid if created else None
 
 
@@ -81,7 +82,7 @@ async def notify(runtime, client_id: str, category: Category | str, text: str, *
 
 async def remember_address(redis: Redis, client_id: str, channel: str, conversation_id: str) -> None:
     """The client's last conversation in a channel: where proactive messages go."""
-    await redis.hset(keys.client_addresses(client_id), channel, conversation_id)
+    await redis.hset(consent_keys.client_addresses(client_id), channel, conversation_id)
 
 
 def basis_line(grant: Grant | None, basis: str, tz: tzinfo) -> str:
@@ -166,7 +167,7 @@ class Sender:
         if self._group_ready:
             return
         try:
-            await self.redis.xgroup_create(keys.notify_queue(), keys.NOTIFY_GROUP, id="0", mkstream=True)
+            await self.redis.xgroup_create(consent_keys.notify_queue(), consent_keys.NOTIFY_GROUP, id="0", mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
@@ -175,18 +176,18 @@ class Sender:
     async def drain(self, block_ms: int | None = None) -> int:
         """Deliver everything that is due now; returns how many queue entries were handled."""
         await self.ensure_group()
-        queue = keys.notify_queue()
-        await self.redis.xautoclaim(queue, keys.NOTIFY_GROUP, self.consumer, min_idle_time=60_000, count=100)
+        queue = consent_keys.notify_queue()
+        await self.redis.xautoclaim(queue, consent_keys.NOTIFY_GROUP, self.consumer, min_idle_time=60_000, count=100)
         handled = 0
         while True:
             now = f"{self.clock():.3f}"
-            await self.redis.eval(keys.RELEASE_DUE, 2, keys.notify_scheduled(), queue, now, 100, "nid")
-            await self.redis.eval(keys.RELEASE_DUE, 2, keys.notify_digest_due(), queue, now, 100, "digest")
-            batch = await self.redis.xreadgroup(keys.NOTIFY_GROUP, self.consumer, {queue: "0"}, count=50)
+            await self.redis.eval(consent_keys.RELEASE_DUE, 2, consent_keys.notify_scheduled(), queue, now, 100, "nid")
+            await self.redis.eval(consent_keys.RELEASE_DUE, 2, consent_keys.notify_digest_due(), queue, now, 100, "digest")
+            batch = await self.redis.xreadgroup(consent_keys.NOTIFY_GROUP, self.consumer, {queue: "0"}, count=50)
             entries = batch[0][1] if batch else []
             if not entries:
                 block = block_ms if block_ms and not handled else None
-                batch = await self.redis.xreadgroup(keys.NOTIFY_GROUP, self.consumer, {queue: ">"},
+                batch = await self.redis.xreadgroup(consent_keys.NOTIFY_GROUP, self.consumer, {queue: ">"},
                                                     count=50, block=block)
                 entries = batch[0][1] if batch else []
             if not entries:
@@ -200,7 +201,7 @@ class Sender:
                 except Exception:  # noqa: BLE001 - one bad item must not block the queue
                     log.exception("notification entry %s failed; retrying it later", entry_id)
                     await self._retry_later(fields)
-                await self.redis.xack(queue, keys.NOTIFY_GROUP, entry_id)
+                await self.redis.xack(queue, consent_keys.NOTIFY_GROUP, entry_id)
                 await self.redis.xdel(queue, entry_id)
                 handled += 1
 
@@ -209,14 +210,14 @@ class Sender:
         return datetime.fromtimestamp(self.clock(), self.tz)
 
     async def _claim(self, nid: str, new: str, *allowed: str) -> bool:
-        return await self.redis.eval(keys.CLAIM_NOTIFICATION, 1, keys.notification(nid), new, *allowed) == 1
+        return await self.redis.eval(consent_keys.CLAIM_NOTIFICATION, 1, consent_keys.notification(nid), new, *allowed) == 1
 
     def _decide(self, state: ConsentState, item: dict[str, str], in_digest: bool = False) -> Decision:
         return decide(state, Category(item["category"]), item.get("scope") or None, self._now(),
                       default_quiet=self.default_quiet, digest_hour=self.digest_hour, in_digest=in_digest)
 
     async def _one(self, nid: str) -> None:
-        item = await self.redis.hgetall(keys.notification(nid))
+        item = await self.redis.hgetall(consent_keys.notification(nid))
         if not item or item.get("status") not in CLAIMABLE:
             return  # sent, skipped, waiting for a digest, or expired
         state = await self.ledger.state(item["client_id"])  # the authoritative replay, at send time
@@ -226,11 +227,11 @@ class Sender:
                 await self._finish(nid, item, "skipped", reason=decision.reason)
         elif decision.action == "defer":
             if await self._claim(nid, "deferred", *CLAIMABLE):
-                await self.redis.zadd(keys.notify_scheduled(), {nid: decision.due.timestamp()})
+                await self.redis.zadd(consent_keys.notify_scheduled(), {nid: decision.due.timestamp()})
         elif decision.action == "digest":
             if await self._claim(nid, "digest", *CLAIMABLE):
-                await self.redis.sadd(keys.notify_digest(item["client_id"]), nid)
-                await self.redis.zadd(keys.notify_digest_due(), {item["client_id"]: decision.due.timestamp()},
+                await self.redis.sadd(consent_keys.notify_digest(item["client_id"]), nid)
+                await self.redis.zadd(consent_keys.notify_digest_due(), {item["client_id"]: decision.due.timestamp()},
                                       lt=True)
         elif await self._claim(nid, "sending", *CLAIMABLE):
             reply = compose(item, decision.grant, self.tz)
@@ -244,48 +245,48 @@ class Sender:
         """After an unexpected error: try again later — unless it may have been sent already."""
         due = self.clock() + self.retry_seconds
         if "digest" in fields:
-            await self.redis.zadd(keys.notify_digest_due(), {fields["digest"]: due})
+            await self.redis.zadd(consent_keys.notify_digest_due(), {fields["digest"]: due})
             return
         nid = fields.get("nid", "")
         if await self._claim(nid, "retry", *CLAIMABLE):
-            attempts = await self.redis.hincrby(keys.notification(nid), "attempts", 1)
+            attempts = await self.redis.hincrby(consent_keys.notification(nid), "attempts", 1)
             if attempts >= self.max_attempts:
-                await self.redis.hset(keys.notification(nid), "status", "failed")
+                await self.redis.hset(consent_keys.notification(nid), "status", "failed")
             else:
-                await self.redis.zadd(keys.notify_scheduled(), {nid: due})
+                await self.redis.zadd(consent_keys.notify_scheduled(), {nid: due})
 
     async def _failed(self, nid: str, item: dict[str, str]) -> None:
-        attempts = await self.redis.hincrby(keys.notification(nid), "attempts", 1)
+        attempts = await self.redis.hincrby(consent_keys.notification(nid), "attempts", 1)
         if attempts >= self.max_attempts:
-            await self.redis.hset(keys.notification(nid), "status", "failed")
+            await self.redis.hset(consent_keys.notification(nid), "status", "failed")
             await self._finish(nid, item, "failed", reason="not delivered after retries")
             return
-        await self.redis.hset(keys.notification(nid), "status", "retry")
+        await self.redis.hset(consent_keys.notification(nid), "status", "retry")
         due = self.clock() + self.retry_seconds * 2 ** (attempts - 1)
-        await self.redis.zadd(keys.notify_scheduled(), {nid: due})
+        await self.redis.zadd(consent_keys.notify_scheduled(), {nid: due})
 
     async def _finish(self, nid: str, item: dict[str, str], status: str, *, reason: str = "", channel: str = "",
                       grant: Grant | None = None) -> None:
         now = self.clock()
-        await self.redis.hset(keys.notification(nid), mapping={"status": status, "reason": reason,
+        await self.redis.hset(consent_keys.notification(nid), mapping={"status": status, "reason": reason,
                                                                 "channel": channel, "done_at": f"{now:.3f}"})
-        await self.redis.xadd(keys.notify_deliveries(), {
+        await self.redis.xadd(consent_keys.notify_deliveries(), {
             "ts": f"{now:.3f}", "nid": nid, "campaign": item.get("campaign", ""), "client_id": item["client_id"],
             "category": item["category"], "status": status, "reason": reason, "channel": channel,
             "basis": grant.key if grant else item["category"],
             "basis_granted_at": f"{grant.granted_at:.3f}" if grant else "",
-        }, maxlen=keys.DELIVERIES_MAXLEN, approximate=True)
+        }, maxlen=consent_keys.DELIVERIES_MAXLEN, approximate=True)
         log.info("notification %s: %s %s", status, item.get("campaign") or item["category"], reason)
 
     # -------------------------------------------------------------- digest
     async def _digest(self, client_id: str) -> None:
-        nids = await self.redis.eval(keys.TAKE_DIGEST, 1, keys.notify_digest(client_id))
+        nids = await self.redis.eval(consent_keys.TAKE_DIGEST, 1, consent_keys.notify_digest(client_id))
         if not nids:
             return
         state = await self.ledger.state(client_id)
         ready: list[tuple[str, dict[str, str], Grant | None]] = []
         for nid in sorted(nids):
-            item = await self.redis.hgetall(keys.notification(nid))
+            item = await self.redis.hgetall(consent_keys.notification(nid))
             if not item or item.get("status") != "digest":
                 continue
             decision = self._decide(state, item, in_digest=True)
@@ -305,19 +306,19 @@ class Sender:
             if channel:
                 await self._finish(nid, item, "sent", channel=channel, grant=grant, reason="digest")
                 continue
-            attempts = await self.redis.hincrby(keys.notification(nid), "attempts", 1)
+            attempts = await self.redis.hincrby(consent_keys.notification(nid), "attempts", 1)
             if attempts >= self.max_attempts:
                 await self._finish(nid, item, "failed", reason="not delivered after retries")
             else:
-                await self.redis.hset(keys.notification(nid), "status", "digest")
-                await self.redis.sadd(keys.notify_digest(client_id), nid)
+                await self.redis.hset(consent_keys.notification(nid), "status", "digest")
+                await self.redis.sadd(consent_keys.notify_digest(client_id), nid)
         if not channel:
-            await self.redis.zadd(keys.notify_digest_due(), {client_id: self.clock() + self.retry_seconds})
+            await self.redis.zadd(consent_keys.notify_digest_due(), {client_id: self.clock() + self.retry_seconds})
 
     # ------------------------------------------------------------ delivery
     async def _deliver(self, client_id: str, reply: Reply, nids: list[str]) -> str:
         """Send to the client's last channel first, then any other; returns the channel or ''."""
-        addresses = await self.redis.hgetall(keys.client_addresses(client_id))
+        addresses = await self.redis.hgetall(consent_keys.client_addresses(client_id))
         last = await self.redis.hget(keys.client(client_id), "last_channel")
         order = sorted(addresses, key=lambda ch: ch != last)
         for channel in order:
@@ -340,8 +341,8 @@ class Sender:
 
 
 async def notification(redis: Redis, nid: str) -> dict[str, str]:
-    return await redis.hgetall(keys.notification(nid))
+    return await redis.hgetall(consent_keys.notification(nid))
 
 
 async def deliveries(redis: Redis, count: int = 100_000) -> list[dict[str, str]]:
-    return [fields for _id, fields in await redis.xrange(keys.notify_deliveries(), count=count)]
+    return [fields for _id, fields in await redis.xrange(consent_keys.notify_deliveries(), count=count)]

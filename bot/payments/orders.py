@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
-from bot.store import keys
+from bot.payments import keys as pay_keys
 from bot.store.documents import update_document
 
 from . import uin as uin_codes
@@ -118,42 +118,42 @@ class OrderStore:
     async def create(self, fee: Fee, *, client_id: str, conversation_id: str, channel: str,
                      idempotency_key: str, ttl_seconds: float) -> Order:
         """Create the order for this key once; repeating the call returns the same order."""
-        existing = await self.redis.get(keys.payment_create(idempotency_key))
+        existing = await self.redis.get(pay_keys.payment_create(idempotency_key))
         if existing and (order := await self.get(existing)):
             return order
-        number = await self.redis.incr(keys.payment_uin_sequence())
+        number = await self.redis.incr(pay_keys.payment_uin_sequence())
         now = time.time()
         order = Order(id=secrets.token_hex(12), uin=uin_codes.make(self.uin_prefix, number), fee_id=fee.id,
                       fee_name=fee.name, amount_kopecks=fee.amount_kopecks, purpose=fee.purpose,
                       payee=fee.payee, client_id=client_id, conversation_id=conversation_id,
                       channel=channel, created_at=now, updated_at=now, expires_at=now + ttl_seconds)
         owner = await self.redis.eval(
-            keys.CREATE_PAYMENT_ONCE, 5, keys.payment_create(idempotency_key), keys.payment_order(order.id),
-            keys.payment_client(client_id), keys.payments_pending(), keys.payment_uin(order.uin), order.id, order.model_dump_json(), now, keys.PAYMENT_CREATE_TTL_S)
+            pay_keys.CREATE_PAYMENT_ONCE, 5, pay_keys.payment_create(idempotency_key), pay_keys.payment_order(order.id),
+            pay_keys.payment_client(client_id), pay_keys.payments_pending(), pay_keys.payment_uin(order.uin), order.id, order.model_dump_json(), now, pay_keys.PAYMENT_CREATE_TTL_S)
         return order if owner == order.id else await self.get(owner)
 
     async def get(self, order_id: str | None) -> Order | None:
         if not order_id:
             return None
-        raw = await self.redis.get(keys.payment_order(order_id))
+        raw = await self.redis.get(pay_keys.payment_order(order_id))
         return Order.model_validate_json(raw) if raw else None
 
     async def by_uin(self, uin: str) -> Order | None:
-        return await self.get(await self.redis.get(keys.payment_uin(uin)))
+        return await self.get(await self.redis.get(pay_keys.payment_uin(uin)))
 
     async def by_provider(self, provider: str, payment_id: str) -> Order | None:
-        return await self.get(await self.redis.get(keys.payment_provider(provider, payment_id)))
+        return await self.get(await self.redis.get(pay_keys.payment_provider(provider, payment_id)))
 
     async def link_provider(self, provider: str, payment_id: str, order_id: str) -> None:
-        await self.redis.set(keys.payment_provider(provider, payment_id), order_id)
+        await self.redis.set(pay_keys.payment_provider(provider, payment_id), order_id)
 
     async def for_client(self, client_id: str, limit: int = 5) -> list[Order]:
-        ids = await self.redis.zrevrange(keys.payment_client(client_id), 0, limit - 1)
+        ids = await self.redis.zrevrange(pay_keys.payment_client(client_id), 0, limit - 1)
         return [o for o in [await self.get(i) for i in ids] if o]
 
     async def open_ids(self, limit: int = 200) -> list[str]:
         """Orders not yet paid, failed or expired, oldest first."""
-        return await self.redis.zrange(keys.payments_pending(), 0, limit - 1)
+        return await self.redis.zrange(pay_keys.payments_pending(), 0, limit - 1)
 
     async def update(self, order_id: str, status: PaymentStatus | None = None,
                      **changes: Any) -> tuple[Order, bool]:
@@ -173,8 +173,8 @@ class OrderStore:
 
         def settle(pipe, _before: Order, after: Order) -> None:
             if after.status not in OPEN:
-                pipe.zrem(keys.payments_pending(), order_id)
+                pipe.zrem(pay_keys.payments_pending(), order_id)
 
-        before, after = await update_document(self.redis, keys.payment_order(order_id), Order, change,
+        before, after = await update_document(self.redis, pay_keys.payment_order(order_id), Order, change,
                                               missing=order_id, also=settle)
         return after, after.status is not before.status

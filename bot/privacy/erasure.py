@@ -9,7 +9,7 @@ purge(client, purposes)  152-ФЗ art. 9 part 2, art. 21 part 5: what was
     Submitted applications, payment records and the consent ledger stay.
 
 erase(client)  everything about the client, keyed by the families in
-    `keys.CLIENT_DATA`: a handoff in progress is ended first, every consent is
+    `keys.FAMILIES`: a handoff in progress is ended first, every consent is
     withdrawn, bookings and callbacks are cancelled (places freed), then the
     profile, every conversation (state, history, outbox, stored API replies,
     analytics events), drafts, notifications, channel addresses go. What the
@@ -38,6 +38,12 @@ from bot.consent.ledger import Ledger
 from bot.consent.model import ALL, Action, Kind, Record
 from bot.core.messages import Reply, ReplyKind
 from bot.store import keys
+from bot.applications import keys as app_keys
+from bot.booking import keys as booking_keys
+from bot.consent import keys as consent_keys
+from handoff import keys as handoff_keys
+from bot.payments import keys as pay_keys
+from voice import keys as voice_keys
 from bot.store.documents import update_document
 from bot.store.events import anonymous_id
 from bot.store.ratelimit import WINDOW_S
@@ -77,7 +83,7 @@ def glob_escape(text: str) -> str:
 
 
 class Eraser:
-    # The key families of keys.CLIENT_DATA marked erase / pseudonymise that this class handles
+    # The key families (keys.FAMILIES) marked erase / pseudonymise that this class handles
     # (tests/test_privacy_keys.py checks the two lists agree).
     COVERED = frozenset({
         "conversation", "history", "client", "events", "api_response", "rate", "outbox", "client_addresses",
@@ -100,7 +106,7 @@ class Eraser:
         """Every conversation of the client: the index, the channel addresses and, when the
         index is full (older ones fell off it), every stored conversation that names the client."""
         indexed = await self.redis.zrange(keys.client_conversations(client_id), 0, -1)
-        cids = set(indexed) | set((await self.redis.hgetall(keys.client_addresses(client_id))).values())
+        cids = set(indexed) | set((await self.redis.hgetall(consent_keys.client_addresses(client_id))).values())
         cids |= {c for c in also if c}
         if len(indexed) >= keys.CLIENT_CONVERSATIONS_MAX:
             cids |= await self._conversations_by_scan(client_id)
@@ -130,10 +136,10 @@ class Eraser:
 
     async def inventory(self, client_id: str) -> texts.Inventory:
         """What the confirmation of an erasure names as kept (nothing is changed)."""
-        inv = texts.Inventory(applications=await self.redis.zrange(keys.application_client(client_id), 0, -1),
-                              payments=await self.redis.zcard(keys.payment_client(client_id)))
+        inv = texts.Inventory(applications=await self.redis.zrange(app_keys.application_client(client_id), 0, -1),
+                              payments=await self.redis.zcard(pay_keys.payment_client(client_id)))
         for cid in await self.conversations(client_id):
-            if await self.redis.hget(keys.handoff(cid), "status") in ("waiting", "with_operator"):
+            if await self.redis.hget(handoff_keys.handoff(cid), "status") in ("waiting", "with_operator"):
                 inv.with_operator = True
         return inv
 
@@ -156,14 +162,14 @@ class Eraser:
             drafts = report.count("drafts", await self._delete_drafts(client_id))
             if drafts:
                 report.deleted.append(f"черновики заявок ({drafts})")
-            numbers = await self.redis.zrange(keys.application_client(client_id), 0, -1)
+            numbers = await self.redis.zrange(app_keys.application_client(client_id), 0, -1)
             if numbers:
                 report.kept.append(texts.KEPT_APPLICATIONS_SHORT.format(numbers=", ".join(numbers[:5])))
         if "callback" in purposes:
             await self._remove_callbacks(client_id, cids, report)
         if "appointments" in purposes:
             await self._remove_appointments(client_id, report)
-        if "payments" in purposes and await self.redis.zcard(keys.payment_client(client_id)):
+        if "payments" in purposes and await self.redis.zcard(pay_keys.payment_client(client_id)):
             report.kept.append(texts.KEPT_PAYMENTS_SHORT)
         flows = {f for p in purposes for f in PURPOSE_FLOWS.get(p, ())}
         if ended := report.count("forms_in_progress", await self._end_flows(cids, flows, turn)):
@@ -218,41 +224,41 @@ class Eraser:
                         state.flow, state.flow_state = None, {}
                         await conversations.save(state)
                         ended += 1
-            if await self.redis.hget(keys.handoff(cid), "flow") in flows:
-                await self.redis.hset(keys.handoff(cid), mapping={"flow": "", "flow_state": "{}"})
+            if await self.redis.hget(handoff_keys.handoff(cid), "flow") in flows:
+                await self.redis.hset(handoff_keys.handoff(cid), mapping={"flow": "", "flow_state": "{}"})
         return ended
 
     async def _delete_drafts(self, client_id: str) -> int:
-        n, prefix = 0, keys.application_draft(client_id, "")
-        async for chunk in self._scan_chunks(keys.application_draft(glob_escape(client_id), "*")):
+        n, prefix = 0, app_keys.application_draft(client_id, "")
+        async for chunk in self._scan_chunks(app_keys.application_draft(glob_escape(client_id), "*")):
             mine = [k for k in chunk if ":" not in k[len(prefix):]]  # not those of a client «<id>:more»
             n += await self.redis.delete(*mine) if mine else 0
         return n
 
     async def _remove_callbacks(self, client_id: str, cids: list[str], report: Report) -> None:
         """Callbacks booked in the chat or by phone: booked ones give their place back."""
-        ids = await self.redis.zrange(keys.callbacks(), 0, -1)
+        ids = await self.redis.zrange(handoff_keys.callbacks(), 0, -1)
         mine: list[dict[str, str]] = []
         for start in range(0, len(ids), BATCH):
             pipe = self.redis.pipeline(transaction=False)
             for cb_id in ids[start:start + BATCH]:
-                pipe.hgetall(keys.callback(cb_id))
+                pipe.hgetall(handoff_keys.callback(cb_id))
             for cb_id, h in zip(ids[start:start + BATCH], await pipe.execute()):
                 if not h:
-                    await self.redis.zrem(keys.callbacks(), cb_id)  # expired: drop the dangling id
+                    await self.redis.zrem(handoff_keys.callbacks(), cb_id)  # expired: drop the dangling id
                 elif h.get("client_id") == client_id or h.get("conversation_id") in cids:
                     mine.append(h)
         cancelled = []
         handoff = self.runtime.handoff
         for h in mine:
-            status = await self.redis.eval(keys.CALLBACK_REMOVE, 2, keys.callback(h["id"]), keys.callbacks(),
-                                           h["id"], keys.callback_slot_prefix())
+            status = await self.redis.eval(handoff_keys.CALLBACK_REMOVE, 2, handoff_keys.callback(h["id"]), handoff_keys.callbacks(),
+                                           h["id"], handoff_keys.callback_slot_prefix())
             slot = int(h.get("slot") or 0)
             if status == "booked" and slot > time.time():
                 when = datetime.fromtimestamp(slot, timezone.utc)
                 cancelled.append(handoff.schedule.when(when, handoff.now()) if handoff else when.isoformat())
         phones = {h.get("phone", "") for h in mine} - {""}
-        voice = await self._xdel_where(keys.voice_callbacks(), 0, lambda f: f.get("client_id") == client_id
+        voice = await self._xdel_where(voice_keys.voice_callbacks(), 0, lambda f: f.get("client_id") == client_id
                                        or f.get("conversation_id") in cids
                                        or ("+" + f.get("phone", "").lstrip("+")) in phones)
         if report.count("callbacks", len(mine)) and handoff is not None:
@@ -286,10 +292,10 @@ class Eraser:
                 report.deleted.append(describe(a) if describe else "предстоящая запись на консультацию — отменена")
         pipe = self.redis.pipeline(transaction=True)
         for a in appointments:
-            pipe.delete(keys.appointment(a.id))
-            pipe.zrem(keys.appointments_all(), a.id)
-            pipe.zrem(keys.appointment_reminders(), a.id)
-        pipe.delete(keys.client_appointments(client_id))
+            pipe.delete(booking_keys.appointment(a.id))
+            pipe.zrem(booking_keys.appointments_all(), a.id)
+            pipe.zrem(booking_keys.appointment_reminders(), a.id)
+        pipe.delete(booking_keys.client_appointments(client_id))
         await pipe.execute()
         past = report.count("appointments", len(appointments)) - report.counts.get("appointments_cancelled", 0)
         if past > 0:
@@ -318,7 +324,7 @@ class Eraser:
         profile = await redis.hgetall(keys.client(client_id))
         first_seen = int(profile.get("first_seen") or 0)
         since_ms = max(0, first_seen - 24 * 3600) * 1000 if first_seen else 0  # streams: nothing older is theirs
-        addresses = await redis.hgetall(keys.client_addresses(client_id))
+        addresses = await redis.hgetall(consent_keys.client_addresses(client_id))
         cids = await self.conversations(client_id, also=[current])
 
         await self._end_handoffs(cids, report)
@@ -329,16 +335,16 @@ class Eraser:
         await self._pseudonymise_payments(client_id, pseudo, report)
         await self._sweep(client_id, cids, report)
         drafts = report.counts.get("drafts", 0)
-        await redis.zrem(keys.notify_digest_due(), client_id)
-        report.count("deliveries", await self._xdel_where(keys.notify_deliveries(), since_ms,
+        await redis.zrem(consent_keys.notify_digest_due(), client_id)
+        report.count("deliveries", await self._xdel_where(consent_keys.notify_deliveries(), since_ms,
                                                          lambda f: f.get("client_id") == client_id))
         for cid in cids:
             await self._erase_conversation(cid, locked=cid == current)
         anon = {anonymous_id(cid, self.runtime.engine.events.salt) for cid in cids}
         report.count("events", await self._xdel_where(keys.events(), since_ms, lambda f: f.get("conv") in anon))
         window = int(time.time() // WINDOW_S)
-        await redis.delete(keys.client(client_id), keys.client_addresses(client_id),
-                           keys.client_conversations(client_id), keys.notify_digest(client_id),
+        await redis.delete(keys.client(client_id), consent_keys.client_addresses(client_id),
+                           keys.client_conversations(client_id), consent_keys.notify_digest(client_id),
                            *(keys.rate(client_id, w) for w in range(window - 2, window + 2)))
         await self._pseudonymise_ledger(client_id, pseudo)
         report.count("profile", 1 if profile else 0)
@@ -374,7 +380,7 @@ class Eraser:
         for that operator, who is told on the console why."""
         handoff = self.runtime.handoff
         for cid in cids:
-            h = await self.redis.hgetall(keys.handoff(cid))
+            h = await self.redis.hgetall(handoff_keys.handoff(cid))
             status, operator = h.get("status"), h.get("operator", "")
             if status == "waiting" and handoff is not None:
                 await handoff.queue.cancel(cid)
@@ -387,11 +393,11 @@ class Eraser:
             if status in ("waiting", "with_operator"):
                 report.count("handoffs_ended", 1)
             pipe = self.redis.pipeline(transaction=True)
-            pipe.delete(keys.handoff(cid))
-            pipe.zrem(keys.handoff_queue(), cid)
-            pipe.zrem(keys.handoff_active(), cid)
+            pipe.delete(handoff_keys.handoff(cid))
+            pipe.zrem(handoff_keys.handoff_queue(), cid)
+            pipe.zrem(handoff_keys.handoff_active(), cid)
             if operator:
-                pipe.srem(keys.handoff_mine(operator), cid)
+                pipe.srem(handoff_keys.handoff_mine(operator), cid)
             await pipe.execute()
 
     async def _withdraw_all(self, client_id: str, *, actor: str, by: str, channel: str) -> None:
@@ -407,7 +413,7 @@ class Eraser:
         from bot.applications.status import Application
 
         forms = self.runtime.application_forms
-        numbers = await self.redis.zrange(keys.application_client(client_id), 0, -1, withscores=True)
+        numbers = await self.redis.zrange(app_keys.application_client(client_id), 0, -1, withscores=True)
         now = time.time()
 
         def relink(app: Application) -> Application:
@@ -420,10 +426,10 @@ class Eraser:
 
         for number, _score in numbers:
             try:
-                await update_document(self.redis, keys.application(number), Application, relink, missing=number)
+                await update_document(self.redis, app_keys.application(number), Application, relink, missing=number)
             except KeyError:
                 continue
-        await self._move_zset(keys.application_client(client_id), keys.application_client(pseudo), numbers)
+        await self._move_zset(app_keys.application_client(client_id), app_keys.application_client(pseudo), numbers)
         report.applications = [number for number, _score in numbers]
         report.count("applications", len(numbers))
 
@@ -431,13 +437,13 @@ class Eraser:
         from bot.payments.orders import OrderStore
 
         orders = OrderStore(self.redis)
-        ids = await self.redis.zrange(keys.payment_client(client_id), 0, -1, withscores=True)
+        ids = await self.redis.zrange(pay_keys.payment_client(client_id), 0, -1, withscores=True)
         for order_id, _score in ids:
             try:
                 await orders.update(order_id, None, client_id=pseudo, conversation_id="")
             except KeyError:
                 continue
-        await self._move_zset(keys.payment_client(client_id), keys.payment_client(pseudo), ids)
+        await self._move_zset(pay_keys.payment_client(client_id), pay_keys.payment_client(pseudo), ids)
         report.count("payments", len(ids))
 
     async def _move_zset(self, old: str, new: str, members: list[tuple[str, float]]) -> None:
@@ -450,8 +456,8 @@ class Eraser:
     async def _sweep(self, client_id: str, cids: list[str], report: Report) -> None:
         """One pass over the keyspace for the families that have no index by client:
         drafts, notifications, create-once markers and stored API replies of its conversations."""
-        draft, note = keys.application_draft(client_id, ""), keys.notification("")
-        pay_mark, app_mark = keys.payment_create(""), keys.application_create("")
+        draft, note = app_keys.application_draft(client_id, ""), consent_keys.notification("")
+        pay_mark, app_mark = pay_keys.payment_create(""), app_keys.application_create("")
         conversations, api = set(cids), {}
         for cid in cids:
             if cid.startswith("api:"):
@@ -478,7 +484,7 @@ class Eraser:
                 mine = [k for k, owner in zip(notes, await pipe.execute()) if owner == client_id]
                 drop += mine
                 if mine:
-                    await self.redis.zrem(keys.notify_scheduled(), *(k[len(note):] for k in mine))
+                    await self.redis.zrem(consent_keys.notify_scheduled(), *(k[len(note):] for k in mine))
                 report.count("notifications", len(mine))
             if replies:  # replies the API stored for an Idempotency-Key hold the conversation's texts
                 for key, raw in zip(replies, await self.redis.mget(replies)):
@@ -496,29 +502,29 @@ class Eraser:
             await self._drop_conversation(cid)
 
     async def _drop_conversation(self, cid: str) -> None:
-        await self.redis.delete(keys.conversation(cid), keys.history(cid), keys.outbox(cid), keys.handoff(cid))
+        await self.redis.delete(keys.conversation(cid), keys.history(cid), handoff_keys.outbox(cid), handoff_keys.handoff(cid))
 
     async def _pseudonymise_ledger(self, client_id: str, pseudo: str) -> None:
         """The client's ledger under the pseudonym (same entry ids), and its audit copies too."""
         redis = self.redis
-        entries = await redis.xrange(keys.consent_ledger(client_id))
+        entries = await redis.xrange(consent_keys.consent_ledger(client_id))
         if not entries:
-            await redis.srem(keys.consent_clients(), client_id)
+            await redis.srem(consent_keys.consent_clients(), client_id)
             return
         audit = await self._audit_entries(client_id, entries)
-        target = keys.consent_ledger(pseudo)
+        target = consent_keys.consent_ledger(pseudo)
         renamed = [(entry_id, {**fields, "client_id": pseudo}) for entry_id, fields in entries]
         last = await redis.xrevrange(target, count=1)
         pipe = self.redis.pipeline(transaction=True)
         for entry_id, fields in renamed:  # the same ids keep the order; after an earlier erasure: new ids
             pipe.xadd(target, fields, id=entry_id if not last else "*")
-        pipe.delete(keys.consent_ledger(client_id))
+        pipe.delete(consent_keys.consent_ledger(client_id))
         if audit:
-            pipe.xdel(keys.consent_audit(), *audit)
+            pipe.xdel(consent_keys.consent_audit(), *audit)
         for _entry_id, fields in renamed:  # the audit copies, relinked (appended; `ts` keeps the time)
-            pipe.xadd(keys.consent_audit(), fields)
-        pipe.srem(keys.consent_clients(), client_id)
-        pipe.sadd(keys.consent_clients(), pseudo)
+            pipe.xadd(consent_keys.consent_audit(), fields)
+        pipe.srem(consent_keys.consent_clients(), client_id)
+        pipe.sadd(consent_keys.consent_clients(), pseudo)
         await pipe.execute()
 
     async def _audit_entries(self, client_id: str, entries: list[tuple[str, dict[str, str]]]) -> list[str]:
@@ -527,7 +533,7 @@ class Eraser:
         found: list[str] = []
         for entry_id, fields in entries:
             ms = int(entry_id.split("-")[0])
-            near = await self.redis.xrange(keys.consent_audit(), min=f"{max(0, ms - AUDIT_WINDOW_MS)}-0",
+            near = await self.redis.xrange(consent_keys.consent_audit(), min=f"{max(0, ms - AUDIT_WINDOW_MS)}-0",
                                            max=f"{ms + AUDIT_WINDOW_MS}-0")
             match = next((i for i, f in near if f == fields and i not in found), None)
             if match:
@@ -536,7 +542,7 @@ class Eraser:
             first = int(entries[0][0].split("-")[0])
             start, seen = f"{max(0, first - AUDIT_WINDOW_MS)}-0", set(found)
             while True:
-                batch = await self.redis.xrange(keys.consent_audit(), min=start, max="+", count=BATCH)
+                batch = await self.redis.xrange(consent_keys.consent_audit(), min=start, max="+", count=BATCH)
                 found += [i for i, f in batch if f.get("client_id") == client_id and i not in seen]
                 if len(batch) < BATCH:
                     break
