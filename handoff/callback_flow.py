@@ -1,21 +1,26 @@
 """Booking a callback (R-17) as a pure flow: consent → phone → slot.
 
-Effects do the I/O: `handoff.consent` records the consent in the ledger (the
-exact text shown travels in the effect), `handoff.offer_slots`
-shows free slots as buttons, `handoff.book_callback` books the chosen one.
+Effects do the I/O and report back: `RecordCallbackConsent` writes the answer
+to the consent ledger (the exact text shown travels in the effect),
+`OfferSlots` looks up free slots (→ `SlotsFound`), `BookCallback` books the
+chosen one (→ `CallbackBooked`, or `SlotsFound` again when it was taken a
+moment ago).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Literal, Mapping
 
 from bot.core.messages import ReplyKind
 from bot.core.numbers import digits_of, parse_epoch
-from bot.flows.base import FlowContext, FlowEvent, button, reply
-from bot.flows.base import LegacyEffect as Effect
-from bot.flows.base import LegacyStep as Step
+from bot.flows.base import Effect, FlowContext, FlowEvent, FlowState, Outcome, Step, button, reply
+from bot.privacy.profile import remembered
 
-from .callbacks import consent_question, consent_shown, has_consent, masked_phone, normalize_phone
+from . import texts
+
+from .callbacks import (CALLBACK_PURPOSE, consent_question, consent_shown, has_consent, masked_phone,
+                        normalize_phone)
 
 NAME = "callback"
 CANCEL_WORDS = {"отмена", "отменить", "отмени", "стоп", "не надо", "cancel"}
@@ -31,6 +36,41 @@ CONFIRM_SAVED = "Перезвонить на номер {phone}?"
 PICK_SLOT = "Выберите, пожалуйста, время звонка кнопкой ниже или напишите «отмена»."
 
 
+class CallbackState(FlowState):
+    step: Literal["consent", "saved", "phone", "slot", "booking"]
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class RecordCallbackConsent(Effect):
+    shown: Mapping[str, str]  # the ledger fields of the text the client agreed to
+
+
+@dataclass(frozen=True)
+class OfferSlots(Effect):
+    pass
+
+
+@dataclass(frozen=True)
+class BookCallback(Effect):
+    slot: int
+    phone: str
+
+
+@dataclass(frozen=True)
+class SlotsFound(Outcome):
+    slots: tuple[tuple[int, str], ...]  # (slot start, how to say it), nearest first; () = none free
+    hours: str  # the operators' working hours, in words
+    taken: bool = False  # the slot the client chose was taken a moment ago
+
+
+@dataclass(frozen=True)
+class CallbackBooked(Outcome):
+    phone: str
+    when: str
+    zone: str
+
+
 def _cancel_button():
     return button(NAME, "Отмена", "cancel")
 
@@ -39,76 +79,98 @@ def _is_cancel(event: FlowEvent) -> bool:
     return event.payload == "cancel" or (event.text or "").strip().lower().strip(".!") in CANCEL_WORDS
 
 
-def _ask_phone(state: dict[str, Any]) -> Step:
-    return Step(state={**state, "step": "phone"}, replies=[reply(ASK_PHONE, _cancel_button())])
+def _cancelled() -> Step[CallbackState]:
+    return Step(state=None, replies=(reply(CANCELLED, kind=ReplyKind.info),))
 
 
-def _offer(state: dict[str, Any], phone: str) -> Step:
-    return Step(state={**state, "step": "slot", "phone": phone}, effects=[Effect("handoff.offer_slots")])
+def _ask_phone() -> Step[CallbackState]:
+    return Step(state=CallbackState(step="phone"), replies=(reply(ASK_PHONE, _cancel_button()),))
+
+
+def _offer(phone: str) -> Step[CallbackState]:
+    return Step(state=CallbackState(step="slot", phone=phone), effects=(OfferSlots(),))
 
 
 class CallbackFlow:
     name = NAME
-
-    def accepts_free_text(self, state: dict[str, Any]) -> bool:
-        return state.get("step") == "phone"  # the phone number is free text
     start_intents = ("request_callback",)
+    State = CallbackState
+    effects = (RecordCallbackConsent, OfferSlots, BookCallback)
 
     def __init__(self, org: str = DEFAULT_ORG):
         self.org = org
 
-    def start(self, ctx: FlowContext, event: FlowEvent) -> Step:
-        if not has_consent(ctx.profile):
-            return self._ask_consent()
-        if normalize_phone(ctx.profile.get("phone", "")):
-            return Step(state={"step": "saved"}, replies=[reply(
-                CONFIRM_SAVED.format(phone=masked_phone(ctx.profile["phone"])),
-                button(NAME, "Да, на этот номер", "saved"), button(NAME, "Другой номер", "other"),
-                _cancel_button())])
-        return _ask_phone({})
+    def accepts_free_text(self, state: CallbackState) -> bool:
+        return state.step == "phone"  # the phone number is free text
 
-    def step(self, state: dict[str, Any], event: FlowEvent, ctx: FlowContext) -> Step:
+    def start(self, ctx: FlowContext, event: FlowEvent) -> Step[CallbackState]:
+        if not has_consent(dict(ctx.profile)):
+            return self._ask_consent()
+        saved = ctx.profile.get("phone", "")
+        if normalize_phone(saved):
+            return Step(state=CallbackState(step="saved"), replies=(reply(
+                CONFIRM_SAVED.format(phone=masked_phone(saved)),
+                button(NAME, "Да, на этот номер", "saved"), button(NAME, "Другой номер", "other"),
+                _cancel_button()),))
+        return _ask_phone()
+
+    def step(self, state: CallbackState, event: FlowEvent, ctx: FlowContext) -> Step[CallbackState]:
+        if isinstance(event.outcome, SlotsFound):
+            return self._slots(state, event.outcome)
+        if isinstance(event.outcome, CallbackBooked):
+            booked = texts.BOOKED.format(phone=masked_phone(event.outcome.phone), when=event.outcome.when,
+                                         zone=event.outcome.zone)
+            # kept with its purpose: withdrawing the callback consent deletes it (bot/privacy)
+            return Step(state=None, replies=(reply(booked),),
+                        profile=remembered(ctx.profile, CALLBACK_PURPOSE, {"phone": event.outcome.phone}))
         if _is_cancel(event):
-            return Step(state=None, replies=[reply(CANCELLED, kind=ReplyKind.info)])
-        current = state.get("step")
-        if current == "consent":
+            return _cancelled()
+        if state.step == "consent":
             if event.payload == "yes" or (event.text and event.intent in ("affirm", "thank")):
-                step = _ask_phone(state)
-                step.effects.append(Effect("handoff.consent", {"shown": consent_shown(self.org).ledger_fields()}))
-                return step
+                shown = consent_shown(self.org).ledger_fields()
+                return _ask_phone().after(RecordCallbackConsent(shown))
             if event.payload == "no" or (event.text and event.intent == "deny"):
-                return Step(state=None, replies=[reply(NO_CONSENT, kind=ReplyKind.info)])
+                return Step(state=None, replies=(reply(NO_CONSENT, kind=ReplyKind.info),))
             # A question instead of an answer goes to the bot; a stale button gets the question again.
             return Step(state=state, passthrough=True) if event.text else self._ask_consent()
-        if current == "saved":
+        if state.step == "saved":
             if event.payload == "saved":
-                return _offer(state, ctx.profile.get("phone", ""))
+                return _offer(ctx.profile.get("phone", ""))
             if event.payload == "other":
-                return _ask_phone(state)
+                return _ask_phone()
             return self._maybe_phone(state, event)
-        if current == "phone":
+        if state.step == "phone":
             return self._maybe_phone(state, event)
-        if current == "slot":
+        if state.step == "slot":
             slot = parse_epoch(event.payload[1:]) if event.payload and event.payload.startswith("s") else None
             if slot is not None:
-                return Step(state={**state, "step": "booking"}, effects=[
-                    Effect("handoff.book_callback", {"slot": slot, "phone": state["phone"]})])
-            return Step(state=state, replies=[reply(PICK_SLOT)], effects=[Effect("handoff.offer_slots")])
-        return Step(state=None, replies=[reply(CANCELLED, kind=ReplyKind.info)])
+                return Step(state=state.model_copy(update={"step": "booking"}),
+                            effects=(BookCallback(slot=slot, phone=state.phone),))
+            return Step(state=state, replies=(reply(PICK_SLOT),), effects=(OfferSlots(),))
+        return _cancelled()
 
-    def _ask_consent(self) -> Step:
-        return Step(state={"step": "consent"}, replies=[reply(
-            consent_question(consent_shown(self.org)),
-            button(NAME, "Согласен(а)", "yes"), button(NAME, "Не согласен(а)", "no"))])
-
-    def cancel(self, state: dict[str, Any], ctx: FlowContext) -> Step:
+    def cancel(self, state: CallbackState, ctx: FlowContext) -> Step[CallbackState]:
         """«отмена» / do:cancel at any step (the engine asks): nothing is booked."""
-        return Step(state=None, replies=[reply(CANCELLED, kind=ReplyKind.info)])
+        return _cancelled()
 
-    def _maybe_phone(self, state: dict[str, Any], event: FlowEvent) -> Step:
+    def _ask_consent(self) -> Step[CallbackState]:
+        return Step(state=CallbackState(step="consent"), replies=(reply(
+            consent_question(consent_shown(self.org)),
+            button(NAME, "Согласен(а)", "yes"), button(NAME, "Не согласен(а)", "no")),))
+
+    def _slots(self, state: CallbackState, found: SlotsFound) -> Step[CallbackState]:
+        if not found.slots:
+            return Step(state=None, replies=(reply(texts.NO_SLOTS.format(hours=found.hours), kind=ReplyKind.info),))
+        buttons = [button(NAME, when, f"s{slot}") for slot, when in found.slots]
+        buttons.append(button(NAME, "Отмена", "cancel"))
+        lead = (reply(texts.SLOT_TAKEN),) if found.taken else ()
+        return Step(state=state.model_copy(update={"step": "slot"}),
+                    replies=(*lead, reply(texts.PICK_SLOT.format(hours=found.hours), *buttons)))
+
+    def _maybe_phone(self, state: CallbackState, event: FlowEvent) -> Step[CallbackState]:
         phone = normalize_phone(event.text or "")
         if phone:
-            return _offer(state, phone)
+            return _offer(phone)
         if event.text and len(digits_of(event.text)) < 5 and event.intent == "faq":
             return Step(state=state, passthrough=True)  # a question mid-flow: answer it, keep waiting for the phone
-        return Step(state=state, replies=[reply(BAD_PHONE, _cancel_button())])
+        return Step(state=state, replies=(reply(BAD_PHONE, _cancel_button()),))

@@ -7,23 +7,22 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Callable
 
 from bot.core.engine import CANCEL_PAYLOAD
 from bot.core.messages import Button, Incoming, Reply, ReplyKind, Understanding
 from bot.core.texts import INTENT_TITLES
-from bot.flows.base import FlowContext, FlowEvent
-from bot.consent.model import PROFILE_FIELD
-from bot.privacy.profile import remember
+from bot.flows.base import EffectContext, FlowEvent
 from handoff import keys as handoff_keys
 
 from . import texts
-from .callback_flow import CallbackFlow
-from .callbacks import (CALLBACK_PURPOSE, Callback, CallbackBook, masked_phone, record_personal_data_consent,
+from .callback_flow import (BookCallback, CallbackBooked, CallbackFlow, OfferSlots, RecordCallbackConsent,
+                            SlotsFound)
+from .callbacks import (Callback, CallbackBook, masked_phone, record_personal_data_consent,
                         slot_time)
 from .presence import PresenceBoard
 from .queue import HandoffQueue, Ticket, parse_segment_priority
-from .rating import RatingFlow
+from .rating import RatingFlow, SaveRating, resume_of
 from .schedule import Schedule
 from .states import HUMAN_STATUSES, Refused, Status
 from .users import UserStore
@@ -67,12 +66,11 @@ class HandoffService:
 
     def install(self) -> None:
         engine = self.engine
-        engine.register_flow(self.rating, {"handoff.save_rating": self._save_rating,
-                                           "handoff.resume": self._resume})
-        engine.register_flow(self.callback_flow, {"handoff.consent": self._consent,
-                                                  "handoff.offer_slots": self._offer_slots,
-                                                  "handoff.book_callback": self._book})
+        engine.register_flow(self.rating, {SaveRating: self._save_rating})
+        engine.register_flow(self.callback_flow, {RecordCallbackConsent: self._consent, OfferSlots: self._offer_slots,
+                                                  BookCallback: self._book})
         engine.intent_handlers["ask_operator"] = self.request
+        engine.intent_handlers["leave_feedback"] = self.feedback
         engine.interceptors.append(self.intercept)
 
     # ------------------------------------------------ inside a client's turn
@@ -160,62 +158,51 @@ class HandoffService:
             return texts.OUT_OF_HOURS_NO_NEXT.format(hours=hours)
         return texts.OUT_OF_HOURS.format(hours=hours, next=self.schedule.when(nxt, now))
 
+    async def feedback(self, engine, turn, u: Understanding | None) -> None:
+        """«Хочу оставить отзыв»: the rating flow, coming back afterwards to what the client was doing."""
+        resume = resume_of(turn.state.flow, turn.state.flow_state)
+        await engine.run_step(turn, self.rating, self.rating.start(engine.flow_context(turn), FlowEvent(), resume))
+
     # ------------------------------------------------------------- effects
-    async def _save_rating(self, engine, turn, data: dict[str, Any]) -> None:
-        operator = data.get("operator") or ""
+    async def _save_rating(self, effect: SaveRating, ctx: EffectContext) -> None:
         # "operator": asked after an operator resolved; "assistant": the client chose to
         # leave feedback on the service (the supervisor's count is about operators only)
-        event = {"ts": f"{time.time():.3f}", "channel": turn.state.channel,
-                 "satisfaction": str(data.get("satisfaction") or ""), "ease": str(data.get("ease") or ""),
-                 "operator": operator, "context": "operator" if operator else "assistant"}
-        await self.redis.xadd(handoff_keys.handoff_ratings(), event, maxlen=handoff_keys.RATINGS_MAXLEN, approximate=True)
-        if operator:
+        event = {"ts": f"{time.time():.3f}", "channel": ctx.channel,
+                 "satisfaction": str(effect.satisfaction or ""), "ease": str(effect.ease or ""),
+                 "operator": effect.operator, "context": "operator" if effect.operator else "assistant"}
+        await self.redis.xadd(handoff_keys.handoff_ratings(), event, maxlen=handoff_keys.RATINGS_MAXLEN,
+                              approximate=True)
+        if effect.operator:
             await self.queue.count("rated")
 
-    async def _resume(self, engine, turn, data: dict[str, Any]) -> None:
-        resume = data.get("resume") or {}
-        if resume.get("flow") in engine.flows:
-            turn.state.flow, turn.state.flow_state = resume["flow"], resume.get("state") or {}
-            turn.say(ReplyKind.info, texts.RESUMED)
+    async def _consent(self, effect: RecordCallbackConsent, ctx: EffectContext) -> None:
+        await record_personal_data_consent(self.redis, ctx.client_id, shown=dict(effect.shown), channel=ctx.channel,
+                                           conversation_id=ctx.conversation_id)
 
-    async def _consent(self, engine, turn, data: dict[str, Any]) -> None:
-        consent = await record_personal_data_consent(
-            self.redis, turn.state.client_id, shown=data["shown"], channel=turn.state.channel,
-            conversation_id=turn.state.conversation_id)
-        turn.profile[PROFILE_FIELD] = consent.model_dump_json()
-
-    async def _offer_slots(self, engine, turn, data: dict[str, Any]) -> None:
+    async def _offer_slots(self, effect: OfferSlots | None, ctx: EffectContext, taken: bool = False) -> SlotsFound:
         now = self.now()
         slots = await self.callbacks.free_slots(now, limit=3)
-        hours = self.schedule.describe()
-        if not slots:
-            turn.state.flow, turn.state.flow_state = None, {}
-            turn.say(ReplyKind.info, texts.NO_SLOTS.format(hours=hours))
-            return
-        buttons = [Button(title=self.schedule.when(s, now), payload=f"flow:callback:s{int(s.timestamp())}")
-                   for s in slots]
-        buttons.append(Button(title="Отмена", payload="flow:callback:cancel"))
-        turn.say(ReplyKind.flow, texts.PICK_SLOT.format(hours=hours), buttons)
+        return SlotsFound(slots=tuple((int(s.timestamp()), self.schedule.when(s, now)) for s in slots),
+                          hours=self.schedule.describe(), taken=taken)
 
-    async def _book(self, engine, turn, data: dict[str, Any]) -> None:
-        phone, now = data["phone"], self.now()
-        cb = await self.callbacks.book(client_id=turn.state.client_id, phone=phone, channel=turn.state.channel,
-                                       conversation_id=turn.state.conversation_id, now=now,
-                                       slot=slot_time(int(data["slot"])), reason="chat")
-        if cb is None:
-            turn.state.flow, turn.state.flow_state = "callback", {"step": "slot", "phone": phone}
-            turn.say(ReplyKind.flow, texts.SLOT_TAKEN)
-            await self._offer_slots(engine, turn, {})
-            return
-        turn.state.flow, turn.state.flow_state = None, {}
-        remember(turn, CALLBACK_PURPOSE, {"phone": phone})  # withdrawing the consent deletes it (bot/privacy)
-        turn.say(ReplyKind.flow, self.booked_text(cb, now))
+    async def _book(self, effect: BookCallback, ctx: EffectContext) -> SlotsFound | CallbackBooked:
+        now = self.now()
+        cb = await self.callbacks.book(client_id=ctx.client_id, phone=effect.phone, channel=ctx.channel,
+                                       conversation_id=ctx.conversation_id, now=now, slot=slot_time(effect.slot),
+                                       reason="chat")
+        if cb is None:  # taken a moment ago: offer the free ones again
+            return await self._offer_slots(None, ctx, taken=True)
         await self.queue.count("callbacks", now.timestamp())
-        await self.queue.publish("callback", turn.state.conversation_id)
+        await self.queue.publish("callback", ctx.conversation_id)
+        return CallbackBooked(phone=cb.phone, when=self.schedule.when(slot_time(cb.slot), now), zone=self.zone_title)
+
+    @property
+    def zone_title(self) -> str:
+        return self.schedule.timezone_title or self.schedule.timezone
 
     def booked_text(self, cb: Callback, now: datetime) -> str:
         return texts.BOOKED.format(phone=masked_phone(cb.phone), when=self.schedule.when(slot_time(cb.slot), now),
-                                   zone=self.schedule.timezone_title or self.schedule.timezone)
+                                   zone=self.zone_title)
 
     async def book_callback(self, *, client_id: str, phone: str, channel: str, conversation_id: str = "",
                             reason: str = "") -> Callback | None:
@@ -266,23 +253,18 @@ class HandoffService:
         """The operator (or a supervisor, or the idle timeout) is done: the bot takes
         over, restores the flow and asks for a rating. `note` is said to the client first."""
         ticket = await self.queue.resolve(cid, operator, self.now().timestamp(), supervisor=supervisor)
-        operator = ticket.operator
-        conversations = self.engine.conversations
-        async with conversations.lock(cid):
-            state = await conversations.load(cid)
-            if state is None:
-                return
-            state.with_operator = False
-            resume = ({"flow": state.flow, "state": state.flow_state}
-                      if state.flow and state.flow != self.rating.name else {})
-            profile = await self.engine.profiles.get(state.client_id)
-            ctx = FlowContext(conversation_id=cid, client_id=state.client_id, channel=state.channel,
-                              profile=profile, now=self.now())
-            step = self.rating.start(ctx, FlowEvent(), resume=resume, operator=operator)
-            state.flow, state.flow_state = self.rating.name, step.state
-            await conversations.save(state)
-            await self.queue.back_to_bot(cid)
-        replies = [Reply(kind=ReplyKind.info, text=note), *step.replies] if note else step.replies
+
+        async def back_to_the_assistant(turn) -> None:
+            turn.state.with_operator = False
+            resume = resume_of(turn.state.flow, turn.state.flow_state)
+            await self.engine.run_step(turn, self.rating, self.rating.after_operator(ticket.operator, resume))
+
+        done = await self.engine.system_turn(cid, back_to_the_assistant)
+        await self.queue.back_to_bot(cid)
+        if done is None:
+            return
+        state, replies = done
+        replies = [Reply(kind=ReplyKind.info, text=note), *replies] if note else replies
         await self._deliver(cid, replies, state=state)
         log.info("handoff resolved", extra={"conversation": cid, "transfers": ticket.transfers})
 

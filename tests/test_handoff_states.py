@@ -8,10 +8,11 @@ from datetime import datetime, timezone
 import pytest
 
 from bot.consent.model import PROFILE_FIELD, ConsentState, Grant, Kind
-from bot.flows.base import FlowContext, FlowEvent
-from handoff.callback_flow import CallbackFlow
+from bot.flows.base import FlowContext, FlowEvent, Handover
+from handoff.callback_flow import (BookCallback, CallbackBooked, CallbackFlow, CallbackState, OfferSlots,
+                                    RecordCallbackConsent, SlotsFound)
 from handoff.callbacks import masked_phone, normalize_phone
-from handoff.rating import RatingFlow
+from handoff.rating import RatingFlow, Resume, SaveRating
 from handoff.states import Event, Refused, Status, transition
 from handoff.summary import reason_from, summarize
 
@@ -62,8 +63,8 @@ CTX = FlowContext(conversation_id="c", client_id="u", channel="api", profile={},
 
 def test_rating_asks_both_scales_saves_and_resumes_the_earlier_flow():
     flow = RatingFlow()
-    resume = {"flow": "payment", "state": {"step": "amount"}}
-    first = flow.start(CTX, FlowEvent(), resume=resume, operator="anna")
+    resume = Resume(flow="payment", state={"step": "amount"})
+    first = flow.after_operator("anna", resume)
     titles = [b.title for b in first.replies[0].buttons]
     assert titles == ["4 — Удовлетворён", "3 — Скорее удовлетворён", "2 — Скорее не удовлетворён",
                       "1 — Не удовлетворён", "Пропустить"]
@@ -73,9 +74,8 @@ def test_rating_asks_both_scales_saves_and_resumes_the_earlier_flow():
     assert [b.title for b in second.replies[0].buttons][3] == "1 — Сложно"
     done = flow.step(second.state, FlowEvent(text="4"), CTX)
     assert done.state is None and "используем" in done.replies[0].text
-    assert [(e.kind, e.data) for e in done.effects] == [
-        ("handoff.save_rating", {"satisfaction": 3, "ease": 4, "operator": "anna"}),
-        ("handoff.resume", {"resume": resume})]
+    assert done.effects == (SaveRating(satisfaction=3, ease=4, operator="anna"),)
+    assert done.then == Handover(flow="payment", state={"step": "amount"})  # the engine continues there
 
 
 @pytest.mark.parametrize("event, expect", [
@@ -88,7 +88,7 @@ def test_rating_skip_question_or_unclear_answer(event, expect):
     state = flow.start(CTX, FlowEvent()).state
     step = flow.step(state, event, CTX)
     if expect == "skipped":
-        assert step.state is None and [e.kind for e in step.effects] == ["handoff.resume"]
+        assert step.state is None and step.effects == () and step.then is None  # nothing to save or resume
     elif expect == "passthrough":
         assert step.passthrough and step.state == state
     else:
@@ -116,56 +116,23 @@ def test_callback_flow_asks_consent_then_phone_then_offers_slots():
     start = flow.start(CTX, FlowEvent(intent="request_callback"))
     assert "Согласны" in start.replies[0].text and "152-ФЗ" in start.replies[0].text
     consent = flow.step(start.state, FlowEvent(payload="yes"), CTX)
-    assert [e.kind for e in consent.effects] == ["handoff.consent"] and "номер" in consent.replies[0].text
-    shown = consent.effects[0].data["shown"]  # the ledger records exactly the text shown
+    [recorded] = consent.effects
+    assert isinstance(recorded, RecordCallbackConsent) and "номер" in consent.replies[0].text
+    shown = recorded.shown  # the ledger records exactly the text shown
     assert shown["text_id"] == "pd_callback" and shown["version"] == "1" and len(shown["sha256"]) == 64
     bad = flow.step(consent.state, FlowEvent(text="двенадцать"), CTX)
-    assert "+7 914 123-45-67" in bad.replies[0].text and bad.state["step"] == "phone"
+    assert "+7 914 123-45-67" in bad.replies[0].text and bad.state.step == "phone"
     good = flow.step(consent.state, FlowEvent(text="8 914 123 45 67"), CTX)
-    assert good.state == {"step": "slot", "phone": "+79141234567"}
-    assert [e.kind for e in good.effects] == ["handoff.offer_slots"]
-    book = flow.step(good.state, FlowEvent(payload="s1795410000"), CTX)
-    assert book.effects[0].kind == "handoff.book_callback"
-    assert book.effects[0].data == {"slot": 1795410000, "phone": "+79141234567"}
-
-
-def test_callback_flow_without_consent_stores_nothing_and_keeps_helping():
-    flow = CallbackFlow()
-    start = flow.start(CTX, FlowEvent())
-    refused = flow.step(start.state, FlowEvent(payload="no"), CTX)
-    assert refused.state is None and not refused.effects and "продолжу помогать" in refused.replies[0].text
-
-
-LEDGER_CALLBACK_CONSENT = ConsentState(grants={"personal_data:callback": Grant(
-    kind=Kind.personal_data, scope="callback", granted_at=0.0, channel="api", text_id="pd_callback",
-    version="1")}).model_dump_json()
-
-
-def test_callback_flow_reuses_a_saved_phone_after_consent():
-    ctx = FlowContext(conversation_id="c", client_id="u", channel="api", now=CTX.now,
-                      profile={PROFILE_FIELD: LEDGER_CALLBACK_CONSENT, "phone": "+79141234567"})
-    flow = CallbackFlow()
-    start = flow.start(ctx, FlowEvent())
-    assert "-45-67" in start.replies[0].text
-    assert flow.step(start.state, FlowEvent(payload="saved"), ctx).state["phone"] == "+79141234567"
-    assert flow.step(start.state, FlowEvent(text="отмена"), ctx).state is None
-
-
-def test_summary_for_the_operator():
-    history = [
-        {"from": "client", "text": "здравствуйте", "intent": "greet"},
-        {"from": "bot", "kind": "info", "text": "Здравствуйте!"},
-        {"from": "client", "text": "как получить грант", "intent": "faq"},
-        {"from": "bot", "kind": "answer", "text": "Гранты дают по программе …\n\nИсточник: …"},
-        {"from": "bot", "kind": "ask_resolved", "text": "Помог ли этот ответ?"},
-        {"from": "client", "text": None, "payload": "nok:grants"},
-        {"from": "bot", "kind": "options", "text": "Жаль …"},
-    ]
-    reason = reason_from(history, typed=False, flow=None)
-    assert reason == "not_helped"
-    s = summarize(history, flow="", reason=reason, flow_titles={})
-    assert s.asked == ["как получить грант"]
-    assert s.answered == "Гранты дают по программе …"
-    assert s.reason == "ответ помощника не помог" and s.flow == "нет"
-    assert reason_from(history[:2], typed=True, flow=None) == "asked"
-    assert reason_from(history, typed=True, flow="payment") == "flow"
+    assert good.state == CallbackState(step="slot", phone="+79141234567") and good.effects == (OfferSlots(),)
+    # the handler reports the free slots back; the flow shows them as buttons
+    offered = flow.step(good.state, FlowEvent(outcome=SlotsFound(slots=((1795410000, "30 ноября в 9:00"),),
+                                                                 hours="пн–пт с 9:00 до 18:00")), CTX)
+    assert [b.payload for b in offered.replies[0].buttons] == ["flow:callback:s1795410000", "flow:callback:cancel"]
+    book = flow.step(offered.state, FlowEvent(payload="s1795410000"), CTX)
+    assert book.effects == (BookCallback(slot=1795410000, phone="+79141234567"),)
+    taken = flow.step(book.state, FlowEvent(outcome=SlotsFound(slots=(), hours="пн–пт", taken=True)), CTX)
+    assert taken.state is None and "свободного времени" in taken.replies[0].text
+    booked = flow.step(book.state, FlowEvent(outcome=CallbackBooked(phone="+79141234567", when="30 ноября в 9:00",
+                                                                    zone="по камчатскому времени")), CTX)
+    assert booked.state is None and "-45-67" in booked.replies[0].text and booked.profile["phone"] == "+79141234567"
+    assert "callback" in booked.profile["pd_sources"]  # kept with its purpose (withdrawal deletes it)

@@ -1,10 +1,8 @@
-"""Plugs appointments (R-11) and voluntary feedback (R-14) into the assistant
-(listed in bot/modules.py).
+"""Plugs appointments (R-11) into the assistant (listed in bot/modules.py).
 
 install: the booking flow and its effects (the service is `runtime.booking`);
   a start handler that picks the topic from the conversation; an interceptor
   that routes the «Перенести» / «Отменить» buttons of a booking in any state;
-  `leave_feedback` starts the handoff module's rating flow.
 background: the reminder worker (a delayed queue polled every
   BOOKING_REMINDER_INTERVAL_SECONDS).
 """
@@ -16,10 +14,8 @@ from bot.modules import Module
 import asyncio
 import logging
 
-from bot.core.messages import Incoming, Reply, ReplyKind, Understanding
-from bot.flows.base import FlowEvent
+from bot.core.messages import Incoming
 
-from . import texts
 from .flow import NAME
 from .service import BookingService
 from .topics import load_topics
@@ -49,28 +45,6 @@ def install(runtime) -> None:
         return True
 
     engine.interceptors.append(intercept)
-    engine.intent_handlers["leave_feedback"] = feedback_handler(runtime)
-
-
-def feedback_handler(runtime):
-    """«Хочу оставить отзыв»: the rating flow of handoff/rating.py, with words
-    that fit a rating nobody asked for (the flow's own question speaks of an
-    operator who just finished)."""
-
-    async def start(engine, turn, u: Understanding | None) -> None:
-        rating = engine.flows.get("rating")
-        if rating is None:
-            turn.say(ReplyKind.info, texts.FEEDBACK_UNAVAILABLE)
-            return
-        state = turn.state
-        resume = ({"flow": state.flow, "state": state.flow_state}
-                  if state.flow and state.flow != rating.name else {})
-        step = rating.start(engine.flow_context(turn), FlowEvent(), resume=resume, operator="")
-        first = step.replies[0]
-        step.replies[0] = Reply(kind=first.kind, text=texts.FEEDBACK_INTRO, buttons=first.buttons)
-        await engine.run_step(turn, rating, step)
-
-    return start
 
 
 def background(runtime) -> list:

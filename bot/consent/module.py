@@ -15,9 +15,11 @@ import time
 from zoneinfo import ZoneInfo
 
 from bot.core.messages import Incoming
+from bot.flows.base import EffectContext
 
 from . import flows
 from .flows import NAME, RECORD, ConsentFlow
+from .gate import RecordConsent
 from .ledger import Ledger
 from .model import PROFILE_FIELD, Record
 from .notifications import Sender, remember_address
@@ -56,6 +58,13 @@ def install(runtime) -> None:
             await engine_.legacy_effect_handlers[effect.kind](engine_, turn, effect.data)
         return True
 
+    async def record_typed(effect: RecordConsent, ctx: EffectContext) -> None:
+        """The consent step typed flows embed (bot/consent/gate.py); raises if Redis refuses."""
+        now = time.time()
+        await ledger.append(*(Record(client_id=ctx.client_id, channel=ctx.channel, ts=now, **dict(r))
+                              for r in effect.records))
+
+    engine.handle_effects({RecordConsent: record_typed})
     engine.register_flow(flow, {RECORD: record})
     engine.interceptors.insert(0, intercept)
 

@@ -166,10 +166,7 @@ class Engine:
             else:
                 understanding = await self._dispatch(turn, msg)
             self._offer_operator(turn)
-            if turn.profile_updates:
-                await self.profiles.set(msg.client_id, **turn.profile_updates)
-            if turn.profile_removed:
-                await self.profiles.remove(msg.client_id, *turn.profile_removed)
+            await self._save_profile(msg.client_id, turn)
             state.turns += 1
             await self.conversations.save(state, *self._history_entries(msg, turn, understanding))
             await self._log_turn(msg, turn, understanding, started)
@@ -178,6 +175,30 @@ class Engine:
         return TurnResult(conversation_id=msg.conversation_id, replies=turn.replies,
                           understanding=understanding,
                           state=ConversationInfo(flow=state.flow, with_operator=state.with_operator))
+
+    async def system_turn(self, conversation_id: str,
+                          act: Callable[[Turn], Awaitable[None]]) -> tuple[ConversationState, list[Reply]] | None:
+        """A turn the service takes by itself (an operator resolved, a timer fired): under
+        the conversation's lock, with its state and profile, so flows move only through the
+        engine here too. Returns the state and what `act` said (the caller delivers it and
+        writes it to the history), or None when there is no such conversation."""
+        async with self.conversations.lock(conversation_id):
+            state = await self.conversations.load(conversation_id)
+            if state is None:
+                return None
+            turn = Turn(state=state, profile=await self.profiles.get(state.client_id))
+            await act(turn)
+            await self._save_profile(state.client_id, turn)
+            await self.conversations.save(state)
+            for job in turn.after:
+                await job()
+        return state, turn.replies
+
+    async def _save_profile(self, client_id: str, turn: Turn) -> None:
+        if turn.profile_updates:
+            await self.profiles.set(client_id, **turn.profile_updates)
+        if turn.profile_removed:
+            await self.profiles.remove(client_id, *turn.profile_removed)
 
     async def _dispatch(self, turn: Turn, msg: Incoming) -> Understanding | None:
         if msg.payload:
@@ -215,13 +236,13 @@ class Engine:
     # ------------------------------------------------------------ text input
     async def _on_text(self, turn: Turn, u: Understanding) -> None:
         flow = self.flows.get(turn.state.flow or "")
-        if flow and not self._interrupts(flow, turn.state.flow_state, u, turn.text or ""):
+        state = self._typed_state(turn, flow) if flow else None
+        if flow and state is _STALE:
+            await self._stale(turn, flow)
+            return
+        if flow and not self._interrupts(flow, state, u, turn.text or ""):
             top = u.ranking[0]
             event = FlowEvent(text=turn.text, intent=top.intent, score=top.score, entities=u.entities)
-            state = self._typed_state(turn, flow)
-            if state is _STALE:
-                await self._stale(turn, flow)
-                return
             step = flow.step(state, event, self.flow_context(turn))
             if not step.passthrough:
                 await self.run_step(turn, flow, step)
@@ -242,7 +263,7 @@ class Engine:
         else:
             self._out_of_scope(turn)
 
-    def _interrupts(self, flow: Flow, flow_state: dict[str, Any], u: Understanding, text: str) -> bool:
+    def _interrupts(self, flow: Flow, flow_state: Any, u: Understanding, text: str) -> bool:
         """A clear request for something else (the operator, history, another
         service) wins over the step a flow is waiting for; answers to the step
         («да», «нет», a number, a name, a question about it) still go to the flow.

@@ -12,7 +12,7 @@ count as collected under every consent whose text covers them (`COVERS`).
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from typing import Iterable, Mapping
 
 SOURCES = "pd_sources"  # profile field: JSON {field: [purpose, …]}
 
@@ -26,7 +26,7 @@ COVERS: dict[str, frozenset[str]] = {
 PERSONAL_FIELDS = frozenset().union(*COVERS.values())
 
 
-def sources(profile: dict[str, str]) -> dict[str, list[str]]:
+def sources(profile: Mapping[str, str]) -> dict[str, list[str]]:
     try:
         raw = json.loads(profile.get(SOURCES) or "{}")
     except ValueError:
@@ -34,18 +34,24 @@ def sources(profile: dict[str, str]) -> dict[str, list[str]]:
     return {k: [str(p) for p in v] for k, v in raw.items() if isinstance(v, list)} if isinstance(raw, dict) else {}
 
 
-def remember(turn, purpose: str, values: dict[str, str]) -> None:
-    """Put personal data into the profile (saved at the end of the turn) with its purpose."""
+def remembered(profile: Mapping[str, str], purpose: str, values: Mapping[str, str]) -> dict[str, str]:
+    """Pure: the profile fields to write so that `values` are kept with their purpose
+    (the values themselves and the updated `pd_sources`). For a flow's `Step.profile`."""
     if not values:
-        return
-    known = sources(turn.profile)
+        return {}
+    known = sources(profile)
     for name, value in values.items():
-        if turn.profile.get(name) != value:  # a new value: only this purpose has it
+        if profile.get(name) != value:  # a new value: only this purpose has it
             known[name] = []
-        turn.profile[name] = turn.profile_updates[name] = value
         if purpose not in known.setdefault(name, []):
             known[name].append(purpose)
-    turn.profile[SOURCES] = turn.profile_updates[SOURCES] = json.dumps(known, sort_keys=True)
+    return {**values, SOURCES: json.dumps(known, sort_keys=True)}
+
+
+def remember(turn, purpose: str, values: dict[str, str]) -> None:
+    """Put personal data into the profile (saved at the end of the turn) with its purpose."""
+    for name, value in remembered(turn.profile, purpose, values).items():
+        turn.profile[name] = turn.profile_updates[name] = value
 
 
 def withdrawal_plan(profile: dict[str, str], withdrawn: Iterable[str], active: Iterable[str]
