@@ -149,6 +149,16 @@ class CallbackFlow:
             return Step(state=state, replies=(reply(PICK_SLOT),), effects=(OfferSlots(),))
         return _cancelled()
 
+    def reprompt(self, state: CallbackState, ctx: FlowContext) -> Step[CallbackState]:
+        """Back after a detour: the question of the current step again."""
+        if state.step == "consent":
+            return self._ask_consent()
+        if state.step == "saved":
+            return self.start(ctx, FlowEvent())
+        if state.step in ("slot", "booking"):
+            return Step(state=state.model_copy(update={"step": "slot"}), effects=(OfferSlots(),))
+        return Step(state=state, replies=(reply(ASK_PHONE, _cancel_button()),))
+
     def cancel(self, state: CallbackState, ctx: FlowContext) -> Step[CallbackState]:
         """«отмена» / do:cancel at any step (the engine asks): nothing is booked."""
         return _cancelled()

@@ -96,6 +96,12 @@ class RatingFlow:
             return self._not_a_score(state, event, "e", EASE)
         return self._done(state, THANKS, SaveRating(state.satisfaction, score, state.operator))
 
+    def reprompt(self, state: RatingState, ctx: FlowContext) -> Step[RatingState]:
+        """Back after a detour: the scale of the current question again."""
+        if state.step == "satisfaction":
+            return Step(state=state, replies=(_ask(USE_BUTTONS, "s", SATISFACTION),))
+        return Step(state=state, replies=(_ask(ASK_EASE, "e", EASE),))
+
     def _done(self, state: RatingState, text: str, *effects: Effect) -> Step[RatingState]:
         replies: tuple[Reply, ...] = (reply(text),)
         then = None

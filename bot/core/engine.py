@@ -60,6 +60,7 @@ class Turn:
     # Run once the turn is saved and logged, still under the conversation's lock
     # (an erasure must come after everything the turn itself writes); they may add replies.
     after: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    reprompt: Any = None  # a flow set aside, now back: ask its question again
 
     def say(self, kind: ReplyKind, text: str, buttons: list[Button] | None = None, **extra) -> Reply:
         reply = Reply(kind=kind, text=text, buttons=buttons or [], **extra)
@@ -74,6 +75,7 @@ LegacyEffectHandler = Callable[["Engine", Turn, dict[str, Any]], Awaitable[None]
 # One outcome leads to another step, whose effects may report again: a loop
 # this deep is a bug in a flow, not a conversation.
 MAX_OUTCOMES_PER_TURN = 20
+MAX_SUSPENDED = 3  # flows set aside at once (the oldest is dropped)
 
 
 class FlowWiringError(RuntimeError):
@@ -525,6 +527,7 @@ class Engine:
                 queue.append((current, i + 1))
                 queue.append((flow.step(state, FlowEvent(outcome=outcome), self.flow_context(turn)), 0))
                 break
+        await self._reprompt(turn)
 
     def _apply(self, turn: Turn, flow: Flow, step: Step[Any]) -> None:
         turn.decision = f"flow:{flow.name}"
@@ -542,7 +545,46 @@ class Engine:
         elif step.then is not None and step.then.flow in self.flows:
             turn.state.flow, turn.state.flow_state = step.then.flow, dict(step.then.state)
         else:
+            self._end_flow(turn)
+
+    async def run_aside(self, turn: Turn, flow: Flow, step: Step[Any] | LegacyStep) -> None:
+        """Run a step of `flow` while the client may be in another flow (a button under an
+        old message, e.g. «Отписаться» or «Отменить запись»): the other flow is set aside
+        and comes back, with its question asked again, when this one ends."""
+        current = turn.state.flow
+        if current and current != flow.name and current in self.flows:
+            turn.state.suspended = [*turn.state.suspended, {"flow": current, "state": turn.state.flow_state}]
+            turn.state.suspended = turn.state.suspended[-MAX_SUSPENDED:]
             turn.state.flow, turn.state.flow_state = None, {}
+        await self.run_step(turn, flow, step)
+
+    def _end_flow(self, turn: Turn) -> None:
+        """No flow any more, or back to the one set aside last (asking its question again)."""
+        turn.state.flow, turn.state.flow_state = None, {}
+        while turn.state.suspended:
+            *rest, item = turn.state.suspended
+            turn.state.suspended = rest
+            flow = self.flows.get(str(item.get("flow")))
+            if flow is None:
+                continue
+            turn.state.flow, turn.state.flow_state = flow.name, dict(item.get("state") or {})
+            state = self._typed_state(turn, flow)
+            if state is _STALE:
+                turn.state.flow, turn.state.flow_state = None, {}
+                continue
+            if hasattr(flow, "reprompt"):
+                turn.reprompt = flow  # asked once the step that ended the other flow is done
+            else:
+                turn.say(ReplyKind.info, texts.RESUMED)
+            return
+
+    async def _reprompt(self, turn: Turn) -> None:
+        flow, turn.reprompt = turn.reprompt, None
+        if flow is None or turn.state.flow != flow.name:
+            return
+        state = self._typed_state(turn, flow)
+        if state is not _STALE:
+            await self.run_step(turn, flow, flow.reprompt(state, self.flow_context(turn)))
 
     def _effect_context(self, turn: Turn) -> EffectContext:
         return EffectContext(conversation_id=turn.state.conversation_id, client_id=turn.state.client_id,
@@ -556,6 +598,9 @@ class Engine:
         turn.state.flow_state = step.state or {}
         for effect in step.effects:
             await self.legacy_effect_handlers[effect.kind](self, turn, effect.data)
+        if turn.state.flow is None and turn.state.suspended:
+            self._end_flow(turn)
+        await self._reprompt(turn)
 
     # ---------------------------------------------------------------- helpers
     def _title(self, key: str) -> str | None:

@@ -147,7 +147,8 @@ class Flow(Protocol):
     def step(self, state: Any, event: FlowEvent, ctx: FlowContext) -> Step[Any]: ...
 
     # Optional: `def cancel(self, state, ctx) -> Step` — see CancellableFlow;
-    # `def accepts_free_text(self, state) -> bool` — see FreeTextFlow.
+    # `def accepts_free_text(self, state) -> bool` — see FreeTextFlow;
+    # `def reprompt(self, state, ctx) -> Step` — see ResumableFlow.
 
 
 class CancellableFlow(Flow, Protocol):
@@ -164,6 +165,14 @@ class FreeTextFlow(Protocol):
     an ИНН, a name). The engine then treats a weak guess at a new request as the answer."""
 
     def accepts_free_text(self, state: Any) -> bool: ...
+
+
+class ResumableFlow(Protocol):
+    """Optional: a flow that can ask its current question again, when the client
+    comes back to it after a detour (another flow set it aside, `Engine.run_aside`).
+    Pure; only the replies of the step are used."""
+
+    def reprompt(self, state: Any, ctx: FlowContext) -> Step[Any]: ...
 
 
 def frozen_profile(profile: Mapping[str, str]) -> Mapping[str, str]:

@@ -33,6 +33,8 @@ class ConversationState(BaseModel):
     channel: str
     flow: str | None = None
     flow_state: dict[str, Any] = Field(default_factory=dict)
+    # Flows set aside by another one (newest last): {"flow": name, "state": its state}
+    suspended: list[dict[str, Any]] = Field(default_factory=list)
     pending: Pending | None = None
     with_operator: bool = False
     turns: int = 0
