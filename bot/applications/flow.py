@@ -1,29 +1,35 @@
-"""Filling an application as a flow with pure steps (bot/flows/base.py).
+"""Filling an application as a typed flow with pure steps (bot/flows/base.py).
 
-    choose | resume → [consent] → prefill → ask … ask → confirm (→ edit) → submit
+    choose | resume → [consent] → prefill → ask … ask → confirm (→ edit) → submitting → done
 
 Only missing fields are asked; values the profile already holds are shown
-once for confirmation. Personal fields come after the personal-data consent
-(bot.consent.flows.ensure_personal_data_consent). Every step of a form in
-progress returns a `app.draft` effect, so a client can leave and resume later,
-in this conversation or another. Buttons (`flow:app:<value>`): f:<form>,
-r / n / other (resume, start over, other form), pok / pno (pre-filled values),
-c:<option>, y / n, back, skip, help, send, edit, e:<field>, x (cancel).
+once for confirmation (bot/applications/known.py). Personal fields come after
+the personal-data consent (bot/consent/gate.py). Every step of a form in
+progress saves it (`SaveDraft`), so a client can leave and resume later, in
+this conversation or another. «Отправить» submits (`Submit`); the handler
+reports `Submitted` (or `AlreadySubmitted`) with the number, and the flow says
+it and keeps the answers in the profile for the next form.
+
+Buttons (`flow:app:<value>`): f:<form>, r / n / other (resume, start over,
+other form), pok / pno (pre-filled values), c:<option>, y / n, back, skip,
+help, send, edit, e:<field>, x (cancel), pd_yes / pd_no (consent).
 """
 
 from __future__ import annotations
 
-from datetime import timezone, tzinfo
-from typing import Any
+from dataclasses import replace
+from datetime import date, timezone, tzinfo
+from typing import Callable, Mapping
 
-from bot.consent.flows import GATE_KEY, ensure_personal_data_consent, has_personal_data_consent
-from bot.core.messages import Button, Reply
-from bot.flows.base import FlowContext, FlowEvent, button, reply
-from bot.flows.base import LegacyEffect as Effect
-from bot.flows.base import LegacyStep as Step
+from bot.consent.gate import RecordConsent, consent_gate, has_personal_data_consent
+from bot.core.messages import Button, Reply, ReplyKind
+from bot.flows.base import FlowContext, FlowEvent, Step, button, reply
 
-from . import texts
+from . import known, texts
 from .forms import FieldType, Form, FormField, Forms
+from .reading import (BACK_WORDS, HELP_WORDS, SKIP_WORDS, asks_a_question, is_question, pressed, said,
+                      words)
+from .state import (FORM_STEPS, AlreadySubmitted, ApplicationState, Draft, SaveDraft, Submit, Submitted)
 from .validators import Invalid
 
 NAME = "app"
@@ -31,92 +37,103 @@ PURPOSE = "applications"  # personal-data consent purpose (bot/consent/consent_t
 START_INTENTS = ("start_application",)
 CONTEXT_FORM = "context_form"  # entity the start handler passes: the form the last FAQ points to
 
-# Effects (the module registers their handlers).
-DRAFT = "app.draft"
-SUBMIT = "app.submit"
-
-BACK_WORDS = {"назад", "вернуться", "вернуться назад", "предыдущий вопрос", "back"}
-SKIP_WORDS = {"пропустить", "пропусти", "пропуск", "дальше", "не знаю", "нет почты", "skip", "-"}
-HELP_WORDS = {"помощь", "подсказка", "?", "зачем", "где взять", "где найти", "а где взять", "что писать"}
-MIN_SCORE = 0.5
-QUESTION_SCORE = 0.8
-FORM_STAGES = ("ask", "prefill", "confirm", "edit")
+AppStep = Step[ApplicationState]
+Lead = tuple[Reply, ...]
 
 
 def _b(title: str, value: str) -> Button:
     return button(NAME, title, value)
 
 
-def _words(text: str | None) -> str:
-    return " ".join((text or "").lower().replace("ё", "е").strip(" .!").split())
+def _cancel() -> Button:
+    return _b(texts.CANCEL_BUTTON, "x")
 
 
 class ApplicationFlow:
     name = NAME
-
-    def accepts_free_text(self, state: dict[str, Any]) -> bool:
-        """Filling in fields: any text is an answer (a phone, an ИНН, a name)."""
-        return state.get("stage") in FORM_STAGES
     start_intents = START_INTENTS
+    State = ApplicationState
+    effects = (SaveDraft, Submit, RecordConsent)
 
-    def __init__(self, forms: Forms, *, tz: tzinfo = timezone.utc, org: str | None = None):
+    def __init__(self, forms: Forms, *, org: str, tz: tzinfo = timezone.utc):
         self.forms = forms
-        self.tz = tz
         self.org = org
+        self.tz = tz
 
     # ------------------------------------------------------------ protocol
-    def start(self, ctx: FlowContext, event: FlowEvent, drafts: dict[str, dict] | None = None) -> Step:
-        drafts = drafts or {}
-        base = {"run": int(ctx.now.timestamp() * 1000), "drafts": drafts}
+    def start(self, ctx: FlowContext, event: FlowEvent, drafts: Mapping[str, Draft] | None = None) -> AppStep:
+        """`drafts`: the client's unfinished forms by id (the module's start handler loads them)."""
+        base = ApplicationState(step="choose", run=int(ctx.now.timestamp() * 1000), drafts=dict(drafts or {}))
         form = self.forms.match_text(event.text) or self.forms.get(event.entities.get(CONTEXT_FORM))
-        if form is None and len(drafts) == 1 and "продолж" in _words(event.text):
-            form = self.forms.get(next(iter(drafts)))
+        if form is None and len(base.drafts) == 1 and "продолж" in words(event.text):
+            form = self.forms.get(next(iter(base.drafts)))
             if form:
-                return self._resume(form, drafts[form.id], base, ctx)
+                return self._saved(self._resume(form, base.drafts[form.id], base, ctx))
         if form is not None:
-            return self._pick(form, base, ctx)
+            return self._saved(self._pick(form, base, ctx))
         return self._choose(base)
 
-    def step(self, state: dict[str, Any], event: FlowEvent, ctx: FlowContext) -> Step:
-        result = self._step(state, event, ctx)
-        return self.with_draft(result)
+    def step(self, state: ApplicationState, event: FlowEvent, ctx: FlowContext) -> AppStep:
+        if isinstance(event.outcome, Submitted):
+            return self._submitted(state, event.outcome, ctx)
+        return self._saved(self._answer(state, event, ctx))
 
-    def cancel(self, state: dict[str, Any], ctx: FlowContext) -> Step:
-        has_answers = state.get("form") and (state.get("answers") or state.get("skipped"))
-        return Step(None, [reply(texts.CANCELLED_WITH_DRAFT if has_answers else texts.CANCELLED)])
+    def cancel(self, state: ApplicationState, ctx: FlowContext) -> AppStep:
+        has_answers = bool(state.form and (state.answers or state.skipped))
+        return Step(None, (reply(texts.CANCELLED_WITH_DRAFT if has_answers else texts.CANCELLED),))
+
+    def accepts_free_text(self, state: ApplicationState) -> bool:
+        """Filling in fields: any text is an answer (a phone, an ИНН, a name)."""
+        return state.step in FORM_STEPS
+
+    def reprompt(self, state: ApplicationState, ctx: FlowContext) -> AppStep:
+        """Back after a detour: the question of the current step again."""
+        form = self.forms.get(state.form)
+        if form is None or state.step == "choose":
+            return self._choose(state)
+        if state.step == "resume":
+            return self._pick(form, state, ctx)
+        if state.step in ("confirm", "submitting"):
+            return self._summary(form, state)
+        if state.step == "edit":
+            return self._edit_menu(form, state)
+        field = form.field(state.current)
+        if state.step == "ask" and state.gate is None and field is not None:
+            return self._ask(form, field, state)
+        # pre-filled values or the consent question: offered again as they stand now
+        return self._advance(state.model_copy(update={"gate": None}), ctx)
 
     # ---------------------------------------------------------------- steps
-    def _step(self, state: dict[str, Any], event: FlowEvent, ctx: FlowContext) -> Step:
-        if state.get(GATE_KEY):
-            gate = ensure_personal_data_consent(NAME, PURPOSE, state, event, ctx, org=self.org)
+    def _answer(self, state: ApplicationState, event: FlowEvent, ctx: FlowContext) -> AppStep:
+        if state.gate is not None:
+            gate = consent_gate(NAME, PURPOSE, state.gate, event, ctx, org=self.org)
             if not gate.passed:
-                return gate.step
-            return self._advance({**gate.state, "pd": True}, ctx, effects=gate.effects)
+                return gate.step_for(state)
+            consented = state.model_copy(update={"gate": None, "consented": True})
+            return self._advance(consented, ctx).after(*gate.effects)
         if event.payload == "x":
             return self.cancel(state, ctx)
-        stage = state.get("stage")
-        handler = {"choose": self._on_choose, "resume": self._on_resume, "prefill": self._on_prefill,
-                   "ask": self._on_ask, "confirm": self._on_confirm, "edit": self._on_edit}.get(stage)
-        if handler is None:
-            return self._choose(state)
-        return handler(state, event, ctx)
+        on: dict[str, Callable[[ApplicationState, FlowEvent, FlowContext], AppStep]] = {
+            "choose": self._on_choose, "resume": self._on_resume, "prefill": self._on_prefill,
+            "ask": self._on_ask, "confirm": self._on_confirm, "submitting": self._on_confirm,
+            "edit": self._on_edit}
+        return on[state.step](state, event, ctx)
 
-    def with_draft(self, step: Step) -> Step:
+    @staticmethod
+    def _saved(step: AppStep) -> AppStep:
         """Save progress after every step of a form in progress."""
         st = step.state
-        if step.passthrough or not st or not st.get("form") or st.get("stage") not in FORM_STAGES:
+        if step.passthrough or st is None or not st.form or st.step not in FORM_STEPS:
             return step
-        draft = {k: st.get(k) for k in ("answers", "skipped", "asked", "prefill_done")}
-        return Step(st, step.replies, [*step.effects, Effect(DRAFT, {"form": st["form"], "draft": draft})])
+        return step.plus(effects=(SaveDraft(form=st.form, draft=st.draft()),))
 
     # -------------------------------------------------------- choose a form
-    def _choose(self, state: dict, lead: str = texts.CHOOSE_FORM) -> Step:
-        drafts = state.get("drafts") or {}
-        buttons = [_b(f.button + (texts.DRAFT_MARK if f.id in drafts else ""), f"f:{f.id}") for f in self.forms]
-        base = {k: state[k] for k in ("run", "drafts") if k in state}
-        return Step({**base, "stage": "choose"}, [reply(lead, *buttons, _b(texts.CANCEL_BUTTON, "x"))])
+    def _choose(self, state: ApplicationState) -> AppStep:
+        buttons = [_b(f.button + (texts.DRAFT_MARK if f.id in state.drafts else ""), f"f:{f.id}") for f in self.forms]
+        choosing = ApplicationState(step="choose", run=state.run, drafts=state.drafts)
+        return Step(choosing, (reply(texts.CHOOSE_FORM, *buttons, _cancel()),))
 
-    def _on_choose(self, state: dict, event: FlowEvent, ctx: FlowContext) -> Step:
+    def _on_choose(self, state: ApplicationState, event: FlowEvent, ctx: FlowContext) -> AppStep:
         if event.payload:
             kind, _, value = event.payload.partition(":")
             form = self.forms.get(value) if kind == "f" else None
@@ -126,111 +143,99 @@ class ApplicationFlow:
             return self._pick(form, state, ctx)
         return Step(state, passthrough=True)  # a question while choosing: answered as usual
 
-    def _pick(self, form: Form, state: dict, ctx: FlowContext) -> Step:
-        draft = (state.get("drafts") or {}).get(form.id)
-        if draft and (draft.get("answers") or draft.get("skipped")):
-            done = len(draft.get("answers") or {}) + len(draft.get("skipped") or [])
-            text = texts.RESUME_OFFER.format(title=form.title, done=done, count=len(form.fields))
-            return Step({**state, "stage": "resume", "form": form.id}, [reply(
+    def _pick(self, form: Form, state: ApplicationState, ctx: FlowContext) -> AppStep:
+        draft = state.drafts.get(form.id)
+        if draft and draft.progress():
+            text = texts.RESUME_OFFER.format(title=form.title, done=draft.progress(), count=len(form.fields))
+            return Step(state.model_copy(update={"step": "resume", "form": form.id}), (reply(
                 text, _b(texts.RESUME_BUTTON, "r"), _b(texts.RESTART_BUTTON, "n"),
-                _b(texts.OTHER_FORM_BUTTON, "other"), _b(texts.CANCEL_BUTTON, "x"))])
+                _b(texts.OTHER_FORM_BUTTON, "other"), _cancel()),))
         return self._begin(form, state, ctx)
 
-    def _on_resume(self, state: dict, event: FlowEvent, ctx: FlowContext) -> Step:
-        form = self.forms.get(state.get("form"))
+    def _on_resume(self, state: ApplicationState, event: FlowEvent, ctx: FlowContext) -> AppStep:
+        form = self.forms.get(state.form)
         if form is None:
             return self._choose(state)
-        p = event.payload
-        if p == "r" or (not p and (event.intent == "affirm" and event.score >= MIN_SCORE or "продолж" in _words(event.text))):
-            return self._resume(form, (state.get("drafts") or {}).get(form.id) or {}, state, ctx)
-        if p == "n" or (not p and "заново" in _words(event.text)):
+        p, low = event.payload, words(event.text)
+        if p == "r" or said(event, "affirm") or (not p and "продолж" in low):
+            return self._resume(form, state.drafts.get(form.id) or Draft(), state, ctx)
+        if p == "n" or (not p and "заново" in low):
             return self._begin(form, state, ctx)
-        if p == "other" or (not p and event.intent == "deny" and event.score >= MIN_SCORE):
+        if p == "other" or said(event, "deny"):
             return self._choose(state)
         if p:
             return self._pick(form, state, ctx)
         return Step(state, passthrough=True)
 
-    def _begin(self, form: Form, state: dict, ctx: FlowContext) -> Step:
-        fresh = {"run": state.get("run", 0), "stage": "ask", "form": form.id, "answers": {}, "skipped": [],
-                 "asked": [], "prefill_done": False}
+    def _begin(self, form: Form, state: ApplicationState, ctx: FlowContext) -> AppStep:
+        fresh = ApplicationState(step="ask", run=state.run, form=form.id)
         intro = texts.INTRO.format(title=form.title, description=form.description, count=len(form.fields))
-        return self._advance(fresh, ctx, lead=[reply(intro)])
+        return self._advance(fresh, ctx, lead=(reply(intro),))
 
-    def _resume(self, form: Form, draft: dict, state: dict, ctx: FlowContext) -> Step:
-        known = {f.name for f in form.fields}
-        answers = {k: v for k, v in (draft.get("answers") or {}).items() if k in known}
-        resumed = {"run": state.get("run", 0), "stage": "ask", "form": form.id, "answers": answers,
-                   "skipped": [k for k in draft.get("skipped") or [] if k in known],
-                   "asked": [k for k in draft.get("asked") or [] if k in known],
-                   "prefill_done": bool(draft.get("prefill_done"))}
-        return self._advance(resumed, ctx, lead=[reply(texts.RESUMED.format(title=form.title))])
+    def _resume(self, form: Form, draft: Draft, state: ApplicationState, ctx: FlowContext) -> AppStep:
+        names = {f.name for f in form.fields}  # the form may have changed since the draft was saved
+        resumed = ApplicationState(
+            step="ask", run=state.run, form=form.id,
+            answers={k: v for k, v in draft.answers.items() if k in names},
+            skipped=tuple(k for k in draft.skipped if k in names), asked=tuple(k for k in draft.asked if k in names),
+            prefill_done=draft.prefill_done)
+        return self._advance(resumed, ctx, lead=(reply(texts.RESUMED.format(title=form.title)),))
 
     # ------------------------------------------------------- the next thing
-    def _advance(self, state: dict, ctx: FlowContext, lead: list[Reply] | None = None,
-                 effects: list[Effect] | None = None) -> Step:
-        lead, effects = list(lead or []), list(effects or [])
-        form = self.forms.get(state["form"])
-        state = {**state, "stage": "ask", "editing": False}
-        state.pop("prefill", None)
-        consented = bool(state.get("pd")) or has_personal_data_consent(ctx.profile, PURPOSE)
-        if not state.get("prefill_done"):
-            prefill = self._prefill(form, state, ctx)
-            if prefill and not consented and any(form.field(n).personal for n in prefill):
-                return self._ask_consent(state, ctx, lead, effects)
-            if prefill:
-                items = "\n".join(f"• {form.field(n).title}: {form.field(n).shown(v)}" for n, v in prefill.items())
-                return Step({**state, "stage": "prefill", "prefill": prefill}, [*lead, reply(
-                    texts.PREFILL.format(items=items), _b(texts.PREFILL_YES, "pok"), _b(texts.PREFILL_NO, "pno"),
-                    _b(texts.CANCEL_BUTTON, "x"))], effects)
-            state["prefill_done"] = True
-        field = self._next_field(form, state)
+    def _advance(self, state: ApplicationState, ctx: FlowContext, lead: Lead = ()) -> AppStep:
+        """Offer the profile's values once, then ask the first field not answered (after
+        the consent, if it is personal), or show the summary when all are."""
+        form = self.forms.get(state.form)
+        if form is None:
+            return self._choose(state)
+        state = state.model_copy(update={"step": "ask", "editing": False, "prefill": {}})
+        consented = state.consented or has_personal_data_consent(ctx.profile, PURPOSE)
+        if not state.prefill_done:
+            offered = known.prefill(form, state.done(), ctx.profile, self._today(ctx))
+            if offered and not consented and any(f.personal for f in form.fields if f.name in offered):
+                return self._ask_consent(state, ctx, lead)
+            if offered:
+                items = "\n".join(f"• {f.title}: {f.shown(offered[f.name])}" for f in form.fields if f.name in offered)
+                return Step(state.model_copy(update={"step": "prefill", "prefill": offered}), (*lead, reply(
+                    texts.PREFILL.format(items=items), *self._prefill_buttons())))
+            state = state.model_copy(update={"prefill_done": True})
+        field = next((f for f in form.fields if f.name not in state.done()), None)
         if field is None:
-            return self._summary(form, state, lead, effects)
+            return self._summary(form, state, lead)
         if field.personal and not consented:
-            return self._ask_consent(state, ctx, lead, effects)
-        return self._ask(form, field, state, lead, effects)
+            return self._ask_consent(state, ctx, lead)
+        return self._ask(form, field, state, lead)
 
-    def _ask_consent(self, state: dict, ctx: FlowContext, lead: list[Reply], effects: list[Effect]) -> Step:
-        gate = ensure_personal_data_consent(NAME, PURPOSE, state, FlowEvent(), ctx, org=self.org)
-        return Step(gate.step.state, [*lead, *gate.step.replies], [*effects, *gate.step.effects])
+    def _ask_consent(self, state: ApplicationState, ctx: FlowContext, lead: Lead) -> AppStep:
+        asked = consent_gate(NAME, PURPOSE, None, FlowEvent(), ctx, org=self.org).step_for(state)
+        return replace(asked, replies=(*lead, *asked.replies))
 
-    def _prefill(self, form: Form, state: dict, ctx: FlowContext) -> dict[str, str]:
-        today = self._today(ctx)
-        done = set(state.get("answers") or {}) | set(state.get("skipped") or [])
-        found = {f.name: f.from_profile(ctx.profile, today) for f in form.fields if f.profile and f.name not in done}
-        return {k: v for k, v in found.items() if v}
-
-    @staticmethod
-    def _next_field(form: Form, state: dict) -> FormField | None:
-        done = set(state.get("answers") or {}) | set(state.get("skipped") or [])
-        return next((f for f in form.fields if f.name not in done), None)
-
-    def _ask(self, form: Form, field: FormField, state: dict, lead: list[Reply] | None = None,
-             effects: list[Effect] | None = None, text: str | None = None) -> Step:
-        buttons = []
+    def _ask(self, form: Form, field: FormField, state: ApplicationState, lead: Lead = (),
+             text: str | None = None) -> AppStep:
+        buttons: list[Button] = []
         if field.type is FieldType.choice:
             buttons += [_b(o.title, f"c:{o.id}") for o in field.options]
         if field.type is FieldType.yes_no:
             buttons += [_b(texts.YES_BUTTON, "y"), _b(texts.NO_BUTTON, "n")]
         if not field.required:
             buttons.append(_b(texts.SKIP_BUTTON, "skip"))
-        if state.get("asked") or state.get("editing"):
+        if state.asked or state.editing:
             buttons.append(_b(texts.BACK_BUTTON, "back"))
-        buttons += [_b(texts.HELP_BUTTON, "help"), _b(texts.CANCEL_BUTTON, "x")]
+        buttons += [_b(texts.HELP_BUTTON, "help"), _cancel()]
         prompt = text or field.prompt + ("" if field.required else texts.OPTIONAL_MARK)
-        return Step({**state, "stage": "ask", "current": field.name}, [*(lead or []), reply(prompt, *buttons)],
-                    list(effects or []))
+        return Step(state.model_copy(update={"step": "ask", "current": field.name}), (*lead, reply(prompt, *buttons)))
 
     # ------------------------------------------------------------ answering
-    def _on_ask(self, state: dict, event: FlowEvent, ctx: FlowContext) -> Step:
-        form = self.forms.get(state.get("form"))
-        field = form.field(state.get("current") or "") if form else None
+    def _on_ask(self, state: ApplicationState, event: FlowEvent, ctx: FlowContext) -> AppStep:
+        form = self.forms.get(state.form)
+        if form is None:
+            return self._choose(state)
+        field = form.field(state.current)
         if field is None:
-            return self._advance(state, ctx) if form else self._choose(state)
-        p, low = event.payload, _words(event.text)
+            return self._advance(state, ctx)
+        p, low = event.payload, words(event.text)
         if p == "back" or low in BACK_WORDS:
-            return self._back(form, state, ctx)
+            return self._back(form, field, state)
         if p == "skip" or (not p and low in SKIP_WORDS and field.type is not FieldType.yes_no):
             if field.required:
                 return self._ask(form, field, state, text=texts.CANNOT_SKIP.format(help=field.help))
@@ -238,120 +243,113 @@ class ApplicationFlow:
         if p == "help" or low in HELP_WORDS:
             return self._ask(form, field, state, text=f"{field.help}\n\n{field.prompt}")
         if not p and "продолж" in low and event.intent == "start_application":
-            return self._ask(form, field, state, lead=[reply(texts.RESUMED.format(title=form.title))])
+            return self._ask(form, field, state, lead=(reply(texts.RESUMED.format(title=form.title)),))
         if p:
-            value = self._pressed(field, p)
-            if value is None:
-                return self._ask(form, field, state)
-            return self._store(form, field, state, value, ctx)
+            value = pressed(field, p)
+            return self._ask(form, field, state) if value is None else self._store(form, field, state, value, ctx)
         try:
             value = field.answer(event.text or "", self._today(ctx))
         except Invalid as bad:
-            if field.type is FieldType.yes_no and event.intent in ("affirm", "deny") and event.score >= MIN_SCORE:
+            if field.type is FieldType.yes_no and (said(event, "affirm") or said(event, "deny")):
                 return self._store(form, field, state, "yes" if event.intent == "affirm" else "no", ctx)
-            if self._is_question(event, field):
+            if is_question(event, field):
                 return Step(state, passthrough=True)
             return self._ask(form, field, state, text=bad.message)
         return self._store(form, field, state, value, ctx)
 
-    @staticmethod
-    def _pressed(field: FormField, payload: str) -> str | None:
-        kind, _, value = payload.partition(":")
-        if field.type is FieldType.choice and kind == "c" and field.option(value):
-            return value
-        if field.type is FieldType.yes_no and payload in ("y", "n"):
-            return "yes" if payload == "y" else "no"
-        return None
-
-    @staticmethod
-    def _is_question(event: FlowEvent, field: FormField) -> bool:
-        """A confident FAQ question instead of an answer: let the engine answer it."""
-        if event.intent not in ("faq", "application_status", "pay_fee", "book_appointment"):
-            return False
-        typed = field.type not in (FieldType.text, FieldType.full_name)
-        return event.score >= QUESTION_SCORE and (typed or (event.text or "").rstrip().endswith("?"))
-
-    def _store(self, form: Form, field: FormField, state: dict, value: str | None, ctx: FlowContext) -> Step:
-        answers = dict(state.get("answers") or {})
-        skipped = [s for s in state.get("skipped") or [] if s != field.name]
+    def _store(self, form: Form, field: FormField, state: ApplicationState, value: str | None,
+               ctx: FlowContext) -> AppStep:
+        """Keep an answer (None: skipped) and go on: to the next field, or back to the summary."""
+        answers = {k: v for k, v in state.answers.items() if k != field.name}
+        skipped = tuple(s for s in state.skipped if s != field.name)
         if value is None:
-            answers.pop(field.name, None)
-            skipped.append(field.name)
+            skipped += (field.name,)
         else:
             answers[field.name] = value
-        asked = [a for a in state.get("asked") or [] if a != field.name] + [field.name]
-        new = {**state, "answers": answers, "skipped": skipped, "asked": asked}
-        if state.get("editing"):
-            return self._summary(form, new)
-        return self._advance(new, ctx)
+        asked = (*(a for a in state.asked if a != field.name), field.name)
+        new = state.model_copy(update={"answers": answers, "skipped": skipped, "asked": asked})
+        return self._summary(form, new) if state.editing else self._advance(new, ctx)
 
-    def _back(self, form: Form, state: dict, ctx: FlowContext) -> Step:
-        if state.get("editing"):
+    def _back(self, form: Form, field: FormField, state: ApplicationState) -> AppStep:
+        """The previous question again, its answer forgotten (from the summary: the summary)."""
+        if state.editing:
             return self._summary(form, state)
-        asked = list(state.get("asked") or [])
-        current = form.field(state.get("current") or "")
-        if not asked:
-            return self._ask(form, current, state, text=f"{texts.FIRST_QUESTION} {current.prompt}")
-        previous = form.field(asked.pop())
-        answers = {k: v for k, v in (state.get("answers") or {}).items() if k != previous.name}
-        skipped = [s for s in state.get("skipped") or [] if s != previous.name]
-        return self._ask(form, previous, {**state, "answers": answers, "skipped": skipped, "asked": asked})
+        previous = form.field(state.asked[-1]) if state.asked else None
+        if previous is None:
+            return self._ask(form, field, state, text=f"{texts.FIRST_QUESTION} {field.prompt}")
+        return self._ask(form, previous, state.model_copy(update={
+            "answers": {k: v for k, v in state.answers.items() if k != previous.name},
+            "skipped": tuple(s for s in state.skipped if s != previous.name), "asked": state.asked[:-1]}))
 
-    def _on_prefill(self, state: dict, event: FlowEvent, ctx: FlowContext) -> Step:
-        p = event.payload
-        yes = p == "pok" or (not p and event.intent in ("affirm", "thank") and event.score >= MIN_SCORE)
-        no = p == "pno" or (not p and event.intent == "deny" and event.score >= MIN_SCORE)
-        if yes:
-            answers = {**(state.get("answers") or {}), **(state.get("prefill") or {})}
-            return self._advance({**state, "answers": answers, "prefill_done": True}, ctx)
-        if no:
-            return self._advance({**state, "prefill_done": True}, ctx)
-        if not p and event.intent == "faq" and event.score >= QUESTION_SCORE:
+    def _on_prefill(self, state: ApplicationState, event: FlowEvent, ctx: FlowContext) -> AppStep:
+        if event.payload == "pok" or said(event, "affirm", "thank"):
+            answers = {**state.answers, **state.prefill}
+            return self._advance(state.model_copy(update={"answers": answers, "prefill_done": True}), ctx)
+        if event.payload == "pno" or said(event, "deny"):
+            return self._advance(state.model_copy(update={"prefill_done": True}), ctx)
+        if asks_a_question(event):
             return Step(state, passthrough=True)
-        return Step(state, [reply(texts.YES_NO_FORMAT, _b(texts.PREFILL_YES, "pok"), _b(texts.PREFILL_NO, "pno"),
-                                  _b(texts.CANCEL_BUTTON, "x"))])
+        return Step(state, (reply(texts.YES_NO_FORMAT, *self._prefill_buttons()),))
+
+    @staticmethod
+    def _prefill_buttons() -> tuple[Button, ...]:
+        return _b(texts.PREFILL_YES, "pok"), _b(texts.PREFILL_NO, "pno"), _cancel()
 
     # ------------------------------------------------------ confirm, submit
-    def _summary(self, form: Form, state: dict, lead: list[Reply] | None = None,
-                 effects: list[Effect] | None = None) -> Step:
-        answers = state.get("answers") or {}
-        items = "\n".join(f"• {f.title}: {f.shown(answers.get(f.name))}" for f in form.fields)
+    def _summary(self, form: Form, state: ApplicationState, lead: Lead = ()) -> AppStep:
+        items = "\n".join(f"• {f.title}: {f.shown(state.answers.get(f.name))}" for f in form.fields)
         text = texts.SUMMARY.format(title=form.title, items=items)
-        new = {**state, "stage": "confirm", "editing": False}
-        new.pop("current", None)
-        return Step(new, [*(lead or []), reply(text, _b(texts.SEND_BUTTON, "send"), _b(texts.EDIT_BUTTON, "edit"),
-                                               _b(texts.CANCEL_BUTTON, "x"))], list(effects or []))
+        confirming = state.model_copy(update={"step": "confirm", "editing": False, "current": ""})
+        return Step(confirming, (*lead, reply(text, *self._confirm_buttons())))
 
-    def _on_confirm(self, state: dict, event: FlowEvent, ctx: FlowContext) -> Step:
-        form = self.forms.get(state.get("form"))
-        p, low = event.payload, _words(event.text)
-        if p == "send" or (not p and ("отправ" in low or (event.intent == "affirm" and event.score >= MIN_SCORE))):
-            return Step(None, [], [Effect(SUBMIT, {
-                "form": form.id, "answers": dict(state.get("answers") or {}),
-                "key": f"{ctx.conversation_id}:{state.get('run', 0)}"})])
-        if p == "edit" or (not p and ("измен" in low or (event.intent == "deny" and event.score >= MIN_SCORE))):
+    @staticmethod
+    def _confirm_buttons() -> tuple[Button, ...]:
+        return _b(texts.SEND_BUTTON, "send"), _b(texts.EDIT_BUTTON, "edit"), _cancel()
+
+    def _on_confirm(self, state: ApplicationState, event: FlowEvent, ctx: FlowContext) -> AppStep:
+        form = self.forms.get(state.form)
+        if form is None:
+            return self._choose(state)
+        p, low = event.payload, words(event.text)
+        if p == "send" or said(event, "affirm") or (not p and "отправ" in low):
+            submit = Submit(form=form.id, answers=dict(state.answers), key=f"{ctx.conversation_id}:{state.run}")
+            return Step(state.model_copy(update={"step": "submitting"}), effects=(submit,))
+        if p == "edit" or said(event, "deny") or (not p and "измен" in low):
             return self._edit_menu(form, state)
-        if not p and event.intent == "faq" and event.score >= QUESTION_SCORE:
+        if asks_a_question(event):
             return Step(state, passthrough=True)
-        return Step(state, [reply(texts.CONFIRM_UNCLEAR, _b(texts.SEND_BUTTON, "send"),
-                                  _b(texts.EDIT_BUTTON, "edit"), _b(texts.CANCEL_BUTTON, "x"))])
+        return Step(state, (reply(texts.CONFIRM_UNCLEAR, *self._confirm_buttons()),))
 
-    def _edit_menu(self, form: Form, state: dict) -> Step:
+    def _submitted(self, state: ApplicationState, done: Submitted, ctx: FlowContext) -> AppStep:
+        """Say the number, and keep what the client told us so the next form asks only what is
+        missing (personal values with the consent they were given under)."""
+        text = texts.SUBMITTED.format(number=done.number, title=done.title, date=done.date, status=done.status,
+                                      next=done.next)
+        if isinstance(done, AlreadySubmitted):
+            text = f"{texts.ALREADY_SUBMITTED}\n\n{text}"
+        form = self.forms.get(state.form)
+        profile = known.kept(form, state.answers, ctx.profile, PURPOSE) if form else {}
+        return Step(None, (reply(text, kind=ReplyKind.info),), profile=profile)
+
+    def _edit_menu(self, form: Form, state: ApplicationState) -> AppStep:
         buttons = [_b(f.title, f"e:{f.name}") for f in form.fields]
-        return Step({**state, "stage": "edit"}, [reply(texts.EDIT_CHOOSE, *buttons, _b(texts.BACK_BUTTON, "back"))])
+        return Step(state.model_copy(update={"step": "edit"}), (reply(
+            texts.EDIT_CHOOSE, *buttons, _b(texts.BACK_BUTTON, "back")),))
 
-    def _on_edit(self, state: dict, event: FlowEvent, ctx: FlowContext) -> Step:
-        form = self.forms.get(state.get("form"))
-        p, low = event.payload or "", _words(event.text)
+    def _on_edit(self, state: ApplicationState, event: FlowEvent, ctx: FlowContext) -> AppStep:
+        form = self.forms.get(state.form)
+        if form is None:
+            return self._choose(state)
+        p, low = event.payload or "", words(event.text)
         kind, _, name = p.partition(":")
         field = form.field(name) if kind == "e" else next(
             (f for f in form.fields if low and f.title.lower() in low), None)
         if field is not None:
-            return self._ask(form, field, {**state, "editing": True})
+            return self._ask(form, field, state.model_copy(update={"editing": True}))
         if p == "back" or low in BACK_WORDS:
             return self._summary(form, state)
         return self._edit_menu(form, state)
 
     # --------------------------------------------------------------- helpers
-    def _today(self, ctx: FlowContext):
+    def _today(self, ctx: FlowContext) -> date:
         return ctx.now.astimezone(self.tz).date()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from enum import Enum
 from pathlib import Path
+from typing import Mapping
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
@@ -115,7 +116,7 @@ class FormField(BaseModel):
             return option.title if option else value
         return value
 
-    def from_profile(self, profile: dict[str, str], today: date) -> str | None:
+    def from_profile(self, profile: Mapping[str, str], today: date) -> str | None:
         """A valid value the profile already holds for this field, if any."""
         raw = profile.get(self.profile or "")
         if not raw:

@@ -1,4 +1,4 @@
-"""Applications and unfinished drafts in Redis (keys: bot.store.keys).
+"""Applications and unfinished drafts in Redis (keys: bot/applications/keys.py).
 
 Submission is atomic and happens once per submission key (Lua); status
 changes are optimistic transactions (WATCH/MULTI) checked against the one
@@ -11,13 +11,13 @@ import json
 import re
 import time
 from datetime import datetime, timezone
-from typing import Any
 
 from redis.asyncio import Redis
 
 from bot.applications import keys as app_keys
 from bot.store.documents import update_document
 
+from .state import Draft
 from .status import Application, ApplicationStatus, StatusChange, check_transition
 
 # Clients and staff type the number in Latin letters or lower case too.
@@ -39,10 +39,12 @@ class ApplicationStore:
 
     # ------------------------------------------------------------ submit
     async def create(self, *, form: str, title: str, client_id: str, conversation_id: str, channel: str,
-                     answers: dict[str, str], review_days: int, submit_key: str) -> Application:
+                     answers: dict[str, str], review_days: int, submit_key: str) -> tuple[Application, bool]:
+        """The application of this submission key, and whether this call stored it (False: an
+        earlier call with the same key did)."""
         existing = await self.redis.get(app_keys.application_create(submit_key))
         if existing and (app := await self.get(existing)):
-            return app
+            return app, False
         now = time.time()
         year = datetime.fromtimestamp(now, timezone.utc).year
         seq = await self.redis.incr(app_keys.application_sequence(year))
@@ -55,7 +57,12 @@ class ApplicationStore:
             app_keys.CREATE_APPLICATION_ONCE, 5, app_keys.application_create(submit_key), app_keys.application(number),
             app_keys.application_client(client_id), app_keys.applications_all(), app_keys.application_draft(client_id, form),
             number, app.model_dump_json(), f"{now:.3f}", app_keys.APP_CREATE_TTL_S)
-        return app if owner == number else await self.get(owner)
+        if owner == number:
+            return app, True
+        earlier = await self.get(owner)
+        if earlier is None:
+            raise KeyError(owner)  # the submit-once marker names an application that is gone
+        return earlier, False
 
     # -------------------------------------------------------------- read
     async def get(self, number: str) -> Application | None:
@@ -88,15 +95,16 @@ class ApplicationStore:
         return app
 
     # ------------------------------------------------------------ drafts
-    async def save_draft(self, client_id: str, form: str, draft: dict[str, Any]) -> None:
+    async def save_draft(self, client_id: str, form: str, draft: Draft) -> None:
         await self.redis.set(app_keys.application_draft(client_id, form),
-                             json.dumps({**draft, "saved": time.time()}, ensure_ascii=False), ex=self.draft_ttl_s)
+                             json.dumps({**draft.model_dump(mode="json"), "saved": time.time()}, ensure_ascii=False),
+                             ex=self.draft_ttl_s)
 
-    async def drafts(self, client_id: str, form_ids: list[str]) -> dict[str, dict[str, Any]]:
+    async def drafts(self, client_id: str, form_ids: list[str]) -> dict[str, Draft]:
         if not form_ids:
             return {}
         raws = await self.redis.mget([app_keys.application_draft(client_id, f) for f in form_ids])
-        return {f: json.loads(r) for f, r in zip(form_ids, raws) if r}
+        return {f: Draft.model_validate_json(r) for f, r in zip(form_ids, raws) if r}
 
     async def delete_draft(self, client_id: str, form: str) -> None:
         await self.redis.delete(app_keys.application_draft(client_id, form))
