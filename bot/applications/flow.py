@@ -19,22 +19,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, timezone, tzinfo
-from typing import Callable, Mapping
+from typing import Callable, ClassVar, Mapping
 
 from bot.consent.gate import RecordConsent, consent_gate, has_personal_data_consent
 from bot.core.messages import Button, Reply, ReplyKind
-from bot.flows.base import FlowContext, FlowEvent, Step, button, reply
+from bot.flows.base import Effect, FlowContext, FlowEvent, FlowState, Step, button, reply
 
 from . import known, texts
 from .forms import FieldType, Form, FormField, Forms
-from .reading import (BACK_WORDS, HELP_WORDS, SKIP_WORDS, asks_a_question, is_question, pressed, said,
-                      words)
-from .state import (FORM_STEPS, AlreadySubmitted, ApplicationState, Draft, SaveDraft, Submit, Submitted)
+from .reading import BACK_WORDS, HELP_WORDS, SKIP_WORDS, asks_a_question, is_question, pressed, said, words
+from .state import FORM_STEPS, AlreadySubmitted, ApplicationState, Draft, SaveDraft, Submit, Submitted
 from .validators import Invalid
 
 NAME = "app"
 PURPOSE = "applications"  # personal-data consent purpose (bot/consent/consent_texts.yaml)
-START_INTENTS = ("start_application",)
+START_INTENTS: tuple[str, ...] = ("start_application",)
 CONTEXT_FORM = "context_form"  # entity the start handler passes: the form the last FAQ points to
 
 AppStep = Step[ApplicationState]
@@ -51,9 +50,9 @@ def _cancel() -> Button:
 
 class ApplicationFlow:
     name = NAME
-    start_intents = START_INTENTS
-    State = ApplicationState
-    effects = (SaveDraft, Submit, RecordConsent)
+    start_intents: tuple[str, ...] = START_INTENTS
+    State: ClassVar[type[FlowState]] = ApplicationState
+    effects: ClassVar[tuple[type[Effect], ...]] = (SaveDraft, Submit, RecordConsent)
 
     def __init__(self, forms: Forms, *, org: str, tz: tzinfo = timezone.utc):
         self.forms = forms

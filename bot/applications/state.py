@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.consent.gate import ConsentGate
 from bot.flows.base import Effect, FlowState, Outcome
@@ -24,7 +24,7 @@ class Draft(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")  # stored with the time it was saved
 
-    answers: dict[str, str] = {}
+    answers: dict[str, str] = Field(default_factory=dict)
     skipped: tuple[str, ...] = ()
     asked: tuple[str, ...] = ()  # answered or skipped, in order: what «назад» goes back to
     prefill_done: bool = False
@@ -36,13 +36,13 @@ class Draft(BaseModel):
 class ApplicationState(FlowState):
     step: Position
     run: int = 0  # when this run of the flow started (ms): one submission per run
-    drafts: dict[str, Draft] = {}  # while choosing or resuming: the client's drafts by form id
+    drafts: dict[str, Draft] = Field(default_factory=dict)  # while choosing or resuming: the client's drafts by form id
     form: str = ""
-    answers: dict[str, str] = {}
+    answers: dict[str, str] = Field(default_factory=dict)
     skipped: tuple[str, ...] = ()
     asked: tuple[str, ...] = ()
     prefill_done: bool = False  # the profile's values were offered (or there were none)
-    prefill: dict[str, str] = {}  # at step prefill: the values offered
+    prefill: dict[str, str] = Field(default_factory=dict)  # at step prefill: the values offered
     current: str = ""  # at step ask: the field asked
     editing: bool = False  # the field is asked again from the summary
     consented: bool = False  # personal-data consent given in this run (the profile learns it next turn)

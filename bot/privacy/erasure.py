@@ -36,7 +36,9 @@ from redis.asyncio import Redis
 
 from bot.consent.ledger import Ledger
 from bot.consent.model import ALL, Action, Kind, Record
+from bot.core.engine import Turn
 from bot.core.messages import Reply, ReplyKind
+from bot.flows.base import Step
 from bot.store import keys
 from bot.applications import keys as app_keys
 from bot.booking import keys as booking_keys
@@ -211,19 +213,24 @@ class Eraser:
         if not flows:
             return 0
         ended = 0
-        conversations = self.runtime.engine.conversations
+        engine = self.runtime.engine
+
+        async def end(other: Turn) -> None:
+            """Another conversation: the engine ends the flow, as in a turn of its own (no
+            cancel step: its words would promise to keep the answers)."""
+            nonlocal ended
+            flow = engine.flows.get(other.state.flow or "")
+            if flow is not None and flow.name in flows:
+                await engine.run_step(other, flow, Step(state=None))
+                ended += 1
+
         for cid in cids:
             if turn is not None and cid == turn.state.conversation_id:
                 if turn.state.flow in flows:  # saved by the engine at the end of the turn
                     turn.state.flow, turn.state.flow_state = None, {}
                     ended += 1
             else:
-                async with conversations.lock(cid):
-                    state = await conversations.load(cid)
-                    if state is not None and state.flow in flows:
-                        state.flow, state.flow_state = None, {}
-                        await conversations.save(state)
-                        ended += 1
+                await engine.system_turn(cid, end)
             if await self.redis.hget(handoff_keys.handoff(cid), "flow") in flows:
                 await self.redis.hset(handoff_keys.handoff(cid), mapping={"flow": "", "flow_state": "{}"})
         return ended
