@@ -11,6 +11,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 
+from bot.booking import texts
 from bot.booking.service import reminder_key
 from bot.booking.topics import load_topics
 from bot.settings import ROOT
@@ -97,6 +98,40 @@ async def test_book_confirm_history_move_and_cancel(api, runtime, booking):
     assert await booking.book.reminder_due(appt.id) is None
     await chat.say("отмените мою запись")
     assert "нет предстоящих записей" in chat.text()
+
+
+async def test_buttons_under_a_booking_run_aside_of_another_flow_which_comes_back(api, runtime, booking):
+    chat = Chat(api, client_id=unique("aside"))
+    await chat.press("flow:booking:book")
+    await chat.press("flow:booking:t:taxes")
+    await chat.press(slot_payloads(chat)[0])
+    await chat.press("flow:booking:pd_yes")
+    await chat.press_title("Записаться")
+    [appt] = await booking.book.for_client(scoped(chat.client_id))
+
+    await chat.say("перезвоните мне")  # another flow: it asks its own question
+    assert chat.last["state"]["flow"] == "callback"
+    callback_question = chat.last["replies"][-1]["text"]
+
+    await chat.press(f"flow:booking:c:{appt.id}")  # «Отменить запись» under the booking
+    assert "Отменить запись «Налоги и отчётность»" in chat.text()
+    assert chat.last["state"]["flow"] == "callback" and chat.last["replies"][-1]["text"] == callback_question
+    await chat.press("flow:booking:keep")
+    assert chat.text().startswith(texts.KEEP) and chat.last["state"]["flow"] == "callback"
+    assert await booking.book.places_taken("taxes", appt.slot) == 1
+
+    await chat.press(f"flow:booking:m:{appt.id}:taxes")  # «Перенести»: the booking goes on, the callback waits
+    assert chat.last["state"]["flow"] == "booking" and callback_question not in chat.text()
+    await chat.press(slot_payloads(chat)[-1])
+    await chat.press_title("Перенести")
+    assert "запись перенесена" in chat.text() and chat.last["replies"][-1]["text"] == callback_question
+    assert chat.last["state"]["flow"] == "callback"
+
+    await chat.press(f"flow:booking:cy:{appt.id}")
+    assert "отменена, напоминания не будет" in chat.text() and chat.last["state"]["flow"] == "callback"
+    assert (await booking.book.get(appt.id)).status == "cancelled"
+    await chat.press("flow:callback:yes")  # the callback goes on where it was
+    assert "номер телефона" in chat.text()
 
 
 async def test_two_clients_race_for_the_last_place(api, runtime, booking):

@@ -22,7 +22,7 @@ working later.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -81,10 +81,10 @@ def _lookup(step: Position, effect: Effect, appointment: str = "") -> Step[Booki
 
 
 class BookingFlow:
-    name = NAME
-    start_intents = START_INTENTS
-    State = BookingState
-    effects: tuple[type[Effect], ...] = (*EFFECTS, RecordConsent)
+    name: str = NAME
+    start_intents: tuple[str, ...] = START_INTENTS
+    State: ClassVar[type[FlowState]] = BookingState
+    effects: ClassVar[tuple[type[Effect], ...]] = (*EFFECTS, RecordConsent)
 
     def __init__(self, topics: Topics, *, org: str):
         self.topics = topics
