@@ -6,7 +6,7 @@ topic → slot (3 nearest free + «Другие даты») → personal-data co
 
 Steps never touch Redis: anything that reads or changes places is an effect
 (effects.py) whose handler (handlers.py) reports an outcome back; the flow
-renders every reply from its state and those outcomes. Button values
+renders every reply (replies.py) from its state and those outcomes. Button values
 (`flow:booking:<value>`):
   t:<topic>  topics          choose a topic / show the topics again
   s:<epoch>  more:<epoch>    choose a slot / later dates (after that slot's day)
@@ -27,23 +27,20 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict
 
 from bot.consent.gate import ConsentGate, RecordConsent, consent_gate
-from bot.core import texts as core_texts
-from bot.core.messages import Button, Reply, ReplyKind
 from bot.core.numbers import parse_epoch
-from bot.flows.base import Effect, FlowContext, FlowEvent, FlowState, Outcome, Step, button, reply
+from bot.flows.base import Effect, FlowContext, FlowEvent, FlowState, Outcome, Step
 
 from . import texts
-from .effects import (EFFECTS, AppointmentsFound, AppointmentView, Booked, BookSlot, CancelAppointment, Cancelled,
-                      FindAppointment, ListAppointments, MoveAppointment, NotBooked, OfferSlots, SlotsFound)
+from .effects import (EFFECTS, AppointmentsFound, Booked, BookSlot, CancelAppointment, Cancelled, FindAppointment,
+                      ListAppointments, MoveAppointment, NotBooked, OfferSlots, SlotsFound)
+from .replies import NAME as NAME  # the flow's name, in its buttons
+from .replies import Replies, info, slot_by_buttons, unknown_button
 from .topics import Topic, Topics
 
-NAME = "booking"
 PURPOSE = "appointments"  # the personal-data consent text `pd_appointments`
 START_INTENTS = ("book_appointment", "cancel_appointment")
 MIN_SCORE = 0.5
 OFFERED_MAX = 30  # slots remembered with their times (the client may press an earlier offer's button)
-LISTED_MAX = 8  # appointments shown in a list
-RETRY_LEAD = {"taken": texts.SLOT_TAKEN, "gone": texts.SLOT_GONE, "same": texts.SAME_SLOT}
 
 Position = Literal["topic", "slot", "confirm", "saving",
                    # waiting for the service within one turn (an outcome ends the flow)
@@ -68,14 +65,6 @@ class BookingState(FlowState):
     gate: ConsentGate | None = None  # the personal-data consent question stands
 
 
-def _info(text: str, *buttons: Button) -> Reply:
-    return reply(text, *buttons, kind=ReplyKind.info)
-
-
-def _unknown_button(state: BookingState | None) -> Step[BookingState]:
-    return Step(state=state, replies=(_info(core_texts.UNKNOWN_BUTTON),))
-
-
 def _lookup(step: Position, effect: Effect, appointment: str = "") -> Step[BookingState]:
     return Step(state=BookingState(step=step, appointment=appointment), effects=(effect,))
 
@@ -89,6 +78,7 @@ class BookingFlow:
     def __init__(self, topics: Topics, *, org: str):
         self.topics = topics
         self.org = org  # named in the personal-data consent text
+        self.say = Replies(topics)
 
     # ------------------------------------------------------------- protocol
     def start(self, ctx: FlowContext, event: FlowEvent) -> Step[BookingState]:
@@ -119,7 +109,7 @@ class BookingFlow:
                 return self._ask_topic()
             if event.intent == "faq":
                 return Step(state=state, passthrough=True)  # a question mid-flow: answer it, keep the step
-            return Step(state=state, replies=(self._topic_reply(texts.TOPIC_BY_BUTTONS),))
+            return Step(state=state, replies=(self.say.topics_question(texts.TOPIC_BY_BUTTONS),))
         if state.step == "slot":
             if event.intent == "faq":
                 return Step(state=state, passthrough=True)
@@ -131,12 +121,12 @@ class BookingFlow:
                 return self._offer(self.topics[state.topic], move=state.move, offered=state.offered)
             if event.intent == "faq":
                 return Step(state=state, passthrough=True)
-            return Step(state=state, replies=(reply(texts.CONFIRM_BY_BUTTONS, *self._confirm_buttons(state)),))
-        return Step(state=None, replies=(_info(core_texts.UNKNOWN_BUTTON),))
+            return Step(state=state, replies=(self.say.confirm_by_buttons(moving=bool(state.move)),))
+        return Step(state=None, replies=(unknown_button(),))
 
     def cancel(self, state: BookingState | None, ctx: FlowContext) -> Step[BookingState]:
         """«отмена» mid-flow: nothing is booked or changed."""
-        return Step(state=None, replies=(_info(texts.KEEP if state and state.move else texts.CANCELLED_FLOW),))
+        return Step(state=None, replies=(info(texts.KEEP if state and state.move else texts.CANCELLED_FLOW),))
 
     def reprompt(self, state: BookingState, ctx: FlowContext) -> Step[BookingState]:
         """Back after a detour: the question of the current step again."""
@@ -146,7 +136,7 @@ class BookingFlow:
                 return gate.step_for(state)
             return self._confirm(state.model_copy(update={"gate": None}))  # given meanwhile
         if state.step == "topic":
-            return Step(state=state, replies=(self._topic_reply(texts.TOPIC_BY_BUTTONS),))
+            return Step(state=state, replies=(self.say.topics_question(texts.TOPIC_BY_BUTTONS),))
         if state.step == "slot":
             return self._offer(self.topics[state.topic], move=state.move, offered=state.offered)
         if state.step in ("confirm", "saving"):
@@ -183,7 +173,7 @@ class BookingFlow:
         if action == "cy" and arg:
             return _lookup("cancelling", CancelAppointment(arg), arg)
         if action == "keep":  # «Оставить как есть» under the cancel question
-            kept = _info(texts.KEEP)
+            kept = info(texts.KEEP)
             if state is None:
                 return Step(state=None, replies=(kept,))
             again = self.reprompt(state, ctx)  # pressed mid-booking: go on with it
@@ -201,7 +191,7 @@ class BookingFlow:
                 return self._chose_slot(state, epoch, ctx)
             if action == "ok" and state.step == "confirm":
                 return self._commit(state)
-        return _unknown_button(state)
+        return Step(state=state, replies=(unknown_button(),))
 
     # ---------------------------------------------------------------- steps
     def _topic_from(self, event: FlowEvent) -> Topic | None:
@@ -211,12 +201,8 @@ class BookingFlow:
             topic = next((t for t in self.topics.all if words and words in t.title.lower()), None)
         return topic
 
-    def _topic_reply(self, text: str) -> Reply:
-        buttons = [button(NAME, t.title, f"t:{t.id}") for t in self.topics.all]
-        return reply(text, *buttons, button(NAME, texts.CANCEL_BUTTON, "x"))
-
     def _ask_topic(self) -> Step[BookingState]:
-        return Step(state=BookingState(step="topic"), replies=(self._topic_reply(texts.ASK_TOPIC),))
+        return Step(state=BookingState(step="topic"), replies=(self.say.topics_question(texts.ASK_TOPIC),))
 
     def _offer(self, topic: Topic, *, move: str = "",
                offered: tuple[OfferedSlot, ...] = ()) -> Step[BookingState]:
@@ -226,7 +212,7 @@ class BookingFlow:
     def _offer_again(self, state: BookingState) -> Step[BookingState]:
         """Typed text, or a slot button of an offer not made in this booking: the free slots again."""
         return Step(state=state.model_copy(update={"step": "slot", "slot": None}),
-                    replies=(reply(texts.SLOT_BY_BUTTONS),), effects=(OfferSlots(state.topic),))
+                    replies=(slot_by_buttons(),), effects=(OfferSlots(state.topic),))
 
     def _chose_slot(self, state: BookingState, epoch: int, ctx: FlowContext) -> Step[BookingState]:
         if _when(state, epoch) is None:
@@ -238,23 +224,12 @@ class BookingFlow:
                 return gate.step_for(chosen)
         return self._confirm(chosen)
 
-    def _confirm_buttons(self, state: BookingState) -> tuple[Button, ...]:
-        ok = texts.MOVE_CONFIRM_BUTTON if state.move else texts.BOOK_BUTTON
-        return (button(NAME, ok, "ok"), button(NAME, texts.OTHER_TIME, "again"),
-                button(NAME, texts.CANCEL_BUTTON, "x"))
-
     def _confirm(self, state: BookingState) -> Step[BookingState]:
         when = _when(state, state.slot)
         if when is None:  # e.g. a state saved before the times were kept in it
             return self._offer_again(state)
-        topic = self.topics[state.topic]
-        if state.move:
-            text = texts.CONFIRM_MOVE.format(topic=topic.title, when=when, zone=state.zone)
-        else:
-            text = texts.CONFIRM.format(topic=topic.title, when=when, zone=state.zone,
-                                        minutes=topic.duration_minutes, place=texts.place(topic.online, topic.location))
-        return Step(state=state.model_copy(update={"step": "confirm"}),
-                    replies=(reply(text, *self._confirm_buttons(state)),))
+        return Step(state=state.model_copy(update={"step": "confirm"}), replies=(
+            self.say.confirm(self.topics[state.topic], when, state.zone, moving=bool(state.move)),))
 
     def _commit(self, state: BookingState) -> Step[BookingState]:
         saving = state.model_copy(update={"step": "saving"})
@@ -268,82 +243,35 @@ class BookingFlow:
         if isinstance(outcome, SlotsFound):
             return self._slots(state, outcome)
         if isinstance(outcome, Booked):
-            return self._booked(state, outcome)
+            return Step(state=None, replies=(
+                self.say.booked(self.topics[state.topic], outcome, moved=bool(state.move)),))
         if isinstance(outcome, AppointmentsFound):
-            return self._appointments(state, outcome)
+            if not outcome.appointments:  # nothing upcoming (the list)
+                return Step(state=None, replies=(self.say.appointments(outcome),))
+            if state.step == "asking_cancel":
+                return Step(state=None, replies=(self.say.ask_cancel(outcome.appointments[0], outcome.zone),))
+            if state.step == "showing":
+                return Step(state=None, replies=(self.say.appointment(outcome.appointments[0], outcome.zone),))
+            return Step(state=None, replies=(self.say.appointments(outcome),))
         if isinstance(outcome, Cancelled):
-            return Step(state=None, replies=(_info(texts.CANCELLED_APPT.format(
-                topic=self._title(outcome.topic), when=outcome.when), button(NAME, texts.BOOK_AGAIN, "book")),))
+            return Step(state=None, replies=(self.say.cancelled(outcome),))
         if isinstance(outcome, NotBooked):
-            again = (button(NAME, texts.BOOK_AGAIN, "book"),) if outcome.book_again else ()
-            return Step(state=None, replies=(_info(texts.NOT_BOOKED, *again),))
+            return Step(state=None, replies=(self.say.not_booked(outcome),))
         raise TypeError(f"the booking flow has no step for {type(outcome).__name__}")
 
     def _slots(self, state: BookingState, found: SlotsFound) -> Step[BookingState]:
         topic = self.topics.by_id.get(state.topic)
+        moving = bool(state.move)
         if topic is None or not found.slots:
-            if topic is not None and found.later:
-                return Step(state=state, replies=(reply(texts.NO_MORE_SLOTS.format(topic=topic.title)),))
-            other = (button(NAME, texts.OTHER_TOPIC, "book"),) if topic is not None and not state.move else ()
-            return Step(state=None, replies=(_info(texts.NO_SLOTS.format(
-                days=found.horizon_days, topic=topic.title if topic else "—"), *other),))
+            if topic is not None and found.later:  # nothing later: the earlier offer stands
+                return Step(state=state, replies=(self.say.no_later_slots(topic),))
+            return Step(state=None, replies=(self.say.no_slots(topic, found, moving=moving),))
         known = {o.slot: o for o in state.offered}
         known.update((s.slot, OfferedSlot(slot=s.slot, when=s.when)) for s in found.slots)
         offered = tuple(known.values())[-OFFERED_MAX:]
-        buttons = [button(NAME, s.when_short, f"s:{s.slot}") for s in found.slots]
-        buttons.append(button(NAME, texts.TOPIC_BUTTON_MORE, f"more:{found.slots[-1].slot}"))
-        if not state.move:
-            buttons.append(button(NAME, texts.OTHER_TOPIC, "topics"))
-        buttons.append(button(NAME, texts.CANCEL_BUTTON, "x"))
-        if found.retry is not None:
-            text = RETRY_LEAD[found.retry]
-        elif found.later:
-            text = texts.PICK_SLOT_LATER.format(zone=found.zone)
-        else:
-            text = texts.PICK_SLOT.format(topic=topic.title, minutes=topic.duration_minutes, zone=found.zone)
         return Step(state=state.model_copy(update={"step": "slot", "slot": None, "offered": offered,
                                                    "zone": found.zone}),
-                    replies=(reply(text, *buttons),))
-
-    def _booked(self, state: BookingState, booked: Booked) -> Step[BookingState]:
-        topic = self.topics[state.topic]
-        text = (texts.MOVED if state.move else texts.BOOKED).format(
-            topic=topic.title, when=booked.when, zone=booked.zone, minutes=topic.duration_minutes,
-            place=texts.place(topic.online, topic.location), reminder=texts.REMINDER_PROMISE if booked.reminder else "")
-        return Step(state=None, replies=(reply(text, *self._manage_buttons(booked.appointment, topic.id)),))
-
-    def _appointments(self, state: BookingState, found: AppointmentsFound) -> Step[BookingState]:
-        if not found.appointments:
-            return Step(state=None, replies=(_info(texts.NO_APPOINTMENTS, button(NAME, texts.BOOK_START, "book")),))
-        first = found.appointments[0]
-        if state.step == "asking_cancel":
-            return Step(state=None, replies=(reply(
-                texts.ASK_CANCEL.format(topic=self._title(first.topic), when=first.when, zone=found.zone),
-                button(NAME, texts.YES_CANCEL, f"cy:{first.id}"), button(NAME, texts.KEEP_BUTTON, "keep")),))
-        if len(found.appointments) == 1:
-            topic = self.topics.by_id.get(first.topic)
-            return Step(state=None, replies=(reply(texts.ONE_APPOINTMENT.format(
-                topic=self._title(first.topic), when=first.when, zone=found.zone,
-                place=texts.place(topic.online, topic.location) if topic else ""),
-                *self._manage_buttons(first.id, first.topic)),))
-        listed = found.appointments[:LISTED_MAX]
-        lines = [texts.APPOINTMENT_LINE.format(topic=self._title(a.topic), when=a.when) for a in listed]
-        return Step(state=None, replies=(reply(
-            texts.MANY_APPOINTMENTS.format(zone=found.zone, items="\n".join(lines)),
-            *(self._appointment_button(a) for a in listed)),))
-
-    # -------------------------------------------------------------- helpers
-    def _title(self, topic_id: str) -> str:
-        topic = self.topics.by_id.get(topic_id)
-        return topic.title if topic else topic_id
-
-    def _manage_buttons(self, appointment: str, topic_id: str) -> tuple[Button, ...]:
-        return (button(NAME, texts.MOVE_BUTTON, f"m:{appointment}:{topic_id}"),
-                button(NAME, texts.CANCEL_APPT_BUTTON, f"c:{appointment}"))
-
-    def _appointment_button(self, appointment: AppointmentView) -> Button:
-        return button(NAME, f"{self._title(appointment.topic)}: {appointment.when_short}"[:60],
-                      f"a:{appointment.id}")
+                    replies=(self.say.slots(topic, found, moving=moving),))
 
 
 def _when(state: BookingState, slot: int | None) -> str | None:
