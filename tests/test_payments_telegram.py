@@ -17,8 +17,8 @@ import uvicorn
 from bot import modules
 from bot.app import create_app
 from bot.channels import telegram
-from bot.payments.module import WEBHOOK_PATH
-from bot.payments.orders import PaymentMethod, PaymentStatus
+from bot.payments.status import PaymentMethod, PaymentStatus
+from bot.payments.web import WEBHOOK_PATH
 from bot.runtime import Runtime
 from tests.conftest import free_port
 from tests.emulator.harness import BotApiProxy, Emulator, TgUser, buttons_of, texts_of

@@ -12,14 +12,15 @@ from __future__ import annotations
 import importlib
 import logging
 import time
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
-from bot.core.messages import Reply, ReplyKind
+from bot.core.messages import Reply
 
-from . import texts
-from .catalogue import Catalogue, format_rubles
-from .orders import InvalidTransition, Order, OrderStore, PaymentMethod, PaymentStatus
-from .providers import Observed, Provider, Started
+from .catalogue import Catalogue
+from .orders import Order, OrderStore
+from .providers import Observed, Provider, ProviderUnavailable, Started
+from .receipts import status_reply
+from .status import InvalidTransition, PaymentMethod, PaymentStatus
 
 log = logging.getLogger("payments.service")
 
@@ -33,24 +34,6 @@ class OrderClosed(RuntimeError):
     def __init__(self, order: Order):
         super().__init__(order.status.value)
         self.order = order
-
-
-def confirmation(order: Order) -> Reply:
-    return Reply(kind=ReplyKind.info, text=texts.CONFIRMED.format(
-        name=order.fee_name, amount=format_rubles(order.amount_kopecks), purpose=order.purpose,
-        uin=order.uin, date=order.paid_date, payment_id=order.payment_id or order.id))
-
-
-def status_reply(order: Order) -> Reply:
-    """What to tell the client about one order, by its status."""
-    amount = format_rubles(order.amount_kopecks)
-    if order.status is PaymentStatus.paid:
-        return confirmation(order)
-    text = {
-        PaymentStatus.failed: texts.FAILED, PaymentStatus.expired: texts.EXPIRED,
-        PaymentStatus.refunded: texts.REFUNDED,
-    }.get(order.status, texts.NOT_YET)
-    return Reply(kind=ReplyKind.info, text=text.format(uin=order.uin, amount=amount))
 
 
 class PaymentService:
@@ -162,6 +145,23 @@ class PaymentService:
                 return await self.orders.get(order.id), False
         return order, False
 
+    async def latest(self, order_id: str) -> Order:
+        """The order after asking its providers (a quiet failure keeps what we know) and
+        expiring it when due; a change found here is not announced: the caller tells the client."""
+        try:
+            order, _ = await self.refresh(order_id, announce=False)
+        except ProviderUnavailable:
+            order = await self.orders.get(order_id)
+            if order is None:
+                raise KeyError(order_id) from None
+        order, _ = await self.expire_if_due(order)
+        return order
+
+    async def told(self, order: Order) -> None:
+        """The client has just been shown this order's confirmation in a conversation."""
+        if order.status is PaymentStatus.paid and not order.notified:
+            await self.orders.update(order.id, notified=True)
+
     # ------------------------------------------------------------ announcing
     async def announce(self, order: Order) -> bool:
         """Send the outcome to the client outside a conversation turn (transactional)."""
@@ -169,7 +169,7 @@ class PaymentService:
             return False
         delivered = False
         try:
-            delivered = await self.notifier(order, [status_reply(order)])
+            delivered = await self.notifier(order, [status_reply(order.facts())])
         except Exception:  # noqa: BLE001 - a failed delivery must not undo the recorded payment
             log.exception("order %s: notification failed", order.id)
         if delivered and order.status is PaymentStatus.paid:
