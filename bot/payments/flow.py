@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from bot.core.messages import Button, Reply, ReplyKind
 from bot.core.numbers import digits_of
@@ -107,10 +107,10 @@ def _b(title: str, value: str) -> Button:
 
 
 class PayFlow:
-    name = NAME
-    start_intents = START_INTENTS
-    State = PayState
-    effects = (CreateOrder, StartPayment, CheckPayment)
+    name: str = NAME
+    start_intents: tuple[str, ...] = START_INTENTS
+    State: ClassVar[type[FlowState]] = PayState
+    effects: ClassVar[tuple[type[Effect], ...]] = (CreateOrder, StartPayment, CheckPayment)
 
     def __init__(self, catalogue: Catalogue, methods: Callable[[str], Sequence[PaymentMethod]]):
         self.catalogue = catalogue

@@ -98,6 +98,13 @@ class OrderStore:
         raw = await self.redis.get(pay_keys.payment_order(order_id))
         return Order.model_validate_json(raw) if raw else None
 
+    async def require(self, order_id: str) -> Order:
+        """The order, which must exist (KeyError otherwise)."""
+        order = await self.get(order_id)
+        if order is None:
+            raise KeyError(order_id)
+        return order
+
     async def by_uin(self, uin: str) -> Order | None:
         return await self.get(await self.redis.get(pay_keys.payment_uin(uin)))
 

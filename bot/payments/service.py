@@ -13,19 +13,23 @@ import importlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from bot.core.messages import Reply
 
 from .catalogue import Catalogue
-from .orders import Order, OrderStore
+from .orders import Attempt, Order, OrderStore
 from .providers import Observed, Provider, ProviderUnavailable, Started
 from .receipts import status_reply
 from .status import InvalidTransition, PaymentMethod, PaymentStatus
 
+if TYPE_CHECKING:
+    from .yookassa import YooKassaClient
+
 log = logging.getLogger("payments.service")
 
 # The Telegram channel sets this to deliver an invoice: (order, sendInvoice kwargs) -> sent?
-InvoiceSender = Callable[[Order, dict], Awaitable[bool]]
+InvoiceSender = Callable[[Order, dict[str, Any]], Awaitable[bool]]
 # Delivers replies to a client outside a turn: (order, replies) -> delivered?
 Notifier = Callable[[Order, list[Reply]], Awaitable[bool]]
 
@@ -38,12 +42,12 @@ class OrderClosed(RuntimeError):
 
 class PaymentService:
     def __init__(self, orders: OrderStore, catalogue: Catalogue, *, order_ttl_seconds: float,
-                 notifier: Notifier | None = None, qr_encoding: str = "windows-1251"):
+                 notifier: Notifier | None = None, qr_encoding: str = "windows-1251") -> None:
         self.orders = orders
         self.catalogue = catalogue
         self.order_ttl_seconds = order_ttl_seconds
         self.qr_encoding = qr_encoding
-        self.gateway = None  # YooKassaClient when card payments are configured (webhook checks)
+        self.gateway: YooKassaClient | None = None  # YooKassaClient when card payments are configured (webhook checks)
         self.providers: dict[PaymentMethod, Provider] = {}
         self.notifier = notifier
         self.invoice_sender: InvoiceSender | None = None
@@ -53,7 +57,7 @@ class PaymentService:
 
     def methods(self, channel: str) -> list[PaymentMethod]:
         """Ways to pay offered in this channel, preferred first."""
-        out = [m for m in (PaymentMethod.qr, PaymentMethod.card) if m in self.providers]
+        out: list[PaymentMethod] = [m for m in (PaymentMethod.qr, PaymentMethod.card) if m in self.providers]
         if channel == "telegram" and PaymentMethod.telegram in self.providers and self.invoice_sender:
             out.insert(0, PaymentMethod.telegram)
         return out
@@ -70,23 +74,21 @@ class PaymentService:
 
     async def start(self, order_id: str, method: PaymentMethod) -> tuple[Order, Started]:
         """Start (or re-show) a way of paying; raises OrderClosed if the order is not open."""
-        order = await self.orders.get(order_id)
-        if order is None:
-            raise KeyError(order_id)
+        order = await self.orders.require(order_id)
         if order.status not in (PaymentStatus.created, PaymentStatus.pending):
             raise OrderClosed(order)
         started = await self.providers[method].start(order)
         known = order.attempt(method)
         attempts = list(order.attempts)
         if not known or known.provider_payment_id != started.provider_payment_id:
-            attempts.append({"method": method, "provider_payment_id": started.provider_payment_id,
-                             "confirmation_url": started.confirmation_url})
+            attempts.append(Attempt(method=method, provider_payment_id=started.provider_payment_id,
+                                    confirmation_url=started.confirmation_url))
             if started.provider_payment_id:
                 await self.orders.link_provider(method.value, started.provider_payment_id, order.id)
         try:
             order, _ = await self.orders.update(order.id, PaymentStatus.pending, attempts=attempts)
         except InvalidTransition:  # paid or closed meanwhile (a webhook won the race)
-            raise OrderClosed(await self.orders.get(order.id)) from None
+            raise OrderClosed(await self.orders.require(order.id)) from None
         return order, started
 
     # ------------------------------------------------------------ observing
@@ -116,7 +118,7 @@ class PaymentService:
             order, changed = await self.orders.update(order.id, status, **changes)
         except InvalidTransition as exc:
             log.info("order %s: ignored stale status (%s)", order.id, exc)
-            return await self.orders.get(order.id), False
+            return await self.orders.require(order.id), False
         if changed and announce and order.status in (PaymentStatus.paid, PaymentStatus.failed,
                                                      PaymentStatus.refunded):
             await self.announce(order)
@@ -124,9 +126,7 @@ class PaymentService:
 
     async def refresh(self, order_id: str, *, announce: bool) -> tuple[Order, bool]:
         """Ask every provider that has a payment for this order; apply what they know."""
-        order = await self.orders.get(order_id)
-        if order is None:
-            raise KeyError(order_id)
+        order = await self.orders.require(order_id)
         changed_any = False
         for method in dict.fromkeys(a.method for a in order.attempts):
             provider = self.providers.get(method)
@@ -142,7 +142,7 @@ class PaymentService:
             try:
                 return await self.orders.update(order.id, PaymentStatus.expired)
             except InvalidTransition:
-                return await self.orders.get(order.id), False
+                return await self.orders.require(order.id), False
         return order, False
 
     async def latest(self, order_id: str) -> Order:
@@ -151,9 +151,7 @@ class PaymentService:
         try:
             order, _ = await self.refresh(order_id, announce=False)
         except ProviderUnavailable:
-            order = await self.orders.get(order_id)
-            if order is None:
-                raise KeyError(order_id) from None
+            order = await self.orders.require(order_id)
         order, _ = await self.expire_if_due(order)
         return order
 
@@ -177,7 +175,7 @@ class PaymentService:
         return delivered
 
 
-def consent_notify():
+def consent_notify() -> Callable[..., Awaitable[Any]] | None:
     """`bot.consent.notifications.notify` when the consent module provides it."""
     try:
         module = importlib.import_module("bot.consent.notifications")

@@ -130,6 +130,8 @@ def router(service: PaymentService, after_paid: AfterPaid | None = None) -> Rout
     @r.message(F.successful_payment)
     async def on_successful_payment(message: Message) -> None:
         sp = message.successful_payment
+        if sp is None:  # the filter lets only payments through
+            return
         order = await successful_payment(service, sp.invoice_payload, sp.currency, sp.total_amount,
                                          sp.telegram_payment_charge_id)
         if order is None or order.status is not PaymentStatus.paid:
