@@ -275,6 +275,26 @@ async def test_client_gets_a_qr_code_with_the_same_requisites_as_text(pay):
     assert missing.status_code == 404 and "Запросите оплату" in missing.json()["message"]
 
 
+async def test_a_payment_set_aside_comes_back_with_its_question(pay):
+    """Another flow's button pressed mid-payment (Engine.run_aside): when that flow ends,
+    the payment asks its question again (PayFlow.reprompt)."""
+    chat = Chat(pay.http)
+    await chat.say("оплатить госпошлину")
+    await chat.press("flow:pay:f:ooo_registration")
+    engine = pay.runtime.engine
+    other = engine.flows["callback"]
+
+    async def detour(turn) -> None:
+        await engine.run_aside(turn, other, other.cancel(None, engine.flow_context(turn)))
+
+    state, said = await engine.system_turn(f"api:{_key_id()}:{chat.cid}", detour)
+    assert state.flow == "pay" and state.flow_state["step"] == "confirm"
+    assert "звонок заказывать не будем" in said[0].text and "Основание" in said[-1].text
+    assert [b.payload for b in said[-1].buttons][:2] == ["flow:pay:ok", "flow:pay:other"]
+    await chat.press("flow:pay:ok")  # and the payment goes on
+    assert "flow:pay:m:qr" in [b["payload"] for b in chat.buttons()]
+
+
 async def test_status_question_without_payments_says_what_to_do(pay):
     chat = Chat(pay.http)
     await chat.say("прошла ли моя оплата?")

@@ -112,7 +112,7 @@ class PayFlow:
     State: ClassVar[type[FlowState]] = PayState
     effects: ClassVar[tuple[type[Effect], ...]] = (CreateOrder, StartPayment, CheckPayment)
 
-    def __init__(self, catalogue: Catalogue, methods: Callable[[str], Sequence[PaymentMethod]]):
+    def __init__(self, catalogue: Catalogue, methods: Callable[[str], Sequence[PaymentMethod]]) -> None:
         self.catalogue = catalogue
         self.methods = methods  # channel → ways to pay offered there, preferred first
 
