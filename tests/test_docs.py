@@ -19,7 +19,7 @@ def test_readme_opens_with_the_two_commands():
 
 def test_api_extensions_are_documented_in_english_beside_the_contract(api):
     from bot.channels.telegram import WEBHOOK_PATH as TELEGRAM_WEBHOOK
-    from bot.payments.module import WEBHOOK_PATH as PAYMENT_WEBHOOK
+    from bot.payments.web import WEBHOOK_PATH as PAYMENT_WEBHOOK
     from bot.payments.qr import QR_ROUTE
 
     doc = (ROOT / "docs" / "API.md").read_text(encoding="utf-8")
