@@ -446,6 +446,14 @@ class Engine:
                 return str(entry["faq_id"])
         return None
 
+    def active_state(self, turn: Turn, flow: Flow) -> Any:
+        """The state of `flow` when it is the conversation's active flow (as its model), else
+        None — for a module that runs one of the flow's own steps (e.g. a status told)."""
+        if turn.state.flow != flow.name:
+            return None
+        state = self._typed_state(turn, flow)
+        return None if state is _STALE else state
+
     def _typed_state(self, turn: Turn, flow: Flow) -> Any:
         """The active flow's state as its model (legacy flows: the dict); _STALE when
         what is stored no longer fits the flow (e.g. saved by an older version)."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from pydantic import ValidationError
 
 from bot.core.engine import Engine, IntentHandler, Turn
 from bot.core.messages import ReplyKind, Understanding
@@ -20,7 +19,7 @@ from bot.flows.base import FlowEvent
 
 from . import texts
 from . import uin as uin_codes
-from .flow import CONTEXT_FEE, PayFlow, PayState
+from .flow import CONTEXT_FEE, PayFlow
 from .orders import Order
 from .receipts import OrderFacts, status_list, status_reply
 from .service import PaymentService
@@ -89,11 +88,8 @@ async def _asked_about(svc: PaymentService, turn: Turn) -> list[Order] | None:
 async def _end_settled_flow(engine: Engine, turn: Turn, flow: PayFlow, told: Sequence[OrderFacts]) -> None:
     """The client was just told that the payment flow's own order is settled: the flow
     ends (through its own step and the engine)."""
-    if turn.state.flow != flow.name:
-        return
-    try:
-        state = PayState.model_validate(turn.state.flow_state)
-    except ValidationError:  # saved by an older version: the engine drops it at the next message
+    state = engine.active_state(turn, flow)
+    if state is None:  # another flow, or a state of an older version (dropped at the next message)
         return
     step = flow.status_told(state, told)
     if step.state is None:
