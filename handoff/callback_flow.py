@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Mapping
 
-from bot.core.messages import ReplyKind
+from bot.core.messages import Button, ReplyKind
 from bot.core.numbers import digits_of, parse_epoch
 from bot.flows.base import Effect, FlowContext, FlowEvent, FlowState, Outcome, Step, button, reply
 from bot.privacy.profile import remembered
@@ -71,7 +71,7 @@ class CallbackBooked(Outcome):
     zone: str
 
 
-def _cancel_button():
+def _cancel_button() -> Button:
     return button(NAME, "Отмена", "cancel")
 
 

@@ -33,6 +33,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Modules whose tests load large models or run other programs (Whisper, TensorFlow, the
+# Rasa CLI): `slow`, like the ones that need a Rasa server (`rasa`) or a browser (`e2e`).
+SLOW_MODULES = {"test_finetune_experiment", "test_nlu_project", "test_voice_speech_tools", "test_voice_russian",
+                "test_voice_recognition", "test_process_safety"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks what `make check` leaves to `make test`: it runs the rest in well under a minute."""
+    for item in items:
+        if "rasa_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.rasa)
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def tmp_root() -> Path:
     return Path(tempfile.mkdtemp(prefix="assistant-tests-"))

@@ -1,7 +1,7 @@
 """Appointments (R-11) end to end through the HTTP API with the real Rasa
 model and real Redis: book → confirm → history → move → cancel, two clients
-racing for the last place, reminders on an injected clock; plus the booking
-flow's pure steps as tables."""
+racing for the last place, reminders on an injected clock. The booking flow's
+pure steps as tables: tests/test_booking_flow.py."""
 
 from __future__ import annotations
 
@@ -12,13 +12,8 @@ from datetime import datetime, timedelta, timezone
 
 
 from bot.booking import texts
-from bot.booking.flow import ASK_CANCEL, BOOK, CANCEL, LIST, MOVE, OFFER, BookingFlow
 from bot.booking.service import reminder_key
 from bot.booking.topics import load_topics
-from bot.consent.documents import load_documents
-from bot.consent.model import PROFILE_FIELD, ConsentState, Grant, Kind
-from bot.core import texts as core_texts
-from bot.flows.base import FlowContext, FlowEvent
 from bot.settings import ROOT
 from bot.consent import keys as consent_keys
 from handoff import keys as handoff_keys
@@ -103,6 +98,40 @@ async def test_book_confirm_history_move_and_cancel(api, runtime, booking):
     assert await booking.book.reminder_due(appt.id) is None
     await chat.say("отмените мою запись")
     assert "нет предстоящих записей" in chat.text()
+
+
+async def test_buttons_under_a_booking_run_aside_of_another_flow_which_comes_back(api, runtime, booking):
+    chat = Chat(api, client_id=unique("aside"))
+    await chat.press("flow:booking:book")
+    await chat.press("flow:booking:t:taxes")
+    await chat.press(slot_payloads(chat)[0])
+    await chat.press("flow:booking:pd_yes")
+    await chat.press_title("Записаться")
+    [appt] = await booking.book.for_client(scoped(chat.client_id))
+
+    await chat.say("перезвоните мне")  # another flow: it asks its own question
+    assert chat.last["state"]["flow"] == "callback"
+    callback_question = chat.last["replies"][-1]["text"]
+
+    await chat.press(f"flow:booking:c:{appt.id}")  # «Отменить запись» under the booking
+    assert "Отменить запись «Налоги и отчётность»" in chat.text()
+    assert chat.last["state"]["flow"] == "callback" and chat.last["replies"][-1]["text"] == callback_question
+    await chat.press("flow:booking:keep")
+    assert chat.text().startswith(texts.KEEP) and chat.last["state"]["flow"] == "callback"
+    assert await booking.book.places_taken("taxes", appt.slot) == 1
+
+    await chat.press(f"flow:booking:m:{appt.id}:taxes")  # «Перенести»: the booking goes on, the callback waits
+    assert chat.last["state"]["flow"] == "booking" and callback_question not in chat.text()
+    await chat.press(slot_payloads(chat)[-1])
+    await chat.press_title("Перенести")
+    assert "запись перенесена" in chat.text() and chat.last["replies"][-1]["text"] == callback_question
+    assert chat.last["state"]["flow"] == "callback"
+
+    await chat.press(f"flow:booking:cy:{appt.id}")
+    assert "отменена, напоминания не будет" in chat.text() and chat.last["state"]["flow"] == "callback"
+    assert (await booking.book.get(appt.id)).status == "cancelled"
+    await chat.press("flow:callback:yes")  # the callback goes on where it was
+    assert "номер телефона" in chat.text()
 
 
 async def test_two_clients_race_for_the_last_place(api, runtime, booking):
@@ -211,64 +240,3 @@ async def test_history_lists_questions_payments_and_consents_newest_first(api, r
     assert consent < payment < question  # newest first
     assert f"→ ответ по теме «{runtime.kb['usn'].title}»" in text
     assert "Всего: 1 действие с согласиями, 1 платёж, 1 вопрос." in text
-
-
-def test_booking_steps_are_pure_tables():
-    flow = BookingFlow(TOPICS, KAMCHATKA, "по камчатскому времени")
-    ctx = FlowContext(conversation_id="c", client_id="k", channel="api", profile={}, now=MONDAY_MORNING)
-    grant = Grant(kind=Kind.personal_data, scope="appointments", granted_at=0, channel="api",
-                  text_id="pd_appointments", version=str(load_documents().for_purpose("appointments").version))
-    consented = FlowContext(conversation_id="c", client_id="k", channel="api", now=MONDAY_MORNING, profile={
-        PROFILE_FIELD: ConsentState(grants={grant.key: grant}).model_dump_json()})
-    slot = int(datetime(2030, 3, 18, 10, 0, tzinfo=KAMCHATKA).timestamp())
-
-    step = flow.start(ctx, FlowEvent(intent="book_appointment"))
-    assert step.state == {"step": "topic"} and len(step.replies[0].buttons) == len(TOPICS.all) + 1
-    step = flow.start(ctx, FlowEvent(intent="book_appointment", entities={"life_situation": "taxes"}))
-    assert step.state == {"step": "slot", "topic": "taxes"} and step.effects[0].kind == OFFER
-    assert flow.start(ctx, FlowEvent(intent="cancel_appointment")).effects[0].kind == LIST
-
-    table = [  # (state, event, context, expected state, effect kinds, words in the reply)
-        ({"step": "topic"}, FlowEvent(payload="t:legal"), ctx, {"step": "slot", "topic": "legal"}, [OFFER], ""),
-        ({"step": "topic"}, FlowEvent(text="налоги", intent="faq", score=0.9), ctx,
-         {"step": "slot", "topic": "taxes"}, [OFFER], ""),
-        ({"step": "slot", "topic": "taxes"}, FlowEvent(payload=f"s:{slot}"), ctx,
-         {"step": "confirm", "topic": "taxes", "slot": slot, "_pd": "appointments"}, [], "согласие"),
-        ({"step": "confirm", "topic": "taxes", "slot": slot, "_pd": "appointments"}, FlowEvent(payload="pd_yes"), ctx,
-         {"step": "confirm", "topic": "taxes", "slot": slot}, ["consent.record"], "Записать вас?"),
-        ({"step": "confirm", "topic": "taxes", "slot": slot, "_pd": "appointments"}, FlowEvent(payload="pd_no"), ctx,
-         None, ["consent.record"], "Вы по-прежнему можете"),
-        ({"step": "slot", "topic": "taxes"}, FlowEvent(payload=f"s:{slot}"), consented,
-         {"step": "confirm", "topic": "taxes", "slot": slot}, [], "понедельник, 18 марта, 10:00"),
-        ({"step": "confirm", "topic": "taxes", "slot": slot}, FlowEvent(payload="ok"), ctx,
-         {"step": "saving", "topic": "taxes", "slot": slot}, [BOOK], ""),
-        ({"step": "confirm", "topic": "taxes", "slot": slot}, FlowEvent(text="да", intent="affirm", score=0.9), ctx,
-         {"step": "saving", "topic": "taxes", "slot": slot}, [BOOK], ""),
-        ({"step": "slot", "topic": "taxes"}, FlowEvent(payload=f"more:{slot}"), ctx,
-         {"step": "slot", "topic": "taxes"}, [OFFER], ""),
-        ({"step": "slot", "topic": "taxes", "move": "a1"}, FlowEvent(payload=f"s:{slot}"), ctx,
-         {"step": "confirm", "topic": "taxes", "slot": slot, "move": "a1"}, [], "Перенести вашу консультацию"),
-        ({"step": "confirm", "topic": "taxes", "slot": slot, "move": "a1"}, FlowEvent(payload="ok"), ctx,
-         {"step": "saving", "topic": "taxes", "slot": slot, "move": "a1"}, [MOVE], ""),
-        ({"step": "slot", "topic": "taxes"}, FlowEvent(text="что такое усн", intent="faq", score=0.9), ctx,
-         {"step": "slot", "topic": "taxes"}, [], None),
-    ]
-    for state, event, context, expected, effects, words in table:
-        step = flow.step(state, event, context)
-        assert step.state == expected, (state, event)
-        assert [e.kind for e in step.effects] == effects, (state, event)
-        if words is None:
-            assert step.passthrough
-        elif words:
-            assert words in step.replies[0].text, (state, event)
-    assert flow.step({"step": "confirm", "topic": "taxes", "slot": slot, "move": "a1"}, FlowEvent(payload="ok"),
-                     ctx).effects[0].data == {"topic": "taxes", "slot": slot, "id": "a1"}
-
-    presses = [("m:a1:taxes", {"step": "slot", "topic": "taxes", "move": "a1"}, OFFER),
-               ("c:a1", None, ASK_CANCEL), ("cy:a1", None, CANCEL), ("list", None, LIST)]
-    for value, expected, effect in presses:
-        step = flow.press(value, ctx)
-        assert step.state == expected and step.effects[0].kind == effect, value
-    stale = flow.press("ok", ctx)
-    assert stale.state is None and stale.replies[0].text == core_texts.UNKNOWN_BUTTON
-    assert flow.cancel({"step": "slot"}, ctx).replies[0].text == texts.CANCELLED_FLOW

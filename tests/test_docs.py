@@ -19,7 +19,7 @@ def test_readme_opens_with_the_two_commands():
 
 def test_api_extensions_are_documented_in_english_beside_the_contract(api):
     from bot.channels.telegram import WEBHOOK_PATH as TELEGRAM_WEBHOOK
-    from bot.payments.module import WEBHOOK_PATH as PAYMENT_WEBHOOK
+    from bot.payments.web import WEBHOOK_PATH as PAYMENT_WEBHOOK
     from bot.payments.qr import QR_ROUTE
 
     doc = (ROOT / "docs" / "API.md").read_text(encoding="utf-8")
@@ -33,3 +33,18 @@ def test_api_extensions_are_documented_in_english_beside_the_contract(api):
     served = {r.path for r in app.routes if getattr(r, "path", None)} - contract
     top = {"/" + p.strip("/").split("/")[0] for p in served}
     assert all(t in doc for t in top), sorted(t for t in top if t not in doc)
+
+
+def test_the_architecture_shows_the_module_contracts_as_they_are():
+    from bot import modules
+
+    doc = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    section = doc.split("## Module contracts", 1)[1].split("###", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0] in modules.MODULES:
+            rows[cells[0]] = tuple(tuple(x.strip("` ") for x in c.split(",") if x.strip("` –")) for c in cells[1:])
+    for path in modules.MODULES:
+        spec = __import__(path, fromlist=["MODULE"]).MODULE
+        assert rows.get(path) == (spec.provides, spec.requires, spec.uses), path

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime, timezone
 
 import httpx
 import pytest_asyncio
@@ -14,9 +15,13 @@ import uvicorn
 
 from bot import modules
 from bot.app import create_app
-from bot.payments.module import WEBHOOK_PATH
-from bot.payments.orders import PaymentMethod, PaymentStatus
+from bot.flows.base import EffectContext
+from bot.payments import effects
+from bot.payments.flow import (CardPageIssued, CheckPayment, CreateOrder, OrderChecked, OrderCreated, ProviderDown,
+                               QrIssued, StartPayment)
 from bot.payments.reconcile import reconcile_once
+from bot.payments.status import PaymentMethod, PaymentStatus
+from bot.payments.web import WEBHOOK_PATH
 from bot.runtime import Runtime
 from tests.chat import Chat
 
@@ -112,6 +117,39 @@ async def test_a_lost_gateway_response_is_retried_without_a_second_payment(pay):
     assert started.confirmation_url and pay.standin.creations() == before + 1
     posts = [r for r in pay.standin.requests if r["key"] == f"order-{order.id}-card"]
     assert len(posts) == 2  # retried with the same Idempotence-Key
+
+
+# --------------------------------------------------------- effect handlers
+async def test_the_flows_effects_report_what_happened_to_the_order(pay):
+    """What the handlers tell the flow (tests/test_payments_units.py words it)."""
+    handle = effects.handlers(pay.svc)
+    ctx = EffectContext(conversation_id="conv-fx", client_id="c-fx", channel="api", profile={},
+                        now=datetime.now(timezone.utc), defer=lambda job: None)
+    created = await handle[CreateOrder](CreateOrder(fee="ip_registration", key="fx:1"), ctx)
+    assert isinstance(created, OrderCreated)
+    assert await handle[CreateOrder](CreateOrder(fee="ip_registration", key="fx:1"), ctx) == created  # same order
+    order = await pay.svc.orders.get(created.order)
+    assert order.client_id == "c-fx" and order.conversation_id == "conv-fx"
+
+    qr = await handle[StartPayment](StartPayment(order=order.id, method=PaymentMethod.qr), ctx)
+    assert isinstance(qr, QrIssued) and qr.uin == order.uin and "КБК 18210807010018000110" in qr.requisites
+    assert qr.image_url.endswith(f"/payments/qr/{order.id}.png")
+
+    pay.standin.fail_next_create_responses = 3  # the gateway does not answer, whatever the retries
+    assert await handle[StartPayment](StartPayment(order=order.id, method=PaymentMethod.card), ctx) \
+        == ProviderDown(PaymentMethod.card)
+    card = await handle[StartPayment](StartPayment(order=order.id, method=PaymentMethod.card), ctx)
+    assert isinstance(card, CardPageIssued) and "/checkout/" in card.url and card.amount == "1\u00a0200\u00a0₽"
+
+    checked = await handle[CheckPayment](CheckPayment(order=order.id), ctx)
+    assert isinstance(checked, OrderChecked) and checked.order.status is PaymentStatus.pending
+    payment_id = (await pay.svc.orders.get(order.id)).attempt(PaymentMethod.card).provider_payment_id
+    pay.standin.succeed(payment_id)  # paid, and the webhook is lost: the check asks the gateway
+    checked = await handle[CheckPayment](CheckPayment(order=order.id), ctx)
+    assert checked.order.status is PaymentStatus.paid and checked.order.payment_id == payment_id
+    assert (await pay.svc.orders.get(order.id)).notified and pay.told("conv-fx") == []  # told in the turn, once
+    closed = await handle[StartPayment](StartPayment(order=order.id, method=PaymentMethod.qr), ctx)
+    assert isinstance(closed, OrderChecked) and closed.order.status is PaymentStatus.paid  # never paid twice
 
 
 # ---------------------------------------------------------------- webhooks
@@ -235,6 +273,26 @@ async def test_client_gets_a_qr_code_with_the_same_requisites_as_text(pay):
     assert chat.last["state"]["flow"] is None
     missing = await pay.http.get("/payments/qr/0123456789abcdef01234567.png")
     assert missing.status_code == 404 and "Запросите оплату" in missing.json()["message"]
+
+
+async def test_a_payment_set_aside_comes_back_with_its_question(pay):
+    """Another flow's button pressed mid-payment (Engine.run_aside): when that flow ends,
+    the payment asks its question again (PayFlow.reprompt)."""
+    chat = Chat(pay.http)
+    await chat.say("оплатить госпошлину")
+    await chat.press("flow:pay:f:ooo_registration")
+    engine = pay.runtime.engine
+    other = engine.flows["callback"]
+
+    async def detour(turn) -> None:
+        await engine.run_aside(turn, other, other.cancel(None, engine.flow_context(turn)))
+
+    state, said = await engine.system_turn(f"api:{_key_id()}:{chat.cid}", detour)
+    assert state.flow == "pay" and state.flow_state["step"] == "confirm"
+    assert "звонок заказывать не будем" in said[0].text and "Основание" in said[-1].text
+    assert [b.payload for b in said[-1].buttons][:2] == ["flow:pay:ok", "flow:pay:other"]
+    await chat.press("flow:pay:ok")  # and the payment goes on
+    assert "flow:pay:m:qr" in [b["payload"] for b in chat.buttons()]
 
 
 async def test_status_question_without_payments_says_what_to_do(pay):

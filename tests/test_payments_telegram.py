@@ -17,8 +17,8 @@ import uvicorn
 from bot import modules
 from bot.app import create_app
 from bot.channels import telegram
-from bot.payments.module import WEBHOOK_PATH
-from bot.payments.orders import PaymentMethod, PaymentStatus
+from bot.payments.status import PaymentMethod, PaymentStatus
+from bot.payments.web import WEBHOOK_PATH
 from bot.runtime import Runtime
 from tests.conftest import free_port
 from tests.emulator.harness import BotApiProxy, Emulator, TgUser, buttons_of, texts_of
@@ -112,7 +112,8 @@ async def test_a_client_pays_by_qr_in_telegram_and_gets_the_requisites_as_text(s
     await _choose_fee_and_confirm(user)
     photos = len(proxy.called("sendPhoto"))
     await _press(user, "flow:pay:m:qr")
-    got = await user.expect(lambda ms: "УИН" in _text(ms))
+    # the requisites, then what to do after paying with its buttons (two messages: wait for both)
+    got = await user.expect(lambda ms: "УИН" in _text(ms) and any(buttons_of(m) for m in ms))
     assert len(proxy.called("sendPhoto")) == photos + 1  # the QR image was tried (the emulator refuses it)
     text = _text(got)
     assert "КБК 18210807010018000110" in text and "демонстрационные реквизиты" in text

@@ -1,13 +1,21 @@
 """Payments, the parts without I/O: УИН check digits, the QR payload, the fee
-catalogue and the status machine."""
+catalogue, the status machine and the payment flow's steps."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime, timezone
+
 import pytest
 
-from bot.payments import qr, uin
+from bot.core.messages import ReplyKind
+from bot.flows.base import FlowContext, FlowEvent
+from bot.payments import qr, receipts, texts, uin
 from bot.payments.catalogue import CatalogueError, format_rubles, load_catalogue
-from bot.payments.orders import InvalidTransition, PaymentStatus, TRANSITIONS, transition
+from bot.payments.flow import (CardPageIssued, CheckPayment, CreateOrder, InvoiceNotDelivered, InvoiceSent,
+                               OrderChecked, OrderCreated, PayFlow, PayState, ProviderDown, QrIssued, StartPayment)
+from bot.payments.receipts import OrderFacts
+from bot.payments.status import TRANSITIONS, InvalidTransition, PaymentMethod, PaymentStatus, transition
 from bot.settings import ROOT
 
 CATALOGUE = ROOT / "bot" / "payments" / "fees.yaml"
@@ -154,54 +162,193 @@ def test_status_values_are_validated_in_one_place():
 
 
 # ------------------------------------------------------- flow (pure steps)
-def _flow_and_ctx(seconds: int = 0, channel: str = "api"):
-    from datetime import datetime, timezone
-
-    from bot.flows.base import FlowContext
-    from bot.payments.flow import PayFlow
-
-    flow = PayFlow(load_catalogue(CATALOGUE), lambda ch: ["qr", "card"] + (["telegram"] if ch == "telegram" else []))
-    ctx = FlowContext(conversation_id="c1", client_id="k1", channel=channel, profile={},
-                      now=datetime.fromtimestamp(1_800_000_000 + seconds, timezone.utc))
-    return flow, ctx
+# The payment flow as tables: (state, event) → (next state, effects, what it says).
+# Outcomes are events too: what the effect handlers report comes back here.
+CAT = load_catalogue(CATALOGUE)
+M = PaymentMethod
+RUN = 1_800_000_000_000  # the flow run's start (ms), part of the order's idempotency key
 
 
-def test_pay_flow_proposes_the_fee_from_context_and_creates_the_order_by_effect():
-    from bot.flows.base import FlowEvent
-
-    flow, ctx = _flow_and_ctx()
-    step = flow.start(ctx, FlowEvent(entities={"context_fee": "ooo_registration"}))
-    assert step.state["stage"] == "propose" and "10\u00a0000" in step.replies[0].text
-    step = flow.step(step.state, FlowEvent(text="да", intent="affirm"), ctx)
-    assert step.state["stage"] == "confirm" and "Основание" in step.replies[0].text
-    assert "демонстрационные реквизиты" in step.replies[0].text
-    step = flow.step(step.state, FlowEvent(payload="ok"), ctx)
-    assert [b.payload for b in step.replies[0].buttons][:2] == ["flow:pay:m:qr", "flow:pay:m:card"]
-    assert step.effects[0].kind == "pay.create" and step.effects[0].data["fee"] == "ooo_registration"
-    first_key = step.effects[0].data["key"]
-    step = flow.step(step.state, FlowEvent(text="оплачу картой", intent="pay_fee"), ctx)
-    assert step.effects[0].kind == "pay.start" and step.effects[0].data == {"method": "card"}
-    step = flow.step(step.state, FlowEvent(text="прошла оплата?", intent="payment_status"), ctx)
-    assert step.effects[0].kind == "pay.check"
-    assert flow.step(step.state, FlowEvent(payload="x"), ctx).state is None  # cancelled
-
-    flow, later = _flow_and_ctx(seconds=60)  # a new payment later gets a new order
-    step = flow.start(later, FlowEvent(entities={"context_fee": "ooo_registration"}))
-    step = flow.step(flow.step(step.state, FlowEvent(payload="f:ooo_registration"), later).state,
-                     FlowEvent(payload="ok"), later)
-    assert step.effects[0].data["key"] != first_key
+def _methods(channel: str) -> list[PaymentMethod]:  # as PaymentService.methods: Telegram's own first
+    return ([M.telegram] if channel == "telegram" else []) + [M.qr, M.card]
 
 
-def test_pay_flow_offers_all_fees_and_lets_questions_through():
-    from bot.flows.base import FlowEvent
+FLOW = PayFlow(CAT, _methods)
 
-    flow, ctx = _flow_and_ctx()
-    step = flow.start(ctx, FlowEvent(entities={"amount": "1200"}))  # two fees cost 1 200 ₽
-    payloads = [b.payload for b in step.replies[0].buttons]
+
+def _ctx(channel: str = "api", seconds: int = 0) -> FlowContext:
+    return FlowContext(conversation_id="c1", client_id="k1", channel=channel, profile={},
+                       now=datetime.fromtimestamp(RUN / 1000 + seconds, timezone.utc))
+
+
+def st(step: str, **fields) -> PayState:
+    return PayState(step=step, run=RUN, **fields)
+
+
+def facts(status: PaymentStatus) -> OrderFacts:
+    return OrderFacts(id="o1", status=status, name="Госпошлина за регистрацию ООО", amount="10\u00a0000\u00a0₽",
+                      purpose="Госпошлина за государственную регистрацию ЮЛ", uin="18810177000000000410",
+                      date="01.02.2027 10:00", payment_id="pay-77")
+
+
+def _payloads(step) -> list[str]:
+    return [b.payload for r in step.replies for b in r.buttons]
+
+
+AWAIT = ["flow:pay:check", "flow:pay:methods", "flow:pay:x"]
+METHODS = ["flow:pay:m:qr", "flow:pay:m:card"]
+OOO = "ooo_registration"
+PASS = "passthrough"
+
+
+@pytest.mark.parametrize("state, event, after, effects, says", [
+    # choosing the fee
+    (st("choose"), FlowEvent(payload=f"f:{OOO}"), st("confirm", fee=OOO), (), "Основание"),
+    (st("choose"), FlowEvent(payload="other"), st("choose"), (), texts.CHOOSE_FEE),
+    (st("choose"), FlowEvent(payload="f:no_such_fee"), st("choose"), (), texts.NOT_UNDERSTOOD_FEE),
+    (st("choose"), FlowEvent(text="за ооо", intent="pay_fee"), st("confirm", fee=OOO), (), "Основание"),
+    (st("choose"), FlowEvent(text="какие налоги платит самозанятый", intent="faq"), st("choose"), (), PASS),
+    (st("propose", fee=OOO), FlowEvent(text="да", intent="affirm"), st("confirm", fee=OOO), (), "Основание"),
+    (st("propose", fee=OOO), FlowEvent(text="нет", intent="deny"), st("choose"), (), texts.CHOOSE_FEE),
+    # confirming it: the order is an effect, its key unique per run and attempt
+    (st("confirm", fee=OOO), FlowEvent(payload="ok"), st("method", fee=OOO, attempt=1),
+     (CreateOrder(fee=OOO, key=f"c1:{RUN}:1"),), None),
+    (st("confirm", fee=OOO, attempt=1, order="old"), FlowEvent(text="да", intent="affirm"),
+     st("method", fee=OOO, attempt=2), (CreateOrder(fee=OOO, key=f"c1:{RUN}:2"),), None),
+    (st("confirm", fee=OOO), FlowEvent(text="нет", intent="deny"), st("choose"), (), texts.CHOOSE_FEE),
+    (st("confirm", fee=OOO), FlowEvent(payload="m:qr"), st("confirm", fee=OOO), (), texts.NOT_UNDERSTOOD_STEP),
+    (st("confirm", fee=OOO), FlowEvent(text="а сколько ждать", intent="faq"), st("confirm", fee=OOO), (), PASS),
+    (st("confirm"), FlowEvent(payload="ok"), st("choose"), (), texts.CHOOSE_FEE),  # no fee: choose again
+    # paying: a way chosen (pressed or typed), a check, back to the ways
+    (st("method", fee=OOO, order="o1"), FlowEvent(payload="m:card"), st("await", fee=OOO, order="o1"),
+     (StartPayment(order="o1", method=M.card),), None),
+    (st("method", fee=OOO, order="o1"), FlowEvent(text="оплачу картой", intent="pay_fee"),
+     st("await", fee=OOO, order="o1"), (StartPayment(order="o1", method=M.card),), None),
+    (st("await", fee=OOO, order="o1"), FlowEvent(payload="m:qr"), st("await", fee=OOO, order="o1"),
+     (StartPayment(order="o1", method=M.qr),), None),
+    (st("method", order="o1"), FlowEvent(payload="m:telegram"), st("method", order="o1"), (),
+     texts.NOT_UNDERSTOOD_STEP),  # not offered outside Telegram
+    (st("await", order="o1"), FlowEvent(payload="check"), st("await", order="o1"), (CheckPayment(order="o1"),), None),
+    (st("await", order="o1"), FlowEvent(text="прошла оплата?", intent="payment_status"), st("await", order="o1"),
+     (CheckPayment(order="o1"),), None),
+    (st("await", order="o1"), FlowEvent(payload="methods"), st("method", order="o1"), (), texts.CHOOSE_METHOD),
+    (st("await", order="o1"), FlowEvent(payload="zzz"), st("await", order="o1"), (), texts.NOT_UNDERSTOOD_STEP),
+    (st("await", order="o1"), FlowEvent(text="как открыть ип", intent="faq"), st("await", order="o1"), (), PASS),
+    (st("method"), FlowEvent(payload="m:qr"), st("method"), (), texts.NOT_UNDERSTOOD_STEP),  # no order to pay
+    # cancelling, at any step
+    (st("confirm", fee=OOO), FlowEvent(payload="x"), None, (), texts.CANCELLED),
+    (st("await", order="o1"), FlowEvent(text="не надо, передумал"), None, (), texts.CANCELLED),
+])
+def test_pay_flow_steps(state, event, after, effects, says):
+    step = FLOW.step(state, event, _ctx())
+    assert step.state == after and step.effects == effects
+    assert step.passthrough is (says == PASS)
+    if says is None:
+        assert step.replies == ()
+    elif says != PASS:
+        assert says in step.replies[0].text
+    assert all(len(p.encode()) <= 64 for p in _payloads(step))
+
+
+QR = QrIssued(uin="18810177000000000410", requisites="КБК 18210807010018000110", image_url="http://h/qr.png")
+
+
+@pytest.mark.parametrize("state, outcome, after, says, buttons", [
+    (st("method", fee=OOO, attempt=1), OrderCreated(order="o1"), st("method", fee=OOO, attempt=1, order="o1"),
+     [texts.CHOOSE_METHOD], [*METHODS, "flow:pay:x"]),
+    (st("await", order="o1"), QR, st("await", order="o1"),
+     ["Отсканируйте QR-код", "УИН 18810177000000000410"], AWAIT),
+    (st("await", order="o1"), CardPageIssued(amount="1\u00a0200\u00a0₽", url="https://pay.example/checkout/1"),
+     st("await", order="o1"), ["https://pay.example/checkout/1"], AWAIT),
+    (st("await", order="o1"), InvoiceSent(amount="200\u00a0₽"), st("await", order="o1"), ["Отправил счёт"], AWAIT),
+    (st("await", order="o1"), InvoiceNotDelivered(), st("method", order="o1"), [texts.TELEGRAM_UNAVAILABLE],
+     METHODS),
+    (st("await", order="o1"), ProviderDown(M.card), st("method", order="o1"), [texts.METHOD_UNAVAILABLE], METHODS),
+    (st("await", order="o1"), OrderChecked(facts(PaymentStatus.pending)), st("await", order="o1"),
+     ["пока не поступила"], AWAIT),
+    (st("await", order="o1"), OrderChecked(facts(PaymentStatus.created)), st("await", order="o1"),
+     ["пока не поступила"], AWAIT),
+    (st("await", order="o1"), OrderChecked(facts(PaymentStatus.paid)), None, ["Оплата получена", "pay-77"], []),
+    (st("await", order="o1"), OrderChecked(facts(PaymentStatus.failed)), None, ["не прошёл"], []),
+    (st("await", order="o1"), OrderChecked(facts(PaymentStatus.expired)), None, ["истёк"], []),
+    (st("await", order="o1"), OrderChecked(facts(PaymentStatus.refunded)), None, ["возвращён"], []),
+])
+def test_pay_flow_words_what_its_effects_report(state, outcome, after, says, buttons):
+    step = FLOW.step(state, FlowEvent(outcome=outcome), _ctx())
+    assert step.state == after and step.effects == () and not step.passthrough
+    text = "\n".join(r.text for r in step.replies)
+    assert all(s in text for s in says), text
+    assert _payloads(step) == buttons
+    if after is None:  # settled: told as information, the flow is over
+        assert [r.kind for r in step.replies] == [ReplyKind.info]
+
+
+def test_a_qr_comes_with_its_requisites_and_without_an_image_when_it_cannot_be_made():
+    shown = FLOW.step(st("await", order="o1"), FlowEvent(outcome=QR), _ctx())
+    image, after = shown.replies
+    assert image.image_url == QR.image_url and QR.requisites in image.text
+    assert texts.SAMPLE_WARNING in image.text  # sample requisites are never silent
+    assert "УИН 18810177000000000410" in after.text
+    no_qr = FLOW.step(st("await", order="o1"), FlowEvent(outcome=replace(QR, image_url=None)), _ctx())
+    assert no_qr.replies[0].image_url is None and "сформировать не удалось" in no_qr.replies[0].text
+    assert QR.requisites in no_qr.replies[0].text
+
+
+def test_pay_flow_start_proposes_one_fee_or_offers_them_all():
+    proposed = FLOW.start(_ctx(), FlowEvent(entities={"context_fee": OOO}))
+    assert proposed.state == st("propose", fee=OOO) and "10\u00a0000" in proposed.replies[0].text
+    assert _payloads(proposed) == [f"flow:pay:f:{OOO}", "flow:pay:other", "flow:pay:x"]
+    by_amount = FLOW.start(_ctx(), FlowEvent(entities={"amount": "1200"}))  # two fees cost 1 200 ₽
+    assert by_amount.state == st("choose")
+    payloads = _payloads(by_amount)
     assert payloads[:2] == ["flow:pay:f:ip_registration", "flow:pay:f:ooo_changes"]
-    assert len(payloads) == len(flow.catalogue.fees) + 1 and all(len(p.encode()) <= 64 for p in payloads)
-    question = flow.step(step.state, FlowEvent(text="какие налоги платит самозанятый", intent="faq"), ctx)
-    assert question.passthrough
-    typed = flow.step(step.state, FlowEvent(text="за ооо", intent="pay_fee"), ctx)
-    assert typed.state["fee"] == "ooo_registration"
-    assert [b.payload for b in flow.start(_flow_and_ctx(channel="telegram")[1], FlowEvent()).replies[0].buttons]
+    assert len(payloads) == len(CAT.fees) + 1 and payloads[-1] == "flow:pay:x"
+    later = FLOW.start(_ctx(seconds=60), FlowEvent())  # a later run: new order keys
+    assert later.state.run == RUN + 60_000
+
+
+def test_pay_flow_offers_the_ways_to_pay_of_the_channel():
+    created = FLOW.step(st("method", fee=OOO, attempt=1), FlowEvent(outcome=OrderCreated("o1")), _ctx("telegram"))
+    assert _payloads(created) == ["flow:pay:m:telegram", *METHODS, "flow:pay:x"]
+    typed = FLOW.step(created.state, FlowEvent(text="оплачу в телеграме"), _ctx("telegram"))
+    assert typed.effects == (StartPayment(order="o1", method=M.telegram),)
+    assert FLOW.step(created.state, FlowEvent(text="оплачу в телеграме"), _ctx()).passthrough  # not offered in the API
+
+
+@pytest.mark.parametrize("state, says, buttons", [
+    (st("choose"), texts.CHOOSE_FEE, None),
+    (st("propose", fee=OOO), "Похоже, вам нужна", [f"flow:pay:f:{OOO}", "flow:pay:other", "flow:pay:x"]),
+    (st("confirm", fee=OOO), "Основание", ["flow:pay:ok", "flow:pay:other", "flow:pay:x"]),
+    (st("method", fee=OOO, order="o1"), texts.CHOOSE_METHOD, [*METHODS, "flow:pay:x"]),
+    (st("await", fee=OOO, order="o1"), "Вернёмся к оплате «Госпошлина за регистрацию ООО»", AWAIT),
+])
+def test_pay_flow_asks_its_question_again_after_a_detour(state, says, buttons):
+    step = FLOW.reprompt(state, _ctx())
+    assert step.state == state and step.effects == ()
+    assert says in step.replies[0].text
+    if buttons is not None:
+        assert _payloads(step) == buttons
+
+
+@pytest.mark.parametrize("told, ends", [
+    ([facts(PaymentStatus.paid)], True),
+    ([replace(facts(PaymentStatus.paid), id="other"), facts(PaymentStatus.expired)], True),
+    ([facts(PaymentStatus.pending)], False),
+    ([replace(facts(PaymentStatus.paid), id="other")], False),  # another order was paid, not this flow's
+])
+def test_the_flow_ends_when_the_client_was_told_its_order_is_settled(told, ends):
+    state = st("await", fee=OOO, order="o1")
+    step = FLOW.status_told(state, told)
+    assert (step.state is None) is ends and step.replies == () and step.effects == ()
+
+
+def test_cancel_says_so_and_ends():
+    step = FLOW.cancel(st("await", order="o1"), _ctx())
+    assert step.state is None and step.replies[0].text == texts.CANCELLED and step.effects == ()
+
+
+def test_receipts_word_one_order_and_a_list():
+    paid = receipts.status_reply(facts(PaymentStatus.paid))
+    assert paid.kind is ReplyKind.info and "pay-77" in paid.text and "01.02.2027 10:00" in paid.text
+    listed = receipts.status_list([facts(PaymentStatus.pending), facts(PaymentStatus.refunded)]).text
+    assert listed.count("УИН 18810177000000000410") == 2 and "ожидает оплаты" in listed and "возвращён" in listed

@@ -5,150 +5,193 @@ topic → slot (3 nearest free + «Другие даты») → personal-data co
 (a new slot, the old one freed atomically) or cancel.
 
 Steps never touch Redis: anything that reads or changes places is an effect
-(`booking.*`, bot/booking/service.py). Button values (`flow:booking:<value>`):
+(effects.py) whose handler (handlers.py) reports an outcome back; the flow
+renders every reply (replies.py) from its state and those outcomes. Button values
+(`flow:booking:<value>`):
   t:<topic>  topics          choose a topic / show the topics again
   s:<epoch>  more:<epoch>    choose a slot / later dates (after that slot's day)
   pd_yes  pd_no              the personal-data consent question
   ok  again  x               confirm / other time / leave
   book  list                 start booking / the client's appointments
-  a:<id>  m:<id>:<topic>  c:<id>  cy:<id>   show / move / ask to cancel / cancel
-The last row works in any conversation state (the module routes them), so the
-«Перенести» / «Отменить» buttons under a booking keep working later.
+  a:<id>  m:<id>:<topic>  c:<id>  cy:<id>  keep   show / move / ask to cancel / cancel / keep it
+The last row works in any conversation state (the module runs them aside of
+another flow), so the «Перенести» / «Отменить» buttons under a booking keep
+working later.
 """
 
 from __future__ import annotations
 
-from datetime import tzinfo
-from typing import Any
+from dataclasses import replace
+from typing import ClassVar, Literal
 
-from bot.consent.flows import GATE_KEY, ensure_personal_data_consent
-from bot.core import texts as core_texts
-from bot.core.messages import Reply, ReplyKind
+from pydantic import BaseModel, ConfigDict
+
+from bot.consent.gate import ConsentGate, RecordConsent, consent_gate
 from bot.core.numbers import parse_epoch
-from bot.flows.base import FlowContext, FlowEvent, button, reply
-from bot.flows.base import LegacyEffect as Effect
-from bot.flows.base import LegacyStep as Step
+from bot.flows.base import Effect, FlowContext, FlowEvent, FlowState, Outcome, Step
 
 from . import texts
+from .effects import (EFFECTS, AppointmentsFound, Booked, BookSlot, CancelAppointment, Cancelled, FindAppointment,
+                      ListAppointments, MoveAppointment, NotBooked, OfferSlots, SlotsFound)
+from .replies import NAME as NAME  # the flow's name, in its buttons
+from .replies import Replies, info, slot_by_buttons, unknown_button
 from .topics import Topic, Topics
 
-NAME = "booking"
 PURPOSE = "appointments"  # the personal-data consent text `pd_appointments`
 START_INTENTS = ("book_appointment", "cancel_appointment")
 MIN_SCORE = 0.5
+OFFERED_MAX = 30  # slots remembered with their times (the client may press an earlier offer's button)
 
-OFFER = "booking.offer_slots"
-BOOK = "booking.book"
-MOVE = "booking.move"
-LIST = "booking.list"
-SHOW = "booking.show"
-ASK_CANCEL = "booking.ask_cancel"
-CANCEL = "booking.cancel"
+Position = Literal["topic", "slot", "confirm", "saving",
+                   # waiting for the service within one turn (an outcome ends the flow)
+                   "listing", "showing", "asking_cancel", "cancelling"]
 
 
-def _info(text: str, *buttons) -> Reply:
-    return reply(text, *buttons, kind=ReplyKind.info)
+class OfferedSlot(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    slot: int
+    when: str  # as the handler said it, in the schedule's zone
+
+
+class BookingState(FlowState):
+    step: Position
+    topic: str = ""
+    move: str = ""  # the appointment being moved; "" for a new booking
+    slot: int | None = None  # the chosen start
+    offered: tuple[OfferedSlot, ...] = ()
+    zone: str = ""  # the time zone of the offered times, in words
+    appointment: str = ""  # the appointment being shown or cancelled
+    gate: ConsentGate | None = None  # the personal-data consent question stands
+
+
+def _lookup(step: Position, effect: Effect, appointment: str = "") -> Step[BookingState]:
+    return Step(state=BookingState(step=step, appointment=appointment), effects=(effect,))
 
 
 class BookingFlow:
-    name = NAME
-    start_intents = START_INTENTS
+    name: str = NAME
+    start_intents: tuple[str, ...] = START_INTENTS
+    State: ClassVar[type[FlowState]] = BookingState
+    effects: ClassVar[tuple[type[Effect], ...]] = (*EFFECTS, RecordConsent)
 
-    def __init__(self, topics: Topics, tz: tzinfo, zone_title: str):
+    def __init__(self, topics: Topics, *, org: str):
         self.topics = topics
-        self.tz = tz
-        self.zone_title = zone_title
+        self.org = org  # named in the personal-data consent text
+        self.say = Replies(topics)
 
     # ------------------------------------------------------------- protocol
-    def start(self, ctx: FlowContext, event: FlowEvent) -> Step:
+    def start(self, ctx: FlowContext, event: FlowEvent) -> Step[BookingState]:
         if event.intent == "cancel_appointment":
-            return Step(state=None, effects=[Effect(LIST)])
+            return _lookup("listing", ListAppointments())
         topic = self._topic_from(event)
         if topic is not None:
-            return self._offer({}, topic)
+            return self._offer(topic)
         return self._ask_topic()
 
-    def step(self, state: dict[str, Any], event: FlowEvent, ctx: FlowContext) -> Step:
-        if GATE_KEY in state:
-            gate = ensure_personal_data_consent(NAME, PURPOSE, state, event, ctx)
+    def step(self, state: BookingState, event: FlowEvent, ctx: FlowContext) -> Step[BookingState]:
+        if event.outcome is not None:
+            return self._outcome(state, event.outcome)
+        if state.gate is not None:
+            gate = consent_gate(NAME, PURPOSE, state.gate, event, ctx, org=self.org)
             if not gate.passed:
-                return gate.step
-            confirm = self._confirm(gate.state)
-            confirm.effects[:0] = gate.effects
-            return confirm
+                return gate.step_for(state)
+            return self._confirm(state.model_copy(update={"gate": None})).after(*gate.effects)
         if event.payload is not None:
-            return self._press(state, event, ctx)
-        current = state.get("step")
-        if event.intent in START_INTENTS and event.score >= MIN_SCORE and current != "topic":
+            return self._press(state, event.payload, ctx)
+        if event.intent in START_INTENTS and event.score >= MIN_SCORE and state.step != "topic":
             return self.start(ctx, event)  # «запишите по налогам» / «отменить запись» mid-flow: start over
-        if current == "topic":
+        if state.step == "topic":
             topic = self._topic_from(event)
             if topic is not None:
-                return self._offer(state, topic)
+                return self._offer(topic)
             if event.intent == "book_appointment":
                 return self._ask_topic()
             if event.intent == "faq":
-                return Step(state=state, passthrough=True)
-            return Step(state=state, replies=[self._topic_reply(texts.TOPIC_BY_BUTTONS)])
-        if current == "slot":
+                return Step(state=state, passthrough=True)  # a question mid-flow: answer it, keep the step
+            return Step(state=state, replies=(self.say.topics_question(texts.TOPIC_BY_BUTTONS),))
+        if state.step == "slot":
             if event.intent == "faq":
                 return Step(state=state, passthrough=True)
-            return Step(state=state, replies=[reply(texts.SLOT_BY_BUTTONS)],
-                        effects=[Effect(OFFER, self._offer_data(state))])
-        if current == "confirm":
+            return self._offer_again(state)
+        if state.step == "confirm":
             if event.intent in ("affirm", "thank") and event.score >= MIN_SCORE:
                 return self._commit(state)
             if event.intent == "deny" and event.score >= MIN_SCORE:
-                return self._offer(state, self.topics[state["topic"]])
+                return self._offer(self.topics[state.topic], move=state.move, offered=state.offered)
             if event.intent == "faq":
                 return Step(state=state, passthrough=True)
-            return Step(state=state, replies=[reply(texts.CONFIRM_BY_BUTTONS, *self._confirm_buttons(state))])
-        return Step(state=None, replies=[_info(core_texts.UNKNOWN_BUTTON)])
+            return Step(state=state, replies=(self.say.confirm_by_buttons(moving=bool(state.move)),))
+        return Step(state=None, replies=(unknown_button(),))
 
-    def cancel(self, state: dict[str, Any], ctx: FlowContext) -> Step:
+    def cancel(self, state: BookingState | None, ctx: FlowContext) -> Step[BookingState]:
         """«отмена» mid-flow: nothing is booked or changed."""
-        return Step(state=None, replies=[_info(texts.KEEP if state.get("move") else texts.CANCELLED_FLOW)])
+        return Step(state=None, replies=(info(texts.KEEP if state and state.move else texts.CANCELLED_FLOW),))
 
-    def press(self, value: str, ctx: FlowContext) -> Step:
+    def reprompt(self, state: BookingState, ctx: FlowContext) -> Step[BookingState]:
+        """Back after a detour: the question of the current step again."""
+        if state.gate is not None:
+            gate = consent_gate(NAME, PURPOSE, None, FlowEvent(), ctx, org=self.org)
+            if not gate.passed:  # still no consent: the question again
+                return gate.step_for(state)
+            return self._confirm(state.model_copy(update={"gate": None}))  # given meanwhile
+        if state.step == "topic":
+            return Step(state=state, replies=(self.say.topics_question(texts.TOPIC_BY_BUTTONS),))
+        if state.step == "slot":
+            return self._offer(self.topics[state.topic], move=state.move, offered=state.offered)
+        if state.step in ("confirm", "saving"):
+            return self._confirm(state)
+        if state.step == "listing":
+            return _lookup("listing", ListAppointments())
+        if state.step == "showing":
+            return _lookup("showing", FindAppointment(state.appointment), state.appointment)
+        return _lookup("asking_cancel", FindAppointment(state.appointment), state.appointment)  # never cancel unasked
+
+    def press(self, value: str, ctx: FlowContext) -> Step[BookingState]:
         """A button that carries all it needs: works whatever the conversation's state."""
-        return self._press({}, FlowEvent(payload=value), ctx)
+        return self._press(None, value, ctx)
 
     # -------------------------------------------------------------- buttons
-    def _press(self, state: dict[str, Any], event: FlowEvent, ctx: FlowContext) -> Step:
-        action, _, arg = (event.payload or "").partition(":")
-        topic = self.topics.by_id.get(state.get("topic", ""))
+    def _press(self, state: BookingState | None, value: str, ctx: FlowContext) -> Step[BookingState]:
+        action, _, arg = value.partition(":")
         if action == "book" and not arg:
             return self._ask_topic()
-        if action == "topics" and not state.get("move"):
+        if action == "topics" and not (state and state.move):
             return self._ask_topic()
         if action == "t" and arg in self.topics:
-            return self._offer({}, self.topics[arg])
+            return self._offer(self.topics[arg])
         if action == "list":
-            return Step(state=None, effects=[Effect(LIST)])
+            return _lookup("listing", ListAppointments())
         if action == "a" and arg:
-            return Step(state=None, effects=[Effect(SHOW, {"id": arg})])
+            return _lookup("showing", FindAppointment(arg), arg)
         if action == "m" and arg:
-            appt_id, _, topic_id = arg.partition(":")
+            appointment, _, topic_id = arg.partition(":")
             if topic_id in self.topics:
-                return self._offer({"move": appt_id}, self.topics[topic_id])
+                return self._offer(self.topics[topic_id], move=appointment)
         if action == "c" and arg:
-            return Step(state=None, effects=[Effect(ASK_CANCEL, {"id": arg})])
+            return _lookup("asking_cancel", FindAppointment(arg), arg)
         if action == "cy" and arg:
-            return Step(state=None, effects=[Effect(CANCEL, {"id": arg})])
+            return _lookup("cancelling", CancelAppointment(arg), arg)
+        if action == "keep":  # «Оставить как есть» under the cancel question
+            kept = info(texts.KEEP)
+            if state is None:
+                return Step(state=None, replies=(kept,))
+            again = self.reprompt(state, ctx)  # pressed mid-booking: go on with it
+            return replace(again, replies=(kept, *again.replies))
         if action == "x":
             return self.cancel(state, ctx)
-        if topic is not None and state.get("step") in ("slot", "confirm"):
+        if state is not None and state.step in ("slot", "confirm") and state.topic in self.topics:
             epoch = parse_epoch(arg)  # a slot's start; None for anything that cannot be one
             if action == "more" and epoch is not None:
-                return Step(state={**state, "step": "slot"},
-                            effects=[Effect(OFFER, {**self._offer_data(state), "after": epoch})])
+                return Step(state=state.model_copy(update={"step": "slot", "slot": None}),
+                            effects=(OfferSlots(state.topic, after=epoch),))
             if action == "again":
-                return self._offer(state, topic)
+                return self._offer(self.topics[state.topic], move=state.move, offered=state.offered)
             if action == "s" and epoch is not None:
-                return self._chose_slot({**state, "slot": epoch}, event, ctx)
-            if action == "ok" and state.get("step") == "confirm":
+                return self._chose_slot(state, epoch, ctx)
+            if action == "ok" and state.step == "confirm":
                 return self._commit(state)
-        return Step(state=state or None, replies=[_info(core_texts.UNKNOWN_BUTTON)])
+        return Step(state=state, replies=(unknown_button(),))
 
     # ---------------------------------------------------------------- steps
     def _topic_from(self, event: FlowEvent) -> Topic | None:
@@ -158,45 +201,79 @@ class BookingFlow:
             topic = next((t for t in self.topics.all if words and words in t.title.lower()), None)
         return topic
 
-    def _topic_reply(self, text: str) -> Reply:
-        buttons = [button(NAME, t.title, f"t:{t.id}") for t in self.topics.all]
-        return reply(text, *buttons, button(NAME, texts.CANCEL_BUTTON, "x"))
+    def _ask_topic(self) -> Step[BookingState]:
+        return Step(state=BookingState(step="topic"), replies=(self.say.topics_question(texts.ASK_TOPIC),))
 
-    def _ask_topic(self) -> Step:
-        return Step(state={"step": "topic"}, replies=[self._topic_reply(texts.ASK_TOPIC)])
+    def _offer(self, topic: Topic, *, move: str = "",
+               offered: tuple[OfferedSlot, ...] = ()) -> Step[BookingState]:
+        return Step(state=BookingState(step="slot", topic=topic.id, move=move, offered=offered),
+                    effects=(OfferSlots(topic.id),))
 
-    def _offer_data(self, state: dict[str, Any]) -> dict[str, Any]:
-        return {"topic": state["topic"], "move": state.get("move", ""), "after": 0}
+    def _offer_again(self, state: BookingState) -> Step[BookingState]:
+        """Typed text, or a slot button of an offer not made in this booking: the free slots again."""
+        return Step(state=state.model_copy(update={"step": "slot", "slot": None}),
+                    replies=(slot_by_buttons(),), effects=(OfferSlots(state.topic),))
 
-    def _offer(self, state: dict[str, Any], topic: Topic) -> Step:
-        new = {"step": "slot", "topic": topic.id, **({"move": state["move"]} if state.get("move") else {})}
-        return Step(state=new, effects=[Effect(OFFER, self._offer_data(new))])
-
-    def _chose_slot(self, state: dict[str, Any], event: FlowEvent, ctx: FlowContext) -> Step:
-        state = {**state, "step": "confirm"}
-        if not state.get("move"):
-            gate = ensure_personal_data_consent(NAME, PURPOSE, state, event, ctx)
+    def _chose_slot(self, state: BookingState, epoch: int, ctx: FlowContext) -> Step[BookingState]:
+        if _when(state, epoch) is None:
+            return self._offer_again(state)
+        chosen = state.model_copy(update={"step": "confirm", "slot": epoch})
+        if not chosen.move:  # a new booking keeps the client's data: consent first (a move adds none)
+            gate = consent_gate(NAME, PURPOSE, None, FlowEvent(), ctx, org=self.org)
             if not gate.passed:
-                return gate.step
-        return self._confirm(state)
+                return gate.step_for(chosen)
+        return self._confirm(chosen)
 
-    def _confirm_buttons(self, state: dict[str, Any]):
-        ok = texts.MOVE_CONFIRM_BUTTON if state.get("move") else texts.BOOK_BUTTON
-        return [button(NAME, ok, "ok"), button(NAME, texts.OTHER_TIME, "again"),
-                button(NAME, texts.CANCEL_BUTTON, "x")]
+    def _confirm(self, state: BookingState) -> Step[BookingState]:
+        when = _when(state, state.slot)
+        if when is None:  # e.g. a state saved before the times were kept in it
+            return self._offer_again(state)
+        return Step(state=state.model_copy(update={"step": "confirm"}), replies=(
+            self.say.confirm(self.topics[state.topic], when, state.zone, moving=bool(state.move)),))
 
-    def _confirm(self, state: dict[str, Any]) -> Step:
-        topic = self.topics[state["topic"]]
-        when = texts.when(state["slot"], self.tz)
-        if state.get("move"):
-            text = texts.CONFIRM_MOVE.format(topic=topic.title, when=when, zone=self.zone_title)
-        else:
-            text = texts.CONFIRM.format(topic=topic.title, when=when, zone=self.zone_title,
-                                        minutes=topic.duration_minutes, place=texts.place(topic.online, topic.location))
-        return Step(state={**state, "step": "confirm"}, replies=[reply(text, *self._confirm_buttons(state))])
+    def _commit(self, state: BookingState) -> Step[BookingState]:
+        saving = state.model_copy(update={"step": "saving"})
+        slot = state.slot or 0
+        if state.move:
+            return Step(state=saving, effects=(MoveAppointment(state.move, state.topic, slot),))
+        return Step(state=saving, effects=(BookSlot(state.topic, slot),))
 
-    def _commit(self, state: dict[str, Any]) -> Step:
-        data = {"topic": state["topic"], "slot": state["slot"]}
-        if state.get("move"):
-            return Step(state={**state, "step": "saving"}, effects=[Effect(MOVE, {**data, "id": state["move"]})])
-        return Step(state={**state, "step": "saving"}, effects=[Effect(BOOK, data)])
+    # ------------------------------------------------------------- outcomes
+    def _outcome(self, state: BookingState, outcome: Outcome) -> Step[BookingState]:
+        if isinstance(outcome, SlotsFound):
+            return self._slots(state, outcome)
+        if isinstance(outcome, Booked):
+            return Step(state=None, replies=(
+                self.say.booked(self.topics[state.topic], outcome, moved=bool(state.move)),))
+        if isinstance(outcome, AppointmentsFound):
+            if not outcome.appointments:  # nothing upcoming (the list)
+                return Step(state=None, replies=(self.say.appointments(outcome),))
+            if state.step == "asking_cancel":
+                return Step(state=None, replies=(self.say.ask_cancel(outcome.appointments[0], outcome.zone),))
+            if state.step == "showing":
+                return Step(state=None, replies=(self.say.appointment(outcome.appointments[0], outcome.zone),))
+            return Step(state=None, replies=(self.say.appointments(outcome),))
+        if isinstance(outcome, Cancelled):
+            return Step(state=None, replies=(self.say.cancelled(outcome),))
+        if isinstance(outcome, NotBooked):
+            return Step(state=None, replies=(self.say.not_booked(outcome),))
+        raise TypeError(f"the booking flow has no step for {type(outcome).__name__}")
+
+    def _slots(self, state: BookingState, found: SlotsFound) -> Step[BookingState]:
+        topic = self.topics.by_id.get(state.topic)
+        moving = bool(state.move)
+        if topic is None or not found.slots:
+            if topic is not None and found.later:  # nothing later: the earlier offer stands
+                return Step(state=state, replies=(self.say.no_later_slots(topic),))
+            return Step(state=None, replies=(self.say.no_slots(topic, found, moving=moving),))
+        known = {o.slot: o for o in state.offered}
+        known.update((s.slot, OfferedSlot(slot=s.slot, when=s.when)) for s in found.slots)
+        offered = tuple(known.values())[-OFFERED_MAX:]
+        return Step(state=state.model_copy(update={"step": "slot", "slot": None, "offered": offered,
+                                                   "zone": found.zone}),
+                    replies=(self.say.slots(topic, found, moving=moving),))
+
+
+def _when(state: BookingState, slot: int | None) -> str | None:
+    """The chosen slot in words, as it was offered."""
+    return next((o.when for o in state.offered if o.slot == slot), None)

@@ -1,32 +1,38 @@
 """Plugs appointments (R-11) into the assistant (listed in bot/modules.py).
 
-install: the booking flow and its effects (the service is `runtime.booking`);
-  a start handler that picks the topic from the conversation; an interceptor
-  that routes the «Перенести» / «Отменить» buttons of a booking in any state;
+install: the booking flow and its effect handlers (the service is
+  `runtime.booking`); a start handler that picks the topic from the
+  conversation; an interceptor that runs the «Перенести» / «Отменить» buttons
+  of an earlier booking message in any state — aside of another active flow,
+  which comes back with its question when the booking part is done;
 background: the reminder worker (a delayed queue polled every
   BOOKING_REMINDER_INTERVAL_SECONDS).
 """
 
 from __future__ import annotations
 
-from bot.modules import Module
-
 import asyncio
 import logging
+from typing import TYPE_CHECKING, Any, Coroutine
 
 from bot.core.messages import Incoming
+from bot.modules import Module
 
 from .flow import NAME
 from .service import BookingService
 from .topics import load_topics
 
+if TYPE_CHECKING:
+    from bot.core.engine import Engine, Turn
+    from bot.runtime import Runtime
+
 log = logging.getLogger("booking")
 
 BUTTON_PREFIX = f"flow:{NAME}:"
-STATELESS = ("book", "list", "t:", "a:", "m:", "c:", "cy:", "x")  # buttons that carry all they need
+STATELESS = ("book", "list", "t:", "a:", "m:", "c:", "cy:", "keep", "x")  # buttons that carry all they need
 
 
-def install(runtime) -> None:
+def install(runtime: Runtime) -> None:
     engine = runtime.engine
     svc = BookingService(runtime, load_topics(runtime.settings.booking_topics_file))
     runtime.booking = svc
@@ -34,25 +40,26 @@ def install(runtime) -> None:
     for intent in svc.flow.start_intents:
         engine.intent_handlers[intent] = svc.start
 
-    async def intercept(engine_, turn, msg: Incoming) -> bool:
+    async def intercept(engine_: Engine, turn: Turn, msg: Incoming) -> bool:
         payload = msg.payload or ""
         if not payload.startswith(BUTTON_PREFIX) or turn.state.flow == NAME:
             return False
         value = payload[len(BUTTON_PREFIX):]
         if not value.startswith(STATELESS):
             return False  # a stale step button: the engine says it is outdated
-        await engine_.run_step(turn, svc.flow, svc.flow.press(value, engine_.flow_context(turn)))
+        await engine_.run_aside(turn, svc.flow, svc.flow.press(value, engine_.flow_context(turn)))
         return True
 
     engine.interceptors.append(intercept)
 
 
-def background(runtime) -> list:
+def background(runtime: Runtime) -> list[Coroutine[Any, Any, None]]:
     return [remind(runtime)]
 
 
-async def remind(runtime) -> None:
-    svc: BookingService = runtime.booking
+async def remind(runtime: Runtime) -> None:
+    svc = runtime.booking
+    assert svc is not None  # installed before its background runs
     while True:
         try:
             await svc.send_due_reminders()

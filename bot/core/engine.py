@@ -62,7 +62,7 @@ class Turn:
     after: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     reprompt: Any = None  # a flow set aside, now back: ask its question again
 
-    def say(self, kind: ReplyKind, text: str, buttons: list[Button] | None = None, **extra) -> Reply:
+    def say(self, kind: ReplyKind, text: str, buttons: list[Button] | None = None, **extra: Any) -> Reply:
         reply = Reply(kind=kind, text=text, buttons=buttons or [], **extra)
         self.replies.append(reply)
         return reply
@@ -217,7 +217,7 @@ class Engine:
         return None
 
     @staticmethod
-    def _history_entries(msg: Incoming, turn: Turn, u: Understanding | None) -> list[dict]:
+    def _history_entries(msg: Incoming, turn: Turn, u: Understanding | None) -> list[dict[str, Any]]:
         now = time.time()
         client_entry = {"ts": now, "from": "client", "text": msg.text, "payload": msg.payload,
                         "channel": msg.channel}
@@ -330,7 +330,7 @@ class Engine:
     # ---------------------------------------------------------------- actions
     async def _act(self, turn: Turn, top: Candidate, u: Understanding | None) -> None:
         intent = top.intent
-        if intent == "faq" and top.faq_id in self.kb:
+        if intent == "faq" and top.faq_id is not None and top.faq_id in self.kb:
             self._answer(turn, top.faq_id, u.ranking if u else [])
         elif intent == "cancel":
             await self._cancel(turn)
@@ -377,7 +377,7 @@ class Engine:
             turn.say(ReplyKind.info, texts.GLAD_TO_HELP)
             return
         keys = pending.alternatives
-        if not keys and pending.target in self.kb:
+        if not keys and pending.target is not None and pending.target in self.kb:
             keys = [f"faq:{r}" for r in self.kb[pending.target].related]
         if keys:
             self._options_from_keys(turn, keys, texts.NOT_RESOLVED)
@@ -396,11 +396,11 @@ class Engine:
         self._options_from_keys(turn, [c.key for c in candidates], lead)
 
     def _options_from_keys(self, turn: Turn, keys: list[str], lead: str) -> None:
-        keys = [k for k in dict.fromkeys(keys) if self._title(k)][:3]
-        if not keys:
+        titled = [(k, title) for k in dict.fromkeys(keys) if (title := self._title(k))][:3]
+        if not titled:
             self._out_of_scope(turn)
             return
-        buttons = [Button(title=self._title(k), payload=k) for k in keys]
+        buttons = [Button(title=title, payload=k) for k, title in titled]
         buttons.append(Button(title=texts.OTHER_BUTTON, payload=OPERATOR_PAYLOAD))
         turn.say(ReplyKind.options, lead, buttons)
 
@@ -445,6 +445,14 @@ class Engine:
             if entry.get("from") == "bot" and entry.get("faq_id"):
                 return str(entry["faq_id"])
         return None
+
+    def active_state(self, turn: Turn, flow: Flow) -> Any:
+        """The state of `flow` when it is the conversation's active flow (as its model), else
+        None — for a module that runs one of the flow's own steps (e.g. a status told)."""
+        if turn.state.flow != flow.name:
+            return None
+        state = self._typed_state(turn, flow)
+        return None if state is _STALE else state
 
     def _typed_state(self, turn: Turn, flow: Flow) -> Any:
         """The active flow's state as its model (legacy flows: the dict); _STALE when

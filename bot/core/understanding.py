@@ -8,6 +8,7 @@ operator or a callback (the conversation never stops because NLU is down).
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 import logging
 from pathlib import Path
 
@@ -74,7 +75,7 @@ class Understander:
         self.retriever = retriever
         self.cal = calibration
 
-    async def _search(self, text: str, nlu: NluResult | None) -> list:
+    async def _search(self, text: str, nlu: NluResult | None) -> list[Any]:
         # Rasa's e5 featurizer already embedded this text: reuse its vector when it
         # comes from the same encoder as our index (one e5 pass per turn, not two).
         if (nlu and nlu.embedding and nlu.embedding[0] == self.retriever.embedder.name

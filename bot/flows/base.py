@@ -170,7 +170,8 @@ class FreeTextFlow(Protocol):
 class ResumableFlow(Protocol):
     """Optional: a flow that can ask its current question again, when the client
     comes back to it after a detour (another flow set it aside, `Engine.run_aside`).
-    Pure; only the replies of the step are used."""
+    Pure, like `step`; the engine runs the whole step (e.g. an effect that looks up
+    the free slots to offer again)."""
 
     def reprompt(self, state: Any, ctx: FlowContext) -> Step[Any]: ...
 

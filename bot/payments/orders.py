@@ -1,10 +1,8 @@
-"""Payment orders (accruals with a УИН) in Redis, and their status machine.
+"""Payment orders (accruals with a УИН) in Redis.
 
-    created → pending → paid | failed | expired ;  paid → refunded
-
-`transition()` is the one place that decides which status changes are
-allowed; the store applies it atomically (WATCH/MULTI), so concurrent
-webhooks, reconciliation and the conversation never fight over an order.
+The status machine is in `status.py` (pure); the store applies it atomically
+(WATCH/MULTI), so concurrent webhooks, reconciliation and the conversation
+never fight over an order.
 """
 
 from __future__ import annotations
@@ -12,7 +10,6 @@ from __future__ import annotations
 import secrets
 import time
 from datetime import datetime, timezone
-from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -22,52 +19,9 @@ from bot.payments import keys as pay_keys
 from bot.store.documents import update_document
 
 from . import uin as uin_codes
-from .catalogue import Fee, Payee
-
-
-class PaymentStatus(str, Enum):
-    created = "created"    # accrual issued, no way to pay chosen yet
-    pending = "pending"    # a payment was started (QR shown, card link, invoice)
-    paid = "paid"
-    failed = "failed"      # the gateway declined / the client cancelled at the gateway
-    expired = "expired"    # nobody paid in time
-    refunded = "refunded"
-
-
-class PaymentMethod(str, Enum):
-    qr = "qr"
-    card = "card"
-    telegram = "telegram"
-
-
-S = PaymentStatus
-# Allowed changes. A payment confirmed after we gave up waiting (expired) is
-# still recorded as paid: money must never be lost.
-TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
-    S.created: frozenset({S.pending, S.paid, S.expired}),
-    S.pending: frozenset({S.paid, S.failed, S.expired}),
-    S.failed: frozenset(),
-    S.expired: frozenset({S.paid}),
-    S.paid: frozenset({S.refunded}),
-    S.refunded: frozenset(),
-}
-OPEN = frozenset({S.created, S.pending})
-
-
-class InvalidTransition(ValueError):
-    pass
-
-
-def transition(current: PaymentStatus, new: PaymentStatus) -> PaymentStatus:
-    """The status after trying to move `current` to `new`.
-
-    Staying put is always fine (a replayed event); anything not in the table
-    raises InvalidTransition, e.g. a stale «pending» arriving after «paid».
-    """
-    current, new = PaymentStatus(current), PaymentStatus(new)
-    if new is current or new in TRANSITIONS[current]:
-        return new
-    raise InvalidTransition(f"{current.value} → {new.value}")
+from .catalogue import Fee, Payee, format_rubles
+from .receipts import OrderFacts
+from .status import OPEN, PaymentMethod, PaymentStatus, transition
 
 
 class Attempt(BaseModel):
@@ -109,6 +63,12 @@ class Order(BaseModel):
         ts = self.paid_at or self.updated_at
         return datetime.fromtimestamp(ts, timezone.utc).astimezone().strftime("%d.%m.%Y %H:%M")
 
+    def facts(self) -> OrderFacts:
+        """What the client may be told about this order, formatted (bot/payments/receipts.py)."""
+        return OrderFacts(id=self.id, status=self.status, name=self.fee_name,
+                          amount=format_rubles(self.amount_kopecks), purpose=self.purpose, uin=self.uin,
+                          date=self.paid_date, payment_id=self.payment_id or self.id)
+
 
 class OrderStore:
     def __init__(self, redis: Redis, uin_prefix: str = "00000000"):
@@ -137,6 +97,13 @@ class OrderStore:
             return None
         raw = await self.redis.get(pay_keys.payment_order(order_id))
         return Order.model_validate_json(raw) if raw else None
+
+    async def require(self, order_id: str) -> Order:
+        """The order, which must exist (KeyError otherwise)."""
+        order = await self.get(order_id)
+        if order is None:
+            raise KeyError(order_id)
+        return order
 
     async def by_uin(self, uin: str) -> Order | None:
         return await self.get(await self.redis.get(pay_keys.payment_uin(uin)))

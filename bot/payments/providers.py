@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from .orders import Order, PaymentMethod, PaymentStatus
+from .orders import Order
+from .status import PaymentMethod, PaymentStatus
 
 
 class ProviderUnavailable(RuntimeError):

@@ -22,8 +22,9 @@ import qrcode
 from qrcode.constants import ERROR_CORRECT_M
 
 from .catalogue import Payee, format_rubles
-from .orders import Order, PaymentMethod
+from .orders import Order
 from .providers import Observed, Started
+from .status import PaymentMethod
 
 HEADER = "ST0001"
 ENCODINGS = {"windows-1251": "1", "utf-8": "2", "koi8-r": "3"}

@@ -12,7 +12,7 @@ import logging
 import time
 from collections import Counter
 
-from .orders import PaymentStatus
+from .status import PaymentStatus
 from .providers import ProviderUnavailable
 
 log = logging.getLogger("payments.reconcile")

@@ -12,19 +12,24 @@ from __future__ import annotations
 import importlib
 import logging
 import time
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
-from bot.core.messages import Reply, ReplyKind
+from bot.core.messages import Reply
 
-from . import texts
-from .catalogue import Catalogue, format_rubles
-from .orders import InvalidTransition, Order, OrderStore, PaymentMethod, PaymentStatus
-from .providers import Observed, Provider, Started
+from .catalogue import Catalogue
+from .orders import Attempt, Order, OrderStore
+from .providers import Observed, Provider, ProviderUnavailable, Started
+from .receipts import status_reply
+from .status import InvalidTransition, PaymentMethod, PaymentStatus
+
+if TYPE_CHECKING:
+    from .yookassa import YooKassaClient
 
 log = logging.getLogger("payments.service")
 
 # The Telegram channel sets this to deliver an invoice: (order, sendInvoice kwargs) -> sent?
-InvoiceSender = Callable[[Order, dict], Awaitable[bool]]
+InvoiceSender = Callable[[Order, dict[str, Any]], Awaitable[bool]]
 # Delivers replies to a client outside a turn: (order, replies) -> delivered?
 Notifier = Callable[[Order, list[Reply]], Awaitable[bool]]
 
@@ -35,32 +40,14 @@ class OrderClosed(RuntimeError):
         self.order = order
 
 
-def confirmation(order: Order) -> Reply:
-    return Reply(kind=ReplyKind.info, text=texts.CONFIRMED.format(
-        name=order.fee_name, amount=format_rubles(order.amount_kopecks), purpose=order.purpose,
-        uin=order.uin, date=order.paid_date, payment_id=order.payment_id or order.id))
-
-
-def status_reply(order: Order) -> Reply:
-    """What to tell the client about one order, by its status."""
-    amount = format_rubles(order.amount_kopecks)
-    if order.status is PaymentStatus.paid:
-        return confirmation(order)
-    text = {
-        PaymentStatus.failed: texts.FAILED, PaymentStatus.expired: texts.EXPIRED,
-        PaymentStatus.refunded: texts.REFUNDED,
-    }.get(order.status, texts.NOT_YET)
-    return Reply(kind=ReplyKind.info, text=text.format(uin=order.uin, amount=amount))
-
-
 class PaymentService:
     def __init__(self, orders: OrderStore, catalogue: Catalogue, *, order_ttl_seconds: float,
-                 notifier: Notifier | None = None, qr_encoding: str = "windows-1251"):
+                 notifier: Notifier | None = None, qr_encoding: str = "windows-1251") -> None:
         self.orders = orders
         self.catalogue = catalogue
         self.order_ttl_seconds = order_ttl_seconds
         self.qr_encoding = qr_encoding
-        self.gateway = None  # YooKassaClient when card payments are configured (webhook checks)
+        self.gateway: YooKassaClient | None = None  # YooKassaClient when card payments are configured (webhook checks)
         self.providers: dict[PaymentMethod, Provider] = {}
         self.notifier = notifier
         self.invoice_sender: InvoiceSender | None = None
@@ -70,7 +57,7 @@ class PaymentService:
 
     def methods(self, channel: str) -> list[PaymentMethod]:
         """Ways to pay offered in this channel, preferred first."""
-        out = [m for m in (PaymentMethod.qr, PaymentMethod.card) if m in self.providers]
+        out: list[PaymentMethod] = [m for m in (PaymentMethod.qr, PaymentMethod.card) if m in self.providers]
         if channel == "telegram" and PaymentMethod.telegram in self.providers and self.invoice_sender:
             out.insert(0, PaymentMethod.telegram)
         return out
@@ -87,23 +74,21 @@ class PaymentService:
 
     async def start(self, order_id: str, method: PaymentMethod) -> tuple[Order, Started]:
         """Start (or re-show) a way of paying; raises OrderClosed if the order is not open."""
-        order = await self.orders.get(order_id)
-        if order is None:
-            raise KeyError(order_id)
+        order = await self.orders.require(order_id)
         if order.status not in (PaymentStatus.created, PaymentStatus.pending):
             raise OrderClosed(order)
         started = await self.providers[method].start(order)
         known = order.attempt(method)
         attempts = list(order.attempts)
         if not known or known.provider_payment_id != started.provider_payment_id:
-            attempts.append({"method": method, "provider_payment_id": started.provider_payment_id,
-                             "confirmation_url": started.confirmation_url})
+            attempts.append(Attempt(method=method, provider_payment_id=started.provider_payment_id,
+                                    confirmation_url=started.confirmation_url))
             if started.provider_payment_id:
                 await self.orders.link_provider(method.value, started.provider_payment_id, order.id)
         try:
             order, _ = await self.orders.update(order.id, PaymentStatus.pending, attempts=attempts)
         except InvalidTransition:  # paid or closed meanwhile (a webhook won the race)
-            raise OrderClosed(await self.orders.get(order.id)) from None
+            raise OrderClosed(await self.orders.require(order.id)) from None
         return order, started
 
     # ------------------------------------------------------------ observing
@@ -133,7 +118,7 @@ class PaymentService:
             order, changed = await self.orders.update(order.id, status, **changes)
         except InvalidTransition as exc:
             log.info("order %s: ignored stale status (%s)", order.id, exc)
-            return await self.orders.get(order.id), False
+            return await self.orders.require(order.id), False
         if changed and announce and order.status in (PaymentStatus.paid, PaymentStatus.failed,
                                                      PaymentStatus.refunded):
             await self.announce(order)
@@ -141,9 +126,7 @@ class PaymentService:
 
     async def refresh(self, order_id: str, *, announce: bool) -> tuple[Order, bool]:
         """Ask every provider that has a payment for this order; apply what they know."""
-        order = await self.orders.get(order_id)
-        if order is None:
-            raise KeyError(order_id)
+        order = await self.orders.require(order_id)
         changed_any = False
         for method in dict.fromkeys(a.method for a in order.attempts):
             provider = self.providers.get(method)
@@ -159,8 +142,23 @@ class PaymentService:
             try:
                 return await self.orders.update(order.id, PaymentStatus.expired)
             except InvalidTransition:
-                return await self.orders.get(order.id), False
+                return await self.orders.require(order.id), False
         return order, False
+
+    async def latest(self, order_id: str) -> Order:
+        """The order after asking its providers (a quiet failure keeps what we know) and
+        expiring it when due; a change found here is not announced: the caller tells the client."""
+        try:
+            order, _ = await self.refresh(order_id, announce=False)
+        except ProviderUnavailable:
+            order = await self.orders.require(order_id)
+        order, _ = await self.expire_if_due(order)
+        return order
+
+    async def told(self, order: Order) -> None:
+        """The client has just been shown this order's confirmation in a conversation."""
+        if order.status is PaymentStatus.paid and not order.notified:
+            await self.orders.update(order.id, notified=True)
 
     # ------------------------------------------------------------ announcing
     async def announce(self, order: Order) -> bool:
@@ -169,7 +167,7 @@ class PaymentService:
             return False
         delivered = False
         try:
-            delivered = await self.notifier(order, [status_reply(order)])
+            delivered = await self.notifier(order, [status_reply(order.facts())])
         except Exception:  # noqa: BLE001 - a failed delivery must not undo the recorded payment
             log.exception("order %s: notification failed", order.id)
         if delivered and order.status is PaymentStatus.paid:
@@ -177,7 +175,7 @@ class PaymentService:
         return delivered
 
 
-def consent_notify():
+def consent_notify() -> Callable[..., Awaitable[Any]] | None:
     """`bot.consent.notifications.notify` when the consent module provides it."""
     try:
         module = importlib.import_module("bot.consent.notifications")

@@ -5,19 +5,35 @@ answer within 10 seconds; we check the order in Redis only (fast) and cap it
 with a deadline. `successful_payment` marks the order paid through the same
 status machine as the other ways to pay; a replayed update changes nothing.
 
-The Telegram channel (bot/channels/telegram.py) wires these in: it sets
-`service.invoice_sender` to send invoices with its Bot, and includes
-`router(service)` in its Dispatcher (see module.install).
+`connect` wires them into the Telegram channel (bot/channels/telegram.py)
+when it runs: invoices go out through its Bot (`service.invoice_sender`) and
+`router(service)` joins its extension routers, ahead of its catch-all.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
-from .orders import Order, PaymentMethod, PaymentStatus
-from .providers import Observed, Started
+from bot.core.numbers import is_digits
+
 from . import texts
+from .orders import Order
+from .providers import Observed, Started
+from .receipts import confirmation
+from .status import PaymentMethod, PaymentStatus
+
+if TYPE_CHECKING:
+    from aiogram import Router
+    from aiogram.types import Message
+
+    from bot.channels.telegram import TelegramChannel
+
+    from .service import PaymentService
+
+AfterPaid = Callable[["Message", Order], Awaitable[None]]
 
 log = logging.getLogger("payments.telegram")
 
@@ -25,7 +41,7 @@ PAYLOAD_PREFIX = "pay:"
 PRE_CHECKOUT_DEADLINE_S = 8.0  # Telegram's limit is 10 s; leave room for the answer itself
 
 
-def invoice(order: Order, provider_token: str) -> dict:
+def invoice(order: Order, provider_token: str) -> dict[str, Any]:
     """Arguments for Bot.send_invoice (besides chat_id)."""
     from aiogram.types import LabeledPrice
 
@@ -58,7 +74,8 @@ class TelegramProvider:
         return Observed(status=None)  # Telegram tells us by `successful_payment`; nothing to poll
 
 
-async def pre_checkout(service, payload: str, currency: str, total_amount: int) -> tuple[bool, str | None]:
+async def pre_checkout(service: PaymentService, payload: str, currency: str,
+                       total_amount: int) -> tuple[bool, str | None]:
     """(ok, error message for the client) for a pre_checkout_query, within the deadline."""
 
     async def decide() -> tuple[bool, str | None]:
@@ -71,12 +88,12 @@ async def pre_checkout(service, payload: str, currency: str, total_amount: int) 
 
     try:
         return await asyncio.wait_for(decide(), PRE_CHECKOUT_DEADLINE_S)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         log.warning("pre-checkout check took too long; declined")
         return False, texts.PRE_CHECKOUT_SLOW
 
 
-async def successful_payment(service, payload: str, currency: str, total_amount: int,
+async def successful_payment(service: PaymentService, payload: str, currency: str, total_amount: int,
                              charge_id: str) -> Order | None:
     """Record a Telegram `successful_payment`; returns the order (None if unknown)."""
     order = await service.orders.get(order_id_of(payload))
@@ -93,17 +110,15 @@ async def successful_payment(service, payload: str, currency: str, total_amount:
     return order
 
 
-def router(service, after_paid=None):
+def router(service: PaymentService, after_paid: AfterPaid | None = None) -> Router:
     """An aiogram Router answering pre-checkout queries and recording successful payments.
 
     The Telegram channel includes it in its Dispatcher. `after_paid(message,
-    order)` shows the confirmation (the module runs a core turn for it);
+    order)` shows the confirmation (`connect` runs a core turn for it);
     without it the confirmation is sent as a plain message.
     """
     from aiogram import F, Router
-    from aiogram.types import Message, PreCheckoutQuery
-
-    from .service import confirmation
+    from aiogram.types import PreCheckoutQuery
 
     r = Router(name="payments")
 
@@ -115,6 +130,8 @@ def router(service, after_paid=None):
     @r.message(F.successful_payment)
     async def on_successful_payment(message: Message) -> None:
         sp = message.successful_payment
+        if sp is None:  # the filter lets only payments through
+            return
         order = await successful_payment(service, sp.invoice_payload, sp.currency, sp.total_amount,
                                          sp.telegram_payment_charge_id)
         if order is None or order.status is not PaymentStatus.paid:
@@ -122,7 +139,31 @@ def router(service, after_paid=None):
         if after_paid is not None:
             await after_paid(message, order)
         else:
-            await message.answer(confirmation(order).text)
-            await service.orders.update(order.id, notified=True)
+            await message.answer(confirmation(order.facts()).text)
+            await service.told(order)
 
     return r
+
+
+def connect(channel: TelegramChannel, service: PaymentService) -> None:
+    """Telegram Payments inside the running Telegram channel: invoices through its Bot,
+    the pre-checkout and payment updates through its extension routers."""
+
+    async def send_invoice(order: Order, invoice: dict[str, Any]) -> bool:
+        scheme, _, chat = order.conversation_id.partition(":")
+        if scheme != "tg" or not is_digits(chat.removeprefix("-")):
+            return False
+        try:
+            await channel.bot.send_invoice(chat_id=int(chat), **invoice)
+        except Exception as exc:  # noqa: BLE001 - the client is offered another way to pay
+            log.warning("could not send an invoice: %s", exc.__class__.__name__)
+            return False
+        return True
+
+    async def after_paid(message: Message, _order: Order) -> None:
+        # Through the core, so the confirmation is rendered like every reply and the flow ends.
+        await channel.turn(message.chat.id, message.from_user, payload="do:payment_status")
+
+    if PaymentMethod.telegram in service.providers:
+        service.invoice_sender = send_invoice
+    channel.extend(router(service, after_paid), "pre_checkout_query")

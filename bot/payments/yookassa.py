@@ -16,8 +16,9 @@ import re
 
 import httpx
 
-from .orders import Order, PaymentMethod, PaymentStatus
+from .orders import Order
 from .providers import Observed, ProviderUnavailable, Started
+from .status import PaymentMethod, PaymentStatus
 
 log = logging.getLogger("payments.yookassa")
 

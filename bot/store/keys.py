@@ -46,10 +46,11 @@ class KeyspaceTaken(RuntimeError):
 
 class Keyspace:
     def __init__(self, name: str, *, tagged: bool = True):
-        owner = sys._getframe(1).f_globals.get("__name__", "?")
+        owner: str = sys._getframe(1).f_globals.get("__name__", "?")
         if name in SPACES and SPACES[name].owner != owner:
             raise KeyspaceTaken(f"the keyspace {name!r} belongs to {SPACES[name].owner}, not {owner}")
-        self.name, self.owner = name, owner
+        self.name: str = name
+        self.owner: str = owner
         self.prefix = f"{PREFIX}{{{name}}}:" if tagged else f"{PREFIX}{name}:"
         self.families: dict[str, str] = {}
         self.scripts: dict[str, str] = {}

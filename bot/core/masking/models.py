@@ -60,7 +60,7 @@ def _load() -> Models:
 _ner_lock = threading.Lock()
 
 
-def ner_spans(text: str) -> list:
+def ner_spans(text: str) -> list[Any]:
     """natasha's PER/LOC/ORG spans of `text` (objects with .start, .stop, .type).
 
     The model multiplies tiny matrices: OpenBLAS's worker threads only cost here (a

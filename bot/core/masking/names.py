@@ -13,6 +13,7 @@ names («ООО «Надежда»»), not people. pymorphy guesses words it doe
 from __future__ import annotations
 
 import re
+from typing import Any
 from dataclasses import dataclass
 
 from .models import ner_spans, word_info
@@ -87,8 +88,8 @@ def _inside(tok: _Tok, ranges: list[tuple[int, int]]) -> bool:
     return any(start <= tok.start < end for start, end in ranges)
 
 
-def _from_ner(text: str, tokens: list[_Tok], persons: list) -> list[tuple[int, int]]:
-    out = []
+def _from_ner(text: str, tokens: list[_Tok], persons: list[Any]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
     for span in persons:
         inner = [t for t in tokens if span.start <= t.start and t.end <= span.stop and not _is_word(t)]
         while inner and _not_a_name_word(inner[0]):  # «Передайте Розе»: the verb is not a name
@@ -147,7 +148,7 @@ def _gap_ok(text: str, start: int, end: int) -> bool:
     return re.fullmatch(r"\s+", text[start:end]) is not None
 
 
-def _take(text: str, pos: int, after: list[_Tok], places) -> tuple[int, int] | None:
+def _take(text: str, pos: int, after: list[_Tok], places: list[tuple[int, int]]) -> tuple[int, int] | None:
     """Up to three name words right after a cue."""
     if not after or not re.fullmatch(r"[\s:,—–-]*", text[pos:after[0].start]):
         return None
@@ -178,7 +179,7 @@ def _surname_like_noun(text: str, tok: _Tok) -> bool:
     return ends and _nominative_noun(tok)
 
 
-def _from_legal_forms(text: str, tokens: list[_Tok], places) -> list[tuple[int, int]]:
+def _from_legal_forms(text: str, tokens: list[_Tok], places: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """«ИП Иванов», «КФХ Ткаченко»: an ИП's or a farm's name is its owner's name. A
     capitalised common noun after «ИП» is a nickname for the business («ИП Ромашка»)
     unless a name follows it («ИП Зима Андрей»)."""
@@ -207,9 +208,10 @@ def _from_sequences(text: str, tokens: list[_Tok]) -> list[tuple[int, int]]:
     """Names without a cue, in any case: two or three name words in a row with at least
     one clear first name or patronymic («сидоров михаил», «любовь сергеевна»), or one
     word that can only be a first name («павлу»)."""
-    out, run = [], []
+    out: list[tuple[int, int]] = []
+    run: list[_Tok] = []
 
-    def flush():
+    def flush() -> None:
         if len(run) >= 2 and any(word_info(t.text).first_name >= 0.8 and word_info(t.text).known for t in run):
             out.append((run[0].start, run[-1].end))
         elif len(run) == 1 and run[0].text.islower():
@@ -240,7 +242,7 @@ def _from_addressing(text: str, tokens: list[_Tok]) -> list[tuple[int, int]]:
     return out
 
 
-def _before_patronymics(text: str, tokens: list[_Tok], places) -> list[tuple[int, int]]:
+def _before_patronymics(text: str, tokens: list[_Tok], places: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """«Мира Александровна»: the word before a patronymic is a first name, even one the
     dictionary knows only as a common noun, when it is capitalised."""
     out = []

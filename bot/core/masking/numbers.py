@@ -70,7 +70,7 @@ def find(text: str, taken: list[Span], numeric_default: str | None = None) -> li
     shape tells (payload ids)."""
     dates, harmless = _dates(text)
     spans = [s for s in dates if not overlaps(s, taken)]
-    work = blank(text, taken + spans + harmless)  # found and harmless numbers are out of the way
+    work = blank(text, [*taken, *spans, *harmless])  # found and harmless numbers are out of the way
     spans += _passport(work)
     work = blank(work, spans)
     work = blank(work, [m.span() for m in _PROTECTED.finditer(work)])
@@ -103,7 +103,7 @@ def _dates(text: str) -> tuple[list[Span], list[tuple[int, int]]]:
     return spans, harmless
 
 
-def _parts(m: re.Match) -> tuple[int, int, int | None]:
+def _parts(m: re.Match[str]) -> tuple[int, int, int | None]:
     g = m.groupdict()
     if g["d"]:
         return int(g["d"]), int(g["m"]), int(g["y"])
@@ -173,7 +173,8 @@ _NUMBER_WORD = re.compile(r"(?<![а-яё])(?:%s)(?![а-яё])" % "|".join(
 
 
 def _spelled(work: str, numeric_default: str | None) -> list[Span]:
-    spans, run = [], []
+    spans: list[Span] = []
+    run: list[re.Match[str]] = []
     for m in [*_NUMBER_WORD.finditer(work), None]:
         if m and (not run or re.fullmatch(r"[\s,\-–]*", work[run[-1].end():m.start()])):
             run.append(m)

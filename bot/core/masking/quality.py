@@ -90,8 +90,8 @@ def _alnum(text: str, start: int, end: int) -> set[int]:
 
 def score(examples: list[Example], find: Callable[[str], list[Span]]) -> Score:
     s = Score()
-    found_by_case: Counter = Counter()
-    total_by_case: Counter = Counter()
+    found_by_case: Counter[str] = Counter()
+    total_by_case: Counter[str] = Counter()
     for ex in examples:
         spans = find(ex.text)
         s.messages += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Sequence
 from dataclasses import dataclass
 
 # When finds overlap, the merged span takes the kind listed first (an address
@@ -42,7 +43,7 @@ def overlaps(span: Span, others: list[Span]) -> bool:
     return any(span.start < other.end and other.start < span.end for other in others)
 
 
-def blank(text: str, ranges: list[Span | tuple[int, int]], fill: str = "\x00") -> str:
+def blank(text: str, ranges: Sequence[Span | tuple[int, int]], fill: str = "\x00") -> str:
     """The text with the ranges overwritten (same length, so offsets still hold)."""
     chars = list(text)
     for r in ranges:
