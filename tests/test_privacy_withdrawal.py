@@ -66,3 +66,18 @@ async def test_a_form_in_progress_in_another_conversation_is_ended_with_its_answ
     state = await runtime.engine.conversations.load(kit.scoped(form.cid))
     assert state.flow is None and who.surname not in state.model_dump_json()
     assert await runtime.applications.drafts(kit.scoped(token), ["consultation"]) == {}
+
+
+async def test_withdrawing_by_a_button_mid_form_ends_the_form_in_this_conversation(api, runtime):
+    who = kit.person()
+    chat = Chat(api, client_id=kit.unique("withdraw-mid-form"))
+    await chat.say("хочу подать заявку на консультацию")
+    await chat.press_title("Согласен")
+    await chat.say(who.full_name)
+    assert chat.last["state"]["flow"] == "app"
+
+    await chat.press("flow:consent:r:personal_data:applications")  # «Отозвать» under an older message
+    assert "незаконченные анкеты в разговорах (1) — прерваны, ответы удалены" in chat.text()
+    assert chat.last["state"]["flow"] is None
+    state = await runtime.engine.conversations.load(kit.scoped(chat.cid))
+    assert state.flow is None and who.surname not in state.model_dump_json()

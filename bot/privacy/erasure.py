@@ -216,8 +216,8 @@ class Eraser:
         engine = self.runtime.engine
 
         async def end(other: Turn) -> None:
-            """Another conversation: the engine ends the flow, as in a turn of its own (no
-            cancel step: its words would promise to keep the answers)."""
+            """The engine ends the flow (no cancel step: its words would promise to keep the
+            answers); in another conversation, in a turn of its own."""
             nonlocal ended
             flow = engine.flows.get(other.state.flow or "")
             if flow is not None and flow.name in flows:
@@ -226,9 +226,7 @@ class Eraser:
 
         for cid in cids:
             if turn is not None and cid == turn.state.conversation_id:
-                if turn.state.flow in flows:  # saved by the engine at the end of the turn
-                    turn.state.flow, turn.state.flow_state = None, {}
-                    ended += 1
+                await end(turn)  # the turn in progress: the engine saves it at its end
             else:
                 await engine.system_turn(cid, end)
             if await self.redis.hget(handoff_keys.handoff(cid), "flow") in flows:
