@@ -1,6 +1,6 @@
 """The personal-data consent question for flows not yet on the typed loop.
 
-TO DELETE once bot/booking and bot/applications embed the typed gate
+TO DELETE once bot/applications embeds the typed gate
 (bot/consent/gate.py): this file, its re-export in bot/consent/flows.py and the
 legacy `consent.record` handler in bot/consent/module.py. Typed flows use
 `consent_gate` and `RecordConsent`.
@@ -23,7 +23,6 @@ from .model import Action, Kind
 
 RECORD = "consent.record"
 GATE_KEY = "_pd"
-DEFAULT_ORG = "центр «Мой бизнес»"  # the flows still here that pass no org (booking) name the default
 
 
 def record_effect(*records: dict[str, Any]) -> Effect:
@@ -49,11 +48,11 @@ class Gate:
 
 
 def ensure_personal_data_consent(flow: str, purpose: str, state: dict[str, Any], event: FlowEvent,
-                                 ctx: FlowContext, *, org: str | None = None,
+                                 ctx: FlowContext, *, org: str,
                                  docs: Documents | None = None) -> Gate:
     """Ask for personal-data consent right before a flow first needs the data (pure)."""
     docs = docs or documents()
-    shown = show(docs.for_purpose(purpose), org or DEFAULT_ORG)
+    shown = show(docs.for_purpose(purpose), org)
     if state.get(GATE_KEY) == purpose:
         rest = {k: v for k, v in state.items() if k != GATE_KEY}
         said_yes = event.payload == "pd_yes" or (event.text and event.intent == "affirm" and event.score >= MIN_SCORE)
