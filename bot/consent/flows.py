@@ -184,7 +184,7 @@ class ConsentFlow:
         return show(self.docs.for_kind(Kind.situation), self.org, texts.topic_phrase(situation))
 
     def _give_menu(self, consents: ConsentState) -> Step[MenuState]:
-        generic = show(self.docs.for_kind(Kind.situation), self.org, "по выбранной вами теме")
+        generic = show(self.docs.for_kind(Kind.situation), self.org, texts.ANY_TOPIC)
         buttons = []
         for sid, title in LIFE_SITUATIONS.items():
             mark = "✓ " if consents.has(f"situation:{sid}") else ""
@@ -214,7 +214,7 @@ class ConsentFlow:
         items = "\n".join(f"• {line}" for line in texts.notify_items(consents, "\n").split("\n"))
         buttons = [button(NAME, f"{texts.CATEGORY_TITLES[c]}: {texts.FREQUENCY_TITLES[consents.frequency_of(c)]}",
                           f"pc:{c.value}") for c in Category]
-        buttons.append(button(NAME, f"Тихие часы: {quiet}", "q"))
+        buttons.append(button(NAME, texts.QUIET_BUTTON.format(quiet=quiet), "q"))
         buttons.append(button(NAME, texts.DONE_BUTTON, "x"))
         return _menu("prefs", texts.PREFS_MENU.format(items=items, quiet=quiet), *buttons)
 

@@ -42,6 +42,7 @@ GIVE_ONE = "Прошу подтвердить согласие:\n\n«{text}» (�
 AGREE = "✅ Согласен(на)"
 NOT_NOW = "Не сейчас"
 ALL_TOPICS_BUTTON = "По всем темам"
+ANY_TOPIC = "по выбранной вами теме"  # the consent text in the menu, before a topic is chosen
 GRANTED = (
     "Готово ✅ С {date} действует ваше согласие: {title}.\n"
     "Текст согласия: «{text}» (версия {version}).\n"
@@ -99,6 +100,7 @@ PREFS_MENU = (
 PREFS_CATEGORY = "Как часто присылать «{title}»?"
 PREFS_QUIET = "В какие часы вас не беспокоить? Сейчас: {quiet}."
 NO_QUIET_BUTTON = "Не ограничивать"
+QUIET_BUTTON = "Тихие часы: {quiet}"
 DONE_BUTTON = "Готово"
 FREQUENCY_SAVED = "Готово: «{title}» — {frequency}. Изменить можно в любой момент: «настройки уведомлений»."
 QUIET_SAVED = "Готово: тихие часы — {quiet}. В это время новости и напоминания не приходят."
