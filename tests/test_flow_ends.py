@@ -83,7 +83,8 @@ async def test_a_flow_named_in_ends_does_not_come_back_and_one_below_it_does(eng
     await engine.run_aside(turn, aside, aside.start(engine.flow_context(turn), FlowEvent()))
     assert [s["flow"] for s in turn.state.suspended] == ["probe_kept", "probe_form"]
 
-    await engine.run_step(turn, aside, aside.step(AskState(), FlowEvent(payload="probe_form"), engine.flow_context(turn)))
+    done = aside.step(AskState(), FlowEvent(payload="probe_form"), engine.flow_context(turn))
+    await engine.run_step(turn, aside, done)
     assert turn.state.flow == "probe_kept" and turn.state.suspended == []
     assert [r.text for r in turn.replies][-2:] == ["Готово.", "Снова: probe_kept?"]
     assert "Снова: probe_form?" not in [r.text for r in turn.replies]
