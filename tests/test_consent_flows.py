@@ -93,6 +93,9 @@ async def test_notification_settings_with_buttons(api, runtime):
     assert "тихие часы — не заданы" in chat.text()
     state = await Ledger(runtime.redis).state(scoped(chat.client_id))
     assert state.frequency["content"].value == "weekly" and state.quiet == "off"
+    # a button (Telegram's /settings) starts the same menu as the words
+    await chat.press("do:notification_settings")
+    assert "Настройки уведомлений:" in chat.text()
 
 
 async def _outbox(api, cid: str, after: str | None = None) -> dict:

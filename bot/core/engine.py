@@ -85,6 +85,18 @@ class FlowWiringError(RuntimeError):
 _STALE = object()  # a stored flow state that no longer fits its flow
 
 
+def _starter(flow: Flow, intent: str) -> IntentHandler:
+    """Starts `flow` for `intent`, typed or pressed (a `do:<intent>` button has no
+    understanding, but the flow must still know which of its intents started it)."""
+
+    async def start(engine: "Engine", turn: Turn, u: Understanding | None) -> None:
+        event = FlowEvent(intent=u.intent if u else intent, score=u.confidence if u else 1.0,
+                          entities=u.entities if u else {})
+        await engine.run_step(turn, flow, flow.start(engine.flow_context(turn), event))
+
+    return start
+
+
 def _is_typed(flow: Flow) -> bool:
     return hasattr(flow, "State")
 # Sees every message first; returns True when it consumed it (e.g. the
@@ -136,13 +148,8 @@ class Engine:
             self.legacy_effect_handlers.update(effects or {})
         self.flows[flow.name] = flow
 
-        async def start(engine: "Engine", turn: Turn, u: Understanding | None) -> None:
-            event = FlowEvent(intent=u.intent if u else None, score=u.confidence if u else 1.0,
-                              entities=u.entities if u else {})
-            await engine.run_step(turn, flow, flow.start(engine.flow_context(turn), event))
-
         for intent in flow.start_intents:
-            self.intent_handlers[intent] = start
+            self.intent_handlers[intent] = _starter(flow, intent)
 
     # ------------------------------------------------------------------ entry
     async def handle(self, msg: Incoming) -> TurnResult:
