@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # the modules import the runtime: only names here
     from bot.applications.store import ApplicationStore
     from bot.booking.service import BookingService
     from bot.channels.telegram import TelegramChannel
-    from bot.consent.ledger import Ledger
+    from bot.consent.service import ConsentService
     from bot.payments.service import PaymentService
     from bot.privacy.erasure import Eraser
     from handoff.service import HandoffService
@@ -67,7 +67,7 @@ class Runtime:
     handoff: HandoffService | None = None
     telegram: TelegramChannel | None = None
     voice: VoiceService | None = None
-    consent: Ledger | None = None
+    consent: ConsentService | None = None
     payments: PaymentService | None = None
     applications: ApplicationStore | None = None
     application_forms: Forms | None = None

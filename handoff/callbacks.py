@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from redis.asyncio import Redis
 
 from bot.consent.documents import Shown, documents, show
-from bot.consent.flows import has_personal_data_consent
+from bot.consent.gate import has_personal_data_consent
 from bot.consent.ledger import record_personal_data_consent as _ledger_record
 from bot.consent.model import ConsentState
 from bot.core.numbers import digits_of

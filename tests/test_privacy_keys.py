@@ -12,7 +12,7 @@ from bot.consent.model import Category, Grant, Kind
 from bot.consent.notifications import unsubscribe_for
 from bot.privacy import profile as pd_profile
 from bot.privacy.erasure import Eraser
-from bot.privacy.flow import CONFIRM_SECONDS, ERASE, ErasureFlow
+from bot.privacy.flow import CONFIRM_SECONDS, EraseClientData, ErasureFlow
 from bot.privacy.pseudonym import is_pseudonym, pseudonym
 from bot.store import keys
 from tests.test_keys import key_modules
@@ -79,13 +79,13 @@ def test_erasure_needs_a_clear_and_timely_yes():
     ctx = FlowContext(conversation_id="c", client_id="k", channel="api", profile={}, now=now)
     started = flow.start(ctx, FlowEvent(intent="revoke_consent"))
     state = started.state
-    assert state["stage"] == "confirm" and [b.payload for b in started.replies[0].buttons] == [
+    assert state.step == "confirm" and [b.payload for b in started.replies[0].buttons] == [
         "flow:privacy:yes", "flow:privacy:no"]
     assert "Что сохранится и почему" in started.replies[0].text and flow.accepts_free_text(state)
     for event in (FlowEvent(payload="yes"), FlowEvent(text="да", intent="affirm", score=0.9),
                   FlowEvent(text="Да, удалить", intent="affirm", score=0.3)):
         step = flow.step(state, event, ctx)
-        assert step.state is None and [e.kind for e in step.effects] == [ERASE], event
+        assert step.state is None and step.effects == (EraseClientData(),), event
     for event in (FlowEvent(payload="no"), FlowEvent(text="нет", intent="deny", score=0.9),
                   FlowEvent(text="нет, оставить", intent="deny", score=0.2)):
         step = flow.step(state, event, ctx)

@@ -68,16 +68,24 @@ async def test_a_form_in_progress_in_another_conversation_is_ended_with_its_answ
     assert await runtime.applications.drafts(kit.scoped(token), ["consultation"]) == {}
 
 
-async def test_withdrawing_by_a_button_mid_form_ends_the_form_in_this_conversation(api, runtime):
-    who = kit.person()
-    chat = Chat(api, client_id=kit.unique("withdraw-mid-form"))
-    await chat.say("хочу подать заявку на консультацию")
-    await chat.press_title("Согласен")
-    await chat.say(who.full_name)
-    assert chat.last["state"]["flow"] == "app"
+async def test_in_this_conversation_a_form_with_the_data_ends_and_another_comes_back(api, runtime):
+    """Consent buttons under older messages run aside of the flow the client is in: it comes
+    back with its question afterwards — unless it holds data of a withdrawn consent."""
+    token = kit.unique("aside")
+    chat = Chat(api, cid=token, client_id=token)
+    await chat.press("flow:consent:g:taxes")
+    await chat.press("do:request_callback")
+    await chat.press("flow:callback:yes")  # the callback's personal-data consent; now the phone is asked
+    assert chat.last["state"]["flow"] == "callback"
 
-    await chat.press("flow:consent:r:personal_data:applications")  # «Отозвать» under an older message
-    assert "незаконченные анкеты в разговорах (1) — прерваны, ответы удалены" in chat.text()
-    assert chat.last["state"]["flow"] is None
-    state = await runtime.engine.conversations.load(kit.scoped(chat.cid))
-    assert state.flow is None and who.surname not in state.model_dump_json()
+    await chat.press("flow:consent:r:situation:taxes")  # «Отписаться» under a news message
+    assert "согласие отозвано" in chat.text() and "номер телефона" in chat.text()
+    assert chat.last["state"]["flow"] == "callback"  # back, asking for the phone again
+
+    await chat.press("flow:consent:revoke")  # «Отозвать согласие» under an older status reply
+    assert "Какое согласие отозвать?" in chat.text() and chat.last["state"]["flow"] == "consent"
+    await chat.press_title("Персональные данные: обратный звонок")
+    assert "незаконченные анкеты в разговорах (1) — прерваны" in chat.text()
+    assert "номер телефона" not in chat.text() and chat.last["state"]["flow"] is None  # the form is gone
+    state = await runtime.engine.conversations.load(kit.scoped(token))
+    assert state.flow is None and state.suspended == []

@@ -1,11 +1,11 @@
-"""Consent conversations as one pure flow, and the personal-data gate other
-flows reuse.
+"""Consent conversations as one pure flow: give, view, withdraw, notification
+settings.
 
-Give, view, withdraw and notification settings are each one press, and each
-confirmation says in plain words what changed. Steps read the consent state
-from the client profile (a cache the ledger keeps in step with its replay) and
-return `consent.record` effects; the effect handler writes the ledger, and
-the turn fails — nothing is confirmed — if Redis does not accept the write.
+Each is one press, and each confirmation says in plain words what changed.
+Steps read the consent state from the client profile (a cache the ledger
+keeps in step with its replay) and return `RecordConsent` effects; its
+handler writes the ledger, and the turn fails — nothing is confirmed — if
+Redis does not accept the write.
 
 Button values (`flow:consent:<value>`):
   give | revoke | status | prefs     open a menu
@@ -13,55 +13,52 @@ Button values (`flow:consent:<value>`):
   r:<kind>:<scope> | r:all           withdraw (also the «Отписаться» button)
   pc:<category>  pf:<category>:<frequency>  q  qs:<22-08|…|off>   preferences
   x                                  leave everything as it is
-These buttons work in any conversation state: the module routes them here
-even when another flow is active (a notification's «Отписаться» must always
-work).
+These buttons work in any conversation state: the module runs them aside of
+another active flow (a notification's «Отписаться» must always work), which
+comes back with its question when this one ends.
 
-Withdrawing a personal-data consent also returns the effect `privacy.purge`
-(handled by bot/privacy): the data collected under it is deleted, and the
-client is told what was deleted and what is kept. «Удалите мои данные»
-(revoke_consent with the entity `erase`) is not a withdrawal: bot/privacy
-asks to confirm an erasure of everything.
+Withdrawing a personal-data consent also returns `ForgetPersonalData` (after
+the ledger write): the data collected under it is deleted by whoever handles
+the event (bot/privacy), the flow waits in the step `deleting` for what was
+deleted (`DataDeleted`) and tells the client what was deleted and what is
+kept; forms that held such data do not come back. «Удалите мои данные»
+(revoke_consent with the entity `erase`) is not a withdrawal: bot/privacy asks
+to confirm an erasure of everything.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import Any
+from typing import ClassVar, Literal
 
 from bot.core import texts as core_texts
 from bot.core.messages import Button, Reply, ReplyKind
-from bot.flows.base import FlowContext, FlowEvent, button, reply
-from bot.flows.base import LegacyEffect as Effect
-from bot.flows.base import LegacyStep as Step
+from bot.flows.base import Effect, FlowContext, FlowEvent, FlowState, Step, button, reply
 from knowledge_base.models import LIFE_SITUATIONS
 
 from . import texts
-from .documents import Documents, documents, show
-from .model import (ALL, QUIET_SCOPE, Action, Category, ConsentState, Frequency, Kind,
-                    state_from_profile)
+from .documents import Documents, Shown, documents, show
+from .gate import RecordConsent, ledger_record
+# bot/applications until it embeds the typed gate (then these three lines and legacy_gate.py go)
+from .gate import has_personal_data_consent as has_personal_data_consent
+from .legacy_gate import GATE_KEY as GATE_KEY
+from .legacy_gate import ensure_personal_data_consent as ensure_personal_data_consent
+from .model import ALL, QUIET_SCOPE, Action, Category, ConsentState, Frequency, Kind, state_from_profile
+from .withdrawal import DataDeleted, ForgetPersonalData
 
 NAME = "consent"
-RECORD = "consent.record"
 START_INTENTS = ("give_consent", "revoke_consent", "consent_status", "notification_settings")
 MIN_SCORE = 0.5
-PURGE = "privacy.purge"  # delete what was collected under withdrawn personal-data consents (bot/privacy)
 ERASE_ENTITY = "erase"  # «удалите мои данные»: with revoke_consent, a request to erase everything
+MENUS = {"give": "give_consent", "revoke": "revoke_consent", "status": "consent_status",
+         "prefs": "notification_settings"}
 
 
-def record(kind: Kind, scope: str, action: Action, *, reason: str = "", settings: dict | None = None,
-           shown=None) -> dict[str, Any]:
-    """A ledger record without who / when / channel (the effect handler adds those)."""
-    data = {"kind": kind.value, "scope": scope, "action": action.value, "reason": reason,
-            "settings": settings or {}}
-    if shown is not None:
-        data.update(shown.ledger_fields())
-    return data
+class MenuState(FlowState):
+    """Which menu the client has in front of them."""
 
-
-def record_effect(*records: dict[str, Any]) -> Effect:
-    return Effect(RECORD, {"records": list(records)})
+    step: Literal["give", "confirm", "revoke", "prefs", "deleting"]
+    situation: str = ""  # confirm: the life situation whose consent is asked
 
 
 def unsubscribe_button(kind: Kind, scope: str) -> Button:
@@ -80,44 +77,70 @@ def _info(text: str, *buttons: Button) -> Reply:
     return reply(text, *buttons, kind=ReplyKind.info)
 
 
+def _said(text: str, *buttons: Button) -> Step[MenuState]:
+    """The flow is over with this message."""
+    return Step(state=None, replies=(_info(text, *buttons),))
+
+
+def _menu(step: Literal["give", "confirm", "revoke", "prefs"], text: str, *buttons: Button,
+          situation: str = "") -> Step[MenuState]:
+    return Step(state=MenuState(step=step, situation=situation), replies=(reply(text, *buttons),))
+
+
 class ConsentFlow:
     name = NAME
-    start_intents = START_INTENTS
+    start_intents: tuple[str, ...] = START_INTENTS
+    State: ClassVar[type[FlowState]] = MenuState
+    effects: ClassVar[tuple[type[Effect], ...]] = (RecordConsent, ForgetPersonalData)
 
-    def __init__(self, *, org: str, tz: tzinfo, default_quiet: str, docs: Documents | None = None):
+    def __init__(self, *, org: str, tz: tzinfo, default_quiet: str, docs: Documents | None = None) -> None:
         self.org = org
         self.tz = tz
         self.default_quiet = default_quiet
         self.docs = docs or documents()
 
     # ------------------------------------------------------------- protocol
-    def start(self, ctx: FlowContext, event: FlowEvent) -> Step:
+    def start(self, ctx: FlowContext, event: FlowEvent) -> Step[MenuState]:
         return self._open(event.intent or "consent_status", ctx, event.entities.get("life_situation"))
 
-    def step(self, state: dict[str, Any], event: FlowEvent, ctx: FlowContext) -> Step:
+    def step(self, state: MenuState, event: FlowEvent, ctx: FlowContext) -> Step[MenuState]:
+        if isinstance(event.outcome, DataDeleted):
+            return self._deleted(event.outcome)
         if event.payload is not None:
             return self.press(event.payload, ctx)
-        stage = state.get("stage")
+        if state.step == "deleting":  # only an outcome answers it: the text is a new request
+            return Step(state=None, passthrough=True)
         if event.intent == "revoke_consent" and event.entities.get(ERASE_ENTITY):
             return Step(state=None, passthrough=True)  # an erasure request: bot/privacy takes it
         if event.intent in START_INTENTS and event.score >= MIN_SCORE:
             return self._open(event.intent, ctx, event.entities.get("life_situation"))
         situation = event.entities.get("life_situation")
-        if stage == "give" and situation in LIFE_SITUATIONS:
+        if state.step == "give" and situation in LIFE_SITUATIONS:
             return self._grant_situation(situation, ctx)
-        if stage == "confirm" and event.intent in ("affirm", "thank") and event.score >= MIN_SCORE:
-            return self._grant_situation(state["situation"], ctx)
-        if stage in ("confirm", "give", "revoke", "prefs") and event.intent == "deny" and event.score >= MIN_SCORE:
-            return Step(state=None, replies=[_info(texts.CANCELLED)])
+        if state.step == "confirm" and event.intent in ("affirm", "thank") and event.score >= MIN_SCORE:
+            return self._grant_situation(state.situation, ctx)
+        if event.intent == "deny" and event.score >= MIN_SCORE:
+            return _said(texts.CANCELLED)
         return Step(state=state, passthrough=True)  # a question mid-menu: answered as usual
 
-    def press(self, value: str, ctx: FlowContext) -> Step:
+    def reprompt(self, state: MenuState, ctx: FlowContext) -> Step[MenuState]:
+        """Back after a detour: the menu the client had, as it is now."""
+        consents = state_from_profile(dict(ctx.profile))
+        if state.step == "give":
+            return self._give_menu(consents)
+        if state.step == "confirm":
+            return self._confirm_situation(state.situation)
+        if state.step == "revoke":
+            return self._revoke_menu(consents)
+        if state.step == "prefs":
+            return self._prefs_menu(consents)
+        return Step(state=None)  # deleting: nothing to ask
+
+    def press(self, value: str, ctx: FlowContext) -> Step[MenuState]:
         """A consent button, whatever the conversation's state."""
         action, _, arg = value.partition(":")
-        if action in ("give", "revoke", "status", "prefs") and not arg:
-            intent = {"give": "give_consent", "revoke": "revoke_consent", "status": "consent_status",
-                      "prefs": "notification_settings"}[action]
-            return self._open(intent, ctx, None)
+        if action in MENUS and not arg:
+            return self._open(MENUS[action], ctx, None)
         if action == "g" and (arg in LIFE_SITUATIONS or arg == ALL):
             return self._grant_situation(arg, ctx)
         if action == "r" and arg:
@@ -133,199 +156,136 @@ class ConsentFlow:
         if action == "qs" and arg in texts.QUIET_CHOICES:
             return self._set_quiet(texts.QUIET_CHOICES[arg])
         if action == "x":
-            return Step(state=None, replies=[_info(texts.CANCELLED)])
-        return Step(state=None, replies=[_info(core_texts.UNKNOWN_BUTTON)])
+            return _said(texts.CANCELLED)
+        return _said(core_texts.UNKNOWN_BUTTON)
 
     # ---------------------------------------------------------------- menus
-    def _open(self, intent: str, ctx: FlowContext, situation: str | None) -> Step:
-        state = state_from_profile(ctx.profile)
+    def _open(self, intent: str, ctx: FlowContext, situation: str | None) -> Step[MenuState]:
+        consents = state_from_profile(dict(ctx.profile))
         if intent == "give_consent":
             if situation in LIFE_SITUATIONS:
-                return self._confirm_situation(situation, state)
-            return self._give_menu(state)
+                return self._confirm_situation(situation)
+            return self._give_menu(consents)
         if intent == "revoke_consent":
-            return self._revoke_menu(state)
+            return self._revoke_menu(consents)
         if intent == "notification_settings":
-            return self._prefs_menu(state)
-        return self._status(state)
+            return self._prefs_menu(consents)
+        return self._status(consents)
 
-    def _status(self, state: ConsentState) -> Step:
-        text = texts.render_status(state, self.tz, self.default_quiet)
+    def _status(self, consents: ConsentState) -> Step[MenuState]:
+        text = texts.render_status(consents, self.tz, self.default_quiet)
         buttons = [button(NAME, texts.GIVE_BUTTON, "give")]
-        if any(g.kind is not Kind.notify for g in state.active()):
+        if any(g.kind is not Kind.notify for g in consents.active()):
             buttons.append(button(NAME, texts.REVOKE_BUTTON, "revoke"))
         buttons.append(settings_button())
-        return Step(state=None, replies=[_info(text, *buttons)])
+        return _said(text, *buttons)
 
-    def _situation_shown(self, situation: str):
+    def _situation_shown(self, situation: str) -> Shown:
         return show(self.docs.for_kind(Kind.situation), self.org, texts.topic_phrase(situation))
 
-    def _give_menu(self, state: ConsentState) -> Step:
-        generic = show(self.docs.for_kind(Kind.situation), self.org, "по выбранной вами теме")
+    def _give_menu(self, consents: ConsentState) -> Step[MenuState]:
+        generic = show(self.docs.for_kind(Kind.situation), self.org, texts.ANY_TOPIC)
         buttons = []
         for sid, title in LIFE_SITUATIONS.items():
-            mark = "✓ " if state.has(f"situation:{sid}") else ""
+            mark = "✓ " if consents.has(f"situation:{sid}") else ""
             buttons.append(button(NAME, f"{mark}{title.capitalize()}", f"g:{sid}"))
         buttons.append(button(NAME, texts.ALL_TOPICS_BUTTON, f"g:{ALL}"))
         buttons.append(button(NAME, texts.NOT_NOW, "x"))
-        text = texts.GIVE_MENU.format(text=generic.text, version=generic.version)
-        return Step(state={"stage": "give"}, replies=[reply(text, *buttons)])
+        return _menu("give", texts.GIVE_MENU.format(text=generic.text, version=generic.version), *buttons)
 
-    def _confirm_situation(self, situation: str, state: ConsentState) -> Step:
+    def _confirm_situation(self, situation: str) -> Step[MenuState]:
         shown = self._situation_shown(situation)
-        return Step(state={"stage": "confirm", "situation": situation}, replies=[reply(
-            texts.GIVE_ONE.format(text=shown.text, version=shown.version),
-            button(NAME, texts.AGREE, f"g:{situation}"), button(NAME, texts.NOT_NOW, "x"))])
+        return _menu("confirm", texts.GIVE_ONE.format(text=shown.text, version=shown.version),
+                     button(NAME, texts.AGREE, f"g:{situation}"), button(NAME, texts.NOT_NOW, "x"),
+                     situation=situation)
 
-    def _revoke_menu(self, state: ConsentState) -> Step:
-        grants = [g for g in state.active() if g.kind is not Kind.notify]
+    def _revoke_menu(self, consents: ConsentState) -> Step[MenuState]:
+        grants = [g for g in consents.active() if g.kind is not Kind.notify]
         if not grants:
-            return Step(state=None, replies=[_info(texts.NOTHING_TO_REVOKE, button(NAME, texts.GIVE_BUTTON, "give"))])
+            return _said(texts.NOTHING_TO_REVOKE, button(NAME, texts.GIVE_BUTTON, "give"))
         buttons = [button(NAME, texts.short_title(g.kind, g.scope), f"r:{g.kind.value}:{g.scope}") for g in grants]
         if len(grants) > 1:
             buttons.append(button(NAME, texts.REVOKE_ALL_BUTTON, "r:all"))
         buttons.append(button(NAME, texts.KEEP_BUTTON, "x"))
-        return Step(state={"stage": "revoke"}, replies=[reply(texts.REVOKE_MENU, *buttons)])
+        return _menu("revoke", texts.REVOKE_MENU, *buttons)
 
-    def _prefs_menu(self, state: ConsentState) -> Step:
-        quiet = texts.quiet_title(state.quiet or self.default_quiet)
-        items = "\n".join(f"• {line}" for line in texts.notify_items(state, "\n").split("\n"))
-        buttons = [button(NAME, f"{texts.CATEGORY_TITLES[c]}: {texts.FREQUENCY_TITLES[state.frequency_of(c)]}",
+    def _prefs_menu(self, consents: ConsentState) -> Step[MenuState]:
+        quiet = texts.quiet_title(consents.quiet or self.default_quiet)
+        items = "\n".join(f"• {line}" for line in texts.notify_items(consents, "\n").split("\n"))
+        buttons = [button(NAME, f"{texts.CATEGORY_TITLES[c]}: {texts.FREQUENCY_TITLES[consents.frequency_of(c)]}",
                           f"pc:{c.value}") for c in Category]
-        buttons.append(button(NAME, f"Тихие часы: {quiet}", "q"))
+        buttons.append(button(NAME, texts.QUIET_BUTTON.format(quiet=quiet), "q"))
         buttons.append(button(NAME, texts.DONE_BUTTON, "x"))
-        return Step(state={"stage": "prefs"}, replies=[reply(texts.PREFS_MENU.format(items=items, quiet=quiet),
-                                                             *buttons)])
+        return _menu("prefs", texts.PREFS_MENU.format(items=items, quiet=quiet), *buttons)
 
-    def _category_menu(self, category: Category, ctx: FlowContext) -> Step:
-        current = state_from_profile(ctx.profile).frequency_of(category)
+    def _category_menu(self, category: Category, ctx: FlowContext) -> Step[MenuState]:
+        current = state_from_profile(dict(ctx.profile)).frequency_of(category)
         buttons = [button(NAME, ("✓ " if f is current else "") + texts.FREQUENCY_TITLES[f].capitalize(),
                           f"pf:{category.value}:{f.value}") for f in Frequency]
-        return Step(state={"stage": "prefs"}, replies=[reply(
-            texts.PREFS_CATEGORY.format(title=texts.CATEGORY_TITLES[category]), *buttons)])
+        return _menu("prefs", texts.PREFS_CATEGORY.format(title=texts.CATEGORY_TITLES[category]), *buttons)
 
-    def _quiet_menu(self, ctx: FlowContext) -> Step:
-        quiet = state_from_profile(ctx.profile).quiet or self.default_quiet
+    def _quiet_menu(self, ctx: FlowContext) -> Step[MenuState]:
+        quiet = state_from_profile(dict(ctx.profile)).quiet or self.default_quiet
         buttons = [button(NAME, texts.quiet_title(v) if v != "off" else texts.NO_QUIET_BUTTON, f"qs:{k}")
                    for k, v in texts.QUIET_CHOICES.items()]
-        return Step(state={"stage": "prefs"}, replies=[reply(
-            texts.PREFS_QUIET.format(quiet=texts.quiet_title(quiet)), *buttons)])
+        return _menu("prefs", texts.PREFS_QUIET.format(quiet=texts.quiet_title(quiet)), *buttons)
 
     # -------------------------------------------------------------- changes
-    def _grant_situation(self, situation: str, ctx: FlowContext) -> Step:
-        state = state_from_profile(ctx.profile)
-        existing = state.grants.get(f"situation:{situation}")
+    def _grant_situation(self, situation: str, ctx: FlowContext) -> Step[MenuState]:
+        existing = state_from_profile(dict(ctx.profile)).grants.get(f"situation:{situation}")
         if existing:
-            return Step(state=None, replies=[_info(texts.ALREADY_GRANTED.format(
-                date=texts.date(existing.granted_at, self.tz), title=existing.title))])
+            return _said(texts.ALREADY_GRANTED.format(date=texts.date(existing.granted_at, self.tz),
+                                                      title=existing.title))
         shown = self._situation_shown(situation)
         confirm = texts.GRANTED.format(date=texts.date(ctx.now.timestamp(), self.tz), title=shown.title,
                                        text=shown.text, version=shown.version)
-        return Step(state=None, replies=[_info(confirm, settings_button())],
-                    effects=[record_effect(record(Kind.situation, situation, Action.grant, shown=shown))])
+        return _said(confirm, settings_button()).after(
+            RecordConsent((ledger_record(Kind.situation, situation, Action.grant, shown=shown),)))
 
-    def _withdraw(self, target: str, ctx: FlowContext) -> Step:
-        state = state_from_profile(ctx.profile)
+    def _withdraw(self, target: str, ctx: FlowContext) -> Step[MenuState]:
+        consents = state_from_profile(dict(ctx.profile))
         if target == "all":
-            grants = [g for g in state.active() if g.kind is not Kind.notify]
+            grants = [g for g in consents.active() if g.kind is not Kind.notify]
         else:
             kind, _, scope = target.partition(":")
             if kind not in Kind.__members__ or not scope:
-                return Step(state=None, replies=[_info(core_texts.UNKNOWN_BUTTON)])
-            grant = state.grants.get(target)
+                return _said(core_texts.UNKNOWN_BUTTON)
+            grant = consents.grants.get(target)
             if grant is None:
-                # already withdrawn; for personal data, finish the deletion too (safe to repeat:
-                # it completes one that failed half-way)
-                purge = [Effect(PURGE, {"purposes": [scope]})] if kind == Kind.personal_data.value else []
-                return Step(state=None, replies=[_info(texts.ALREADY_REVOKED.format(
-                    title=texts.short_title(Kind(kind), scope)))], effects=purge)
+                said = _said(texts.ALREADY_REVOKED.format(title=texts.short_title(Kind(kind), scope)))
+                if kind != Kind.personal_data.value:
+                    return said
+                # already withdrawn: finish the deletion too (safe to repeat: it completes one
+                # that failed half-way)
+                return Step(state=MenuState(step="deleting"), replies=said.replies,
+                            effects=(ForgetPersonalData((scope,)),))
             grants = [grant]
         if not grants:
-            return Step(state=None, replies=[_info(texts.NOTHING_TO_REVOKE)])
+            return _said(texts.NOTHING_TO_REVOKE)
         titles = "; ".join(g.title or texts.short_title(g.kind, g.scope) for g in grants)
-        personal = [g.scope for g in grants if g.kind is Kind.personal_data]
-        text = texts.REVOKED_PD if personal else texts.REVOKED
-        text = text.format(date=texts.date(ctx.now.timestamp(), self.tz), titles=titles)
-        records = [record(g.kind, g.scope, Action.withdraw, reason="unsubscribe") for g in grants]
-        effects = [record_effect(*records)]
-        if personal:  # after the ledger write: the deletion reads which consents are still active
-            effects.append(Effect(PURGE, {"purposes": personal}))
-        return Step(state=None, replies=[_info(text)], effects=effects)
+        personal = tuple(g.scope for g in grants if g.kind is Kind.personal_data)
+        text = (texts.REVOKED_PD if personal else texts.REVOKED).format(
+            date=texts.date(ctx.now.timestamp(), self.tz), titles=titles)
+        withdrawn = RecordConsent(tuple(ledger_record(g.kind, g.scope, Action.withdraw, reason="unsubscribe")
+                                        for g in grants))
+        if not personal:
+            return _said(text).after(withdrawn)
+        # after the ledger write: the deletion reads which consents are still active
+        return Step(state=MenuState(step="deleting"), replies=(_info(text),),
+                    effects=(withdrawn, ForgetPersonalData(personal)))
 
-    def _set_frequency(self, category: Category, frequency: Frequency) -> Step:
+    def _deleted(self, report: DataDeleted) -> Step[MenuState]:
+        """What was deleted under the withdrawn consents; the forms that held it end."""
+        said = (_info(texts.purged(report.deleted, report.kept)),) if report.checked else ()
+        return Step(state=None, replies=said, profile=report.profile, ends=report.flows)
+
+    def _set_frequency(self, category: Category, frequency: Frequency) -> Step[MenuState]:
         text = texts.FREQUENCY_SAVED.format(title=texts.CATEGORY_TITLES[category],
                                             frequency=texts.FREQUENCY_TITLES[frequency])
-        return Step(state=None, replies=[_info(text, settings_button())], effects=[record_effect(
-            record(Kind.notify, category.value, Action.set, settings={"frequency": frequency.value}))])
+        return _said(text, settings_button()).after(RecordConsent((
+            ledger_record(Kind.notify, category.value, Action.set, settings={"frequency": frequency.value}),)))
 
-    def _set_quiet(self, quiet: str) -> Step:
+    def _set_quiet(self, quiet: str) -> Step[MenuState]:
         text = texts.QUIET_SAVED.format(quiet=texts.quiet_title(quiet))
-        return Step(state=None, replies=[_info(text, settings_button())], effects=[record_effect(
-            record(Kind.notify, QUIET_SCOPE, Action.set, settings={"quiet": quiet}))])
-
-
-# ------------------------------------------------------ personal-data gate
-_ORG = {"name": "центр «Мой бизнес»"}  # set by the module's install() from ORG_NAME
-GATE_KEY = "_pd"
-
-
-@dataclass
-class Gate:
-    """What `ensure_personal_data_consent` decided.
-
-    passed=False: return `step` from your flow's step as it is.
-    passed=True: go on with `state`; put `effects` (the ledger write of a
-    consent given just now) into the step you return. `just_given` means this
-    event was the answer to the consent question: continue from your state
-    (ask your next question), do not read the event as data.
-    """
-
-    passed: bool
-    state: dict[str, Any]
-    step: Step | None = None
-    effects: list[Effect] = field(default_factory=list)
-    just_given: bool = False
-
-
-def has_personal_data_consent(profile: dict[str, str], purpose: str, docs: Documents | None = None) -> bool:
-    """Consent for this purpose on the current version of its text."""
-    grant = state_from_profile(profile).grants.get(f"personal_data:{purpose}")
-    if grant is None:
-        return False
-    doc = (docs or documents()).for_purpose(purpose)
-    return grant.text_id != doc.id or grant.version == str(doc.version)
-
-
-def ensure_personal_data_consent(flow: str, purpose: str, state: dict[str, Any], event: FlowEvent,
-                                 ctx: FlowContext, *, org: str | None = None,
-                                 docs: Documents | None = None) -> Gate:
-    """Ask for personal-data consent right before a flow first needs the data.
-
-    Pure: call it at the top of your flow's `step`/`start` for a step that
-    will collect personal data. Buttons are your flow's own
-    (`flow:<flow>:pd_yes` / `pd_no`), so the engine routes the answer back to
-    you. A refusal ends your flow politely and says what the client can still
-    do; it is recorded (as declined) for the audit.
-    """
-    docs = docs or documents()
-    shown = show(docs.for_purpose(purpose), org or _ORG["name"])
-    if state.get(GATE_KEY) == purpose:
-        rest = {k: v for k, v in state.items() if k != GATE_KEY}
-        said_yes = event.payload == "pd_yes" or (event.text and event.intent == "affirm" and event.score >= MIN_SCORE)
-        said_no = event.payload == "pd_no" or (event.text and event.intent == "deny" and event.score >= MIN_SCORE)
-        if said_yes:
-            return Gate(passed=True, state=rest, just_given=True,
-                        effects=[record_effect(record(Kind.personal_data, purpose, Action.grant, shown=shown))])
-        if said_no:
-            return Gate(passed=False, state=rest, step=Step(
-                state=None, replies=[_info(texts.PD_REFUSED)],
-                effects=[record_effect(record(Kind.personal_data, purpose, Action.decline, shown=shown))]))
-        if event.text and event.intent == "faq":
-            return Gate(passed=False, state=state, step=Step(state=state, passthrough=True))
-        return Gate(passed=False, state=state, step=Step(state=state, replies=[reply(
-            texts.PD_REASK, button(flow, texts.PD_YES, "pd_yes"), button(flow, texts.PD_NO, "pd_no"))]))
-    if has_personal_data_consent(ctx.profile, purpose, docs):
-        return Gate(passed=True, state=state)
-    return Gate(passed=False, state=state, step=Step(state={**state, GATE_KEY: purpose}, replies=[reply(
-        texts.PD_ASK.format(text=shown.text, version=shown.version),
-        button(flow, texts.PD_YES, "pd_yes"), button(flow, texts.PD_NO, "pd_no"))]))
+        return _said(text, settings_button()).after(RecordConsent((
+            ledger_record(Kind.notify, QUIET_SCOPE, Action.set, settings={"quiet": quiet}),)))

@@ -49,7 +49,7 @@ class RecordConsent(Effect):
     records: tuple[Mapping[str, Any], ...]
 
 
-def ledger_record(kind: Kind, scope: str, action: Action, *, reason: str = "", settings: dict | None = None,
+def ledger_record(kind: Kind, scope: str, action: Action, *, reason: str = "", settings: dict[str, Any] | None = None,
                   shown: Any = None) -> dict[str, Any]:
     """A ledger record without who / when / channel (the effect handler adds those)."""
     data: dict[str, Any] = {"kind": kind.value, "scope": scope, "action": action.value, "reason": reason,

@@ -1,75 +1,76 @@
 """Plugs the consent module into the assistant (listed in bot/modules.py).
 
-install: the consent flow and its ledger effect; an interceptor that
-  remembers each client's conversation per channel (where notifications go)
-  and routes consent buttons — «Отписаться» must work in any state, even
-  while another flow or an operator has the conversation.
+install: `runtime.consent` (the ledger, the consent effects' handlers and the
+  event «personal-data consents withdrawn» that bot/privacy subscribes to);
+  the consent flow; an interceptor that remembers each client's conversation
+  per channel (where notifications go) and runs consent buttons aside of
+  another flow — «Отписаться» must work in any state, even while another flow
+  or an operator has the conversation.
 background: the notification sender.
 """
 
 from __future__ import annotations
 
-from bot.modules import Module
-
 import time
+from typing import TYPE_CHECKING, Any, Coroutine
 from zoneinfo import ZoneInfo
 
 from bot.core.messages import Incoming
-from bot.flows.base import EffectContext
+from bot.modules import Module
 
-from . import flows
-from .flows import NAME, RECORD, ConsentFlow
+from .flows import NAME, ConsentFlow
 from .gate import RecordConsent
 from .ledger import Ledger
+from .legacy_gate import RECORD
 from .model import PROFILE_FIELD, Record
 from .notifications import Sender, remember_address
+from .service import ConsentService
+from .withdrawal import ForgetPersonalData
+
+if TYPE_CHECKING:
+    from bot.core.engine import Engine, Turn
+    from bot.runtime import Runtime
 
 BUTTON_PREFIX = f"flow:{NAME}:"
 
 
-def install(runtime) -> None:
+def install(runtime: Runtime) -> None:
     settings, engine = runtime.settings, runtime.engine
-    ledger = Ledger(runtime.redis)
-    runtime.consent = ledger
+    service = ConsentService(Ledger(runtime.redis))
+    runtime.consent = service
     flow = ConsentFlow(org=settings.org_name, tz=ZoneInfo(settings.notify_timezone),
                        default_quiet=settings.notify_quiet_hours)
-    flows._ORG["name"] = settings.org_name
 
-    async def record(_engine, turn, data) -> None:
-        """Write the step's records; raises (the turn fails, nothing is confirmed) if Redis refuses."""
+    async def intercept(engine_: Engine, turn: Turn, msg: Incoming) -> bool:
+        await remember_address(runtime.redis, msg.client_id, msg.channel, msg.conversation_id)
+        if not (msg.payload and msg.payload.startswith(BUTTON_PREFIX)) or turn.state.flow == NAME:
+            return False
+        # A consent button outside the consent flow (a notification's «Отписаться», a status
+        # reply's «Отозвать»): the flow the client is in waits, and comes back afterwards.
+        step = flow.press(msg.payload.removeprefix(BUTTON_PREFIX), engine_.flow_context(turn))
+        await engine_.run_aside(turn, flow, step)
+        return True
+
+    engine.handle_effects({RecordConsent: service.record, ForgetPersonalData: service.forget})
+    engine.register_flow(flow)
+    engine.legacy_effect_handlers[RECORD] = _legacy_record(service.ledger)  # until no flow uses legacy_gate
+    engine.interceptors.insert(0, intercept)
+
+
+def _legacy_record(ledger: Ledger) -> Any:
+    """The legacy gate's `consent.record` (bot/consent/legacy_gate.py; goes with it)."""
+
+    async def record(_engine: Engine, turn: Turn, data: dict[str, Any]) -> None:
         now = time.time()
         records = [Record(client_id=turn.state.client_id, channel=turn.state.channel, ts=now, **r)
                    for r in data["records"]]
         state = await ledger.append(*records)
         turn.profile[PROFILE_FIELD] = state.model_dump_json()
 
-    async def intercept(engine_, turn, msg: Incoming) -> bool:
-        await remember_address(runtime.redis, msg.client_id, msg.channel, msg.conversation_id)
-        if not (msg.payload and msg.payload.startswith(BUTTON_PREFIX)) or turn.state.flow == NAME:
-            return False
-        # A consent button outside the consent flow (a notification's «Отписаться», a status
-        # reply's «Отозвать»): run it without disturbing another flow's state.
-        step = flow.press(msg.payload[len(BUTTON_PREFIX):], engine_.flow_context(turn))
-        turn.decision = f"flow:{NAME}"
-        turn.replies.extend(step.replies)
-        if step.state is not None and turn.state.flow is None:
-            turn.state.flow, turn.state.flow_state = NAME, step.state
-        for effect in step.effects:
-            await engine_.legacy_effect_handlers[effect.kind](engine_, turn, effect.data)
-        return True
-
-    async def record_typed(effect: RecordConsent, ctx: EffectContext) -> None:
-        """The consent step typed flows embed (bot/consent/gate.py); raises if Redis refuses."""
-        now = time.time()
-        await ledger.append(*(Record(client_id=ctx.client_id, channel=ctx.channel, ts=now, **dict(r))
-                              for r in effect.records))
-
-    engine.handle_effects({RecordConsent: record_typed})
-    engine.register_flow(flow, {RECORD: record})
-    engine.interceptors.insert(0, intercept)
+    return record
 
 
-def background(runtime) -> list:
+def background(runtime: Runtime) -> list[Coroutine[Any, Any, None]]:
     return [Sender.for_runtime(runtime).run()]
 
 

@@ -5,6 +5,7 @@ data in `consent_texts.yaml`."""
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
+from typing import Sequence
 
 from knowledge_base.models import LIFE_SITUATIONS
 
@@ -41,6 +42,7 @@ GIVE_ONE = "Прошу подтвердить согласие:\n\n«{text}» (�
 AGREE = "✅ Согласен(на)"
 NOT_NOW = "Не сейчас"
 ALL_TOPICS_BUTTON = "По всем темам"
+ANY_TOPIC = "по выбранной вами теме"  # the consent text in the menu, before a topic is chosen
 GRANTED = (
     "Готово ✅ С {date} действует ваше согласие: {title}.\n"
     "Текст согласия: «{text}» (версия {version}).\n"
@@ -66,6 +68,13 @@ REVOKED_PD = (
     "Готово: согласие отозвано {date} — {titles}. Данные для этой цели я больше не обрабатываю; если "
     "они снова понадобятся, я спрошу согласие заново."
 )
+# After a personal-data consent is withdrawn: what was deleted and what is kept (the items,
+# in the client's words, come from the module that deleted them: bot/privacy).
+PURGED_HEAD = "Удалил данные, которые вы сообщали для этой цели: {items}."
+PURGED_NOTHING = "Персональных данных для этой цели у меня не сохранено — удалять нечего."
+PURGED_KEPT = "Сохраняются: {items}."
+PURGED_HISTORY = ("Переписка в чате остаётся, чтобы вы и операторы видели прежние вопросы; чтобы удалить "
+                  "и её, и всё остальное, напишите «удалите мои данные».")
 ALREADY_REVOKED = (
     "Вы уже отписаны: {title} — сообщения по этому согласию не приходят. "
     "Посмотреть действующие согласия — напишите «мои согласия»."
@@ -91,6 +100,7 @@ PREFS_MENU = (
 PREFS_CATEGORY = "Как часто присылать «{title}»?"
 PREFS_QUIET = "В какие часы вас не беспокоить? Сейчас: {quiet}."
 NO_QUIET_BUTTON = "Не ограничивать"
+QUIET_BUTTON = "Тихие часы: {quiet}"
 DONE_BUTTON = "Готово"
 FREQUENCY_SAVED = "Готово: «{title}» — {frequency}. Изменить можно в любой момент: «настройки уведомлений»."
 QUIET_SAVED = "Готово: тихие часы — {quiet}. В это время новости и напоминания не приходят."
@@ -171,3 +181,11 @@ def render_status(state: ConsentState, tz: tzinfo, default_quiet: str) -> str:
 def notify_items(state: ConsentState, sep: str) -> str:
     return sep.join(f"{CATEGORY_TITLES[c].lower() if sep == '; ' else CATEGORY_TITLES[c]} — "
                     f"{FREQUENCY_TITLES[state.frequency_of(c)]}" for c in Category)
+
+
+def purged(deleted: Sequence[str], kept: Sequence[str]) -> str:
+    lines = [PURGED_HEAD.format(items="; ".join(deleted)) if deleted else PURGED_NOTHING]
+    if kept:
+        lines.append(PURGED_KEPT.format(items="; ".join(kept)))
+    lines.append(PURGED_HISTORY)
+    return " ".join(lines)

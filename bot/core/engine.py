@@ -12,7 +12,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable, Collection, Mapping, Sequence
 
 from pydantic import ValidationError
 
@@ -58,8 +58,8 @@ class Turn:
     profile_removed: set[str] = field(default_factory=set)  # fields a step deleted
     decision: str = "none"
     # Run once the turn is saved and logged, still under the conversation's lock
-    # (an erasure must come after everything the turn itself writes); they may add replies.
-    after: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # (an erasure must come after everything the turn itself writes); what they return is said.
+    after: list[Callable[[], Awaitable[Sequence[Reply] | None]]] = field(default_factory=list)
     reprompt: Any = None  # a flow set aside, now back: ask its question again
 
     def say(self, kind: ReplyKind, text: str, buttons: list[Button] | None = None, **extra: Any) -> Reply:
@@ -83,6 +83,18 @@ class FlowWiringError(RuntimeError):
 
 
 _STALE = object()  # a stored flow state that no longer fits its flow
+
+
+def _starter(flow: Flow, intent: str) -> IntentHandler:
+    """Starts `flow` for `intent`, typed or pressed (a `do:<intent>` button has no
+    understanding, but the flow must still know which of its intents started it)."""
+
+    async def start(engine: "Engine", turn: Turn, u: Understanding | None) -> None:
+        event = FlowEvent(intent=u.intent if u else intent, score=u.confidence if u else 1.0,
+                          entities=u.entities if u else {})
+        await engine.run_step(turn, flow, flow.start(engine.flow_context(turn), event))
+
+    return start
 
 
 def _is_typed(flow: Flow) -> bool:
@@ -136,13 +148,8 @@ class Engine:
             self.legacy_effect_handlers.update(effects or {})
         self.flows[flow.name] = flow
 
-        async def start(engine: "Engine", turn: Turn, u: Understanding | None) -> None:
-            event = FlowEvent(intent=u.intent if u else None, score=u.confidence if u else 1.0,
-                              entities=u.entities if u else {})
-            await engine.run_step(turn, flow, flow.start(engine.flow_context(turn), event))
-
         for intent in flow.start_intents:
-            self.intent_handlers[intent] = start
+            self.intent_handlers[intent] = _starter(flow, intent)
 
     # ------------------------------------------------------------------ entry
     async def handle(self, msg: Incoming) -> TurnResult:
@@ -173,7 +180,7 @@ class Engine:
             await self.conversations.save(state, *self._history_entries(msg, turn, understanding))
             await self._log_turn(msg, turn, understanding, started)
             for job in turn.after:
-                await job()
+                turn.replies.extend(await job() or ())
         return TurnResult(conversation_id=msg.conversation_id, replies=turn.replies,
                           understanding=understanding,
                           state=ConversationInfo(flow=state.flow, with_operator=state.with_operator))
@@ -193,7 +200,7 @@ class Engine:
             await self._save_profile(state.client_id, turn)
             await self.conversations.save(state)
             for job in turn.after:
-                await job()
+                turn.replies.extend(await job() or ())
         return state, turn.replies
 
     async def _save_profile(self, client_id: str, turn: Turn) -> None:
@@ -427,8 +434,9 @@ class Engine:
 
     # ------------------------------------------------------------------ flows
     # The engine's API for modules: build a flow's context, start a flow, run a
-    # step a module made (e.g. a button that works outside its flow), and read
-    # what the conversation was last about.
+    # step a module made (e.g. a button that works outside its flow, also aside of
+    # another flow), end flows whose data is gone, and read what the conversation
+    # was last about.
     def flow_context(self, turn: Turn) -> FlowContext:
         return FlowContext(conversation_id=turn.state.conversation_id, client_id=turn.state.client_id,
                            channel=turn.state.channel, profile=frozen_profile(turn.profile),
@@ -548,6 +556,7 @@ class Engine:
             else:
                 turn.profile[name] = turn.profile_updates[name] = value
                 turn.profile_removed.discard(name)
+        self._drop_suspended(turn, step.ends)
         if step.state is not None:
             turn.state.flow, turn.state.flow_state = flow.name, step.state.model_dump(mode="json")
         elif step.then is not None and step.then.flow in self.flows:
@@ -565,6 +574,25 @@ class Engine:
             turn.state.suspended = turn.state.suspended[-MAX_SUSPENDED:]
             turn.state.flow, turn.state.flow_state = None, {}
         await self.run_step(turn, flow, step)
+
+    def end_flows(self, turn: Turn, names: Collection[str]) -> int:
+        """End the flows named in this conversation, active or set aside, without a word (forms
+        whose data was just deleted must not come back; e.g. in a `system_turn` of another of
+        the client's conversations). A flow set aside under an ended one comes back. Returns
+        how many ended."""
+        ended = self._drop_suspended(turn, names)
+        if turn.state.flow in names:
+            self._end_flow(turn)
+            ended += 1
+        return ended
+
+    @staticmethod
+    def _drop_suspended(turn: Turn, names: Collection[str]) -> int:
+        kept = [item for item in turn.state.suspended if item.get("flow") not in names]
+        dropped = len(turn.state.suspended) - len(kept)
+        if dropped:
+            turn.state.suspended = kept
+        return dropped
 
     def _end_flow(self, turn: Turn) -> None:
         """No flow any more, or back to the one set aside last (asking its question again)."""

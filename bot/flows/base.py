@@ -38,7 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Awaitable, Callable, ClassVar, Generic, Mapping, Protocol, TypeVar
+from typing import Any, Awaitable, Callable, ClassVar, Generic, Mapping, Protocol, Sequence, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -107,6 +107,9 @@ class Step(Generic[S]):
     # state None: the flow ends, and the text is handled as a new request).
     passthrough: bool = False
     then: Handover | None = None  # with state None: the flow to continue in
+    # Flows set aside in this conversation that end too, without a word, instead of coming
+    # back (forms whose data was just deleted: a personal-data consent withdrawn).
+    ends: tuple[str, ...] = ()
 
     def plus(self, *replies: Reply, effects: tuple[Effect, ...] = ()) -> Step[S]:
         """This step with more replies and effects after its own."""
@@ -128,8 +131,10 @@ class EffectContext:
     profile: Mapping[str, str]
     now: datetime
     # Run a job after the turn is saved, still under the conversation's lock (an
-    # erasure must come after everything the turn itself writes); it may add replies.
-    defer: Callable[[Callable[[], Awaitable[None]]], None]
+    # erasure must come after everything the turn itself writes). What the job returns
+    # is said after the turn's replies (the flow has ended by then: render it with the
+    # flow's own pure function); it is not in the history, which was saved before.
+    defer: Callable[[Callable[[], Awaitable[Sequence[Reply]]]], None]
 
 
 E = TypeVar("E", bound=Effect)

@@ -30,15 +30,13 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from redis.asyncio import Redis
 
 from bot.consent.ledger import Ledger
 from bot.consent.model import ALL, Action, Kind, Record
-from bot.core.engine import Turn
 from bot.core.messages import Reply, ReplyKind
-from bot.flows.base import Step
 from bot.store import keys
 from bot.applications import keys as app_keys
 from bot.booking import keys as booking_keys
@@ -46,6 +44,7 @@ from bot.consent import keys as consent_keys
 from handoff import keys as handoff_keys
 from bot.payments import keys as pay_keys
 from voice import keys as voice_keys
+from bot.store.conversations import ConversationState
 from bot.store.documents import update_document
 from bot.store.events import anonymous_id
 from bot.store.ratelimit import WINDOW_S
@@ -53,6 +52,10 @@ from bot.store.ratelimit import WINDOW_S
 from . import profile as pd_profile
 from . import texts
 from .pseudonym import pseudonym, pseudonym_key
+
+if TYPE_CHECKING:
+    from bot.core.engine import Turn
+    from bot.runtime import Runtime
 
 log = logging.getLogger("privacy")
 
@@ -72,11 +75,23 @@ class Report:
     counts: dict[str, int] = field(default_factory=dict)  # for the audit record: no personal data
     applications: list[str] = field(default_factory=list)  # numbers of the submitted applications kept
     told: bool = False  # the outcome reached one of the client's chats (staff erasure)
+    profile: dict[str, str | None] = field(default_factory=dict)  # purge: the profile fields changed / deleted
 
     def count(self, what: str, n: int) -> int:
         if n:
             self.counts[what] = self.counts.get(what, 0) + n
         return n
+
+
+def flows_holding(purposes: Iterable[str]) -> tuple[str, ...]:
+    """The flows whose state holds data collected under these personal-data consents."""
+    return tuple(dict.fromkeys(f for p in sorted(purposes) for f in PURPOSE_FLOWS.get(p, ())))
+
+
+def forms_in(state: ConversationState, flows: Iterable[str]) -> int:
+    """How many of these flows the conversation has, active or set aside."""
+    names = set(flows)
+    return int(state.flow in names) + sum(1 for item in state.suspended if item.get("flow") in names)
 
 
 def glob_escape(text: str) -> str:
@@ -96,7 +111,7 @@ class Eraser:
         "appointment_reminders", "application", "application_client", "application_create", "application_draft",
     })
 
-    def __init__(self, runtime):
+    def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.redis: Redis = runtime.redis
 
@@ -146,20 +161,20 @@ class Eraser:
         return inv
 
     # -------------------------------------------------------------- withdrawal
-    async def purge(self, client_id: str, purposes: Iterable[str], *, turn=None, channel: str = "",
+    async def purge(self, client_id: str, purposes: Iterable[str], *, current: str = "", channel: str = "",
                     actor: str = "client") -> Report:
         """The personal-data consents `purposes` were withdrawn (already in the ledger):
-        delete what was collected under them. `turn`: the turn in progress, whose
-        conversation state and profile are saved by the engine afterwards."""
+        delete what was collected under them. `current`: the conversation of the turn in
+        progress (its lock is held: its forms end with that turn, `flows_holding`; the
+        profile changes made are in `Report.profile` for that turn to take)."""
         purposes = sorted(set(purposes))
         report = Report()
         if not purposes:
             return report
         ledger = Ledger(self.redis)
         active = {g.scope for g in (await ledger.state(client_id)).active(Kind.personal_data)}
-        current = turn.state.conversation_id if turn is not None else ""
         cids = await self.conversations(client_id, also=[current])
-        await self._purge_profile(client_id, purposes, active, turn, report)
+        await self._purge_profile(client_id, purposes, active, report)
         if "applications" in purposes:
             drafts = report.count("drafts", await self._delete_drafts(client_id))
             if drafts:
@@ -173,8 +188,7 @@ class Eraser:
             await self._remove_appointments(client_id, report)
         if "payments" in purposes and await self.redis.zcard(pay_keys.payment_client(client_id)):
             report.kept.append(texts.KEPT_PAYMENTS_SHORT)
-        flows = {f for p in purposes for f in PURPOSE_FLOWS.get(p, ())}
-        if ended := report.count("forms_in_progress", await self._end_flows(cids, flows, turn)):
+        if ended := report.count("forms_in_progress", await self._end_flows(cids, flows_holding(purposes), current)):
             report.deleted.append(f"незаконченные анкеты в разговорах ({ended}) — прерваны, ответы удалены")
         report.kept.append(texts.KEPT_LEDGER_SHORT)
         now = time.time()
@@ -185,52 +199,47 @@ class Eraser:
         log.info("personal data purged after a withdrawal", extra={"purposes": purposes, "counts": report.counts})
         return report
 
-    async def _purge_profile(self, client_id: str, purposes: list[str], active: set[str], turn,
-                             report: Report) -> None:
+    async def _purge_profile(self, client_id: str, purposes: list[str], active: set[str], report: Report) -> None:
         key = keys.client(client_id)
         stored = await self.redis.hgetall(key)
         delete, left = pd_profile.withdrawal_plan(stored, purposes, active)
+        sources = json.dumps(left, sort_keys=True) if left else None
         pipe = self.redis.pipeline(transaction=True)
         if delete:
             pipe.hdel(key, *delete)
-        if left:
-            pipe.hset(key, pd_profile.SOURCES, json.dumps(left, sort_keys=True))
+        if sources:
+            pipe.hset(key, pd_profile.SOURCES, sources)
         elif pd_profile.SOURCES in stored:
             pipe.hdel(key, pd_profile.SOURCES)
         await pipe.execute()
-        if turn is not None:  # the engine writes the turn's profile updates after us: drop ours
-            for name in [*delete, pd_profile.SOURCES]:
-                turn.profile.pop(name, None)
-                turn.profile_updates.pop(name, None)
-            if left:
-                turn.profile[pd_profile.SOURCES] = json.dumps(left, sort_keys=True)
+        report.profile = {**dict.fromkeys(delete), pd_profile.SOURCES: sources}
         if report.count("profile_fields", len(delete)):
             report.deleted.append(texts.fields_phrase(delete) + " из вашего профиля")
 
-    async def _end_flows(self, cids: list[str], flows: set[str], turn) -> int:
-        """End forms in progress that hold such data (in every conversation of the client),
-        and forget them where a handoff keeps them to resume after the operator."""
+    async def _end_flows(self, cids: list[str], flows: tuple[str, ...], current: str) -> int:
+        """End forms in progress that hold such data, in every conversation of the client (in
+        a turn the service takes by itself: only the engine writes flow state), and forget
+        them where a handoff keeps them to resume after the operator. The current
+        conversation's forms end with the turn in progress; counted here as stored."""
         if not flows:
             return 0
-        ended = 0
-        engine = self.runtime.engine
-
-        async def end(other: Turn) -> None:
-            """The engine ends the flow (no cancel step: its words would promise to keep the
-            answers); in another conversation, in a turn of its own."""
-            nonlocal ended
-            flow = engine.flows.get(other.state.flow or "")
-            if flow is not None and flow.name in flows:
-                await engine.run_step(other, flow, Step(state=None))
-                ended += 1
-
+        engine, ended = self.runtime.engine, 0
         for cid in cids:
-            if turn is not None and cid == turn.state.conversation_id:
-                await end(turn)  # the turn in progress: the engine saves it at its end
-            else:
-                await engine.system_turn(cid, end)
+            stored = await engine.conversations.load(cid)
+            if stored is not None and forms_in(stored, flows):
+                ended += forms_in(stored, flows) if cid == current else await self._end_flows_in(cid, flows)
             if await self.redis.hget(handoff_keys.handoff(cid), "flow") in flows:
                 await self.redis.hset(handoff_keys.handoff(cid), mapping={"flow": "", "flow_state": "{}"})
+        return ended
+
+    async def _end_flows_in(self, cid: str, flows: tuple[str, ...]) -> int:
+        engine, ended = self.runtime.engine, 0
+
+        async def end(turn: Turn) -> None:
+            nonlocal ended
+            ended = engine.end_flows(turn, flows)
+
+        await engine.system_turn(cid, end)
         return ended
 
     async def _delete_drafts(self, client_id: str) -> int:

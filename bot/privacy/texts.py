@@ -50,12 +50,7 @@ EXPIRED = ("Подтверждение устарело, поэтому я ни�
 NOT_CONFIRMED = "Я ничего не удалил: для удаления нужно явное подтверждение."
 
 # ---------------------------------------------------- withdrawal of a consent
-PURGED_HEAD = "Удалил данные, которые вы сообщали для этой цели: {items}."
-PURGED_NOTHING = "Персональных данных для этой цели у меня не сохранено — удалять нечего."
-PURGED_KEPT = "Сохраняются: {items}."
-PURGED_HISTORY = ("Переписка в чате остаётся, чтобы вы и операторы видели прежние вопросы; чтобы удалить "
-                  "и её, и всё остальное, напишите «удалите мои данные».")
-
+# (the sentences around these items are the consent flow's: bot/consent/texts.py, `purged`)
 FIELD_TITLES = {"full_name": "ФИО", "birth_date": "дата рождения", "inn": "ИНН", "ogrn": "ОГРН/ОГРНИП",
                 "phone": "телефон", "email": "e-mail"}
 KEPT_APPLICATIONS_SHORT = "поданные заявки {numbers} — центр обязан хранить документы по обращениям за поддержкой"
@@ -126,12 +121,3 @@ def erased(deleted: list[str], kept: list[str]) -> str:
     lines.append(ERASED_KEPT.format(items="; ".join(kept)))
     lines.append(ERASED_TAIL)
     return "\n".join(lines)
-
-
-def purged(deleted: list[str], kept: list[str], history: bool = True) -> str:
-    lines = [PURGED_HEAD.format(items="; ".join(deleted)) if deleted else PURGED_NOTHING]
-    if kept:
-        lines.append(PURGED_KEPT.format(items="; ".join(kept)))
-    if history:
-        lines.append(PURGED_HISTORY)
-    return " ".join(lines)
