@@ -42,7 +42,8 @@ async def test_a_draft_is_saved_then_a_submission_reports_its_number_once_and_ta
     assert await handlers[SaveDraft](SaveDraft(form="consultation", draft=draft), ctx) is None
     assert await store.drafts(ctx.client_id, ["consultation", "microloan"]) == {"consultation": draft}
 
-    submit = Submit(form="consultation", answers={"topic": "taxes", "unknown": "dropped"}, key=f"{ctx.conversation_id}:1")
+    submit = Submit(form="consultation", answers={"topic": "taxes", "unknown": "dropped"},
+                    key=f"{ctx.conversation_id}:1")
     first = await handlers[Submit](submit, ctx)
     assert type(first) is Submitted and first.number.startswith("ТСТ-") and first.title == "Заявка на консультацию"
     assert first.status == "принята, ждёт рассмотрения" and first.date.count(".") == 2

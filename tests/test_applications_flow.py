@@ -144,8 +144,8 @@ def test_a_question_at_the_consent_is_answered_by_the_bot():
 
 
 # ------------------------------------------------------------ answering
-FILLING = at(current="phone", prefill_done=True, consented=True, answers={"applicant": "ip", "full_name": "Петров Иван"},
-             asked=("applicant", "full_name"))
+FILLING = at(current="phone", prefill_done=True, consented=True,
+             answers={"applicant": "ip", "full_name": "Петров Иван"}, asked=("applicant", "full_name"))
 
 
 @pytest.mark.parametrize("event, current, answers, skipped, words", [

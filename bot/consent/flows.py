@@ -39,10 +39,6 @@ from knowledge_base.models import LIFE_SITUATIONS
 from . import texts
 from .documents import Documents, Shown, documents, show
 from .gate import RecordConsent, ledger_record
-# bot/applications until it embeds the typed gate (then these three lines and legacy_gate.py go)
-from .gate import has_personal_data_consent as has_personal_data_consent
-from .legacy_gate import GATE_KEY as GATE_KEY
-from .legacy_gate import ensure_personal_data_consent as ensure_personal_data_consent
 from .model import ALL, QUIET_SCOPE, Action, Category, ConsentState, Frequency, Kind, state_from_profile
 from .withdrawal import DataDeleted, ForgetPersonalData
 

@@ -11,7 +11,6 @@ background: the notification sender.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any, Coroutine
 from zoneinfo import ZoneInfo
 
@@ -21,8 +20,6 @@ from bot.modules import Module
 from .flows import NAME, ConsentFlow
 from .gate import RecordConsent
 from .ledger import Ledger
-from .legacy_gate import RECORD
-from .model import PROFILE_FIELD, Record
 from .notifications import Sender, remember_address
 from .service import ConsentService
 from .withdrawal import ForgetPersonalData
@@ -53,21 +50,7 @@ def install(runtime: Runtime) -> None:
 
     engine.handle_effects({RecordConsent: service.record, ForgetPersonalData: service.forget})
     engine.register_flow(flow)
-    engine.legacy_effect_handlers[RECORD] = _legacy_record(service.ledger)  # until no flow uses legacy_gate
     engine.interceptors.insert(0, intercept)
-
-
-def _legacy_record(ledger: Ledger) -> Any:
-    """The legacy gate's `consent.record` (bot/consent/legacy_gate.py; goes with it)."""
-
-    async def record(_engine: Engine, turn: Turn, data: dict[str, Any]) -> None:
-        now = time.time()
-        records = [Record(client_id=turn.state.client_id, channel=turn.state.channel, ts=now, **r)
-                   for r in data["records"]]
-        state = await ledger.append(*records)
-        turn.profile[PROFILE_FIELD] = state.model_dump_json()
-
-    return record
 
 
 def background(runtime: Runtime) -> list[Coroutine[Any, Any, None]]:
