@@ -13,6 +13,7 @@ data, custom component sources, rasa version): a rerun with nothing changed only
 reloads the cached results. --rescore re-parses the test set with cached models.
 Extra candidates: --config NAME=path/to/config.yml (repeatable).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -144,8 +145,7 @@ def train_cached(name: str, config_text: str, train_yaml: Path) -> tuple[Path, f
         os.environ["RASA_CACHE_DIRECTORY"] = rasa_cache
         try:
             t0 = time.perf_counter()
-            out = train_nlu(str(cfg_path), str(train_yaml), str(model_dir),
-                            fixed_model_name=f"{name}-{key}")
+            out = train_nlu(str(cfg_path), str(train_yaml), str(model_dir), fixed_model_name=f"{name}-{key}")
             seconds = time.perf_counter() - t0
         finally:  # not left pointing at a deleted folder
             if previous is None:
@@ -177,16 +177,20 @@ async def score(model: Path, test: list[dict]) -> dict:
         correct += bool(ranking) and ranking[0] == r["label"]
         top3 += r["label"] in ranking[:3]
     n = len(test)
-    return {"accuracy": round(correct / n, 4), "top3": round(top3 / n, 4),
-            "parse_ms_p50": round(statistics.median(times), 1)}
+    return {
+        "accuracy": round(correct / n, 4),
+        "top3": round(top3 / n, 4),
+        "parse_ms_p50": round(statistics.median(times), 1),
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     ap.add_argument("--only", help="comma-separated pipeline names to run")
-    ap.add_argument("--config", action="append", default=[], metavar="NAME=PATH",
-                    help="extra candidate config (benchmarked as is)")
+    ap.add_argument(
+        "--config", action="append", default=[], metavar="NAME=PATH", help="extra candidate config (benchmarked as is)"
+    )
     ap.add_argument("--rescore", action="store_true", help="ignore cached scores")
     args = ap.parse_args()
     quiet_logs()
@@ -218,8 +222,9 @@ def main() -> None:
             print(f"[{name}] scoring {len(test)} test sentences ...", flush=True)
             scores = asyncio.run(score(model, test))
             score_file.write_text(json.dumps(scores))
-        rows.append({"pipeline": name, **scores, "train_seconds": train_seconds,
-                     "n_train": len(train), "n_test": len(test)})
+        rows.append(
+            {"pipeline": name, **scores, "train_seconds": train_seconds, "n_train": len(train), "n_test": len(test)}
+        )
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

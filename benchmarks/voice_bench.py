@@ -44,8 +44,14 @@ TARGET_TOP1 = 0.90
 PHRASES = ["안녕하세요", "감사합니다", "네", "아니요"]
 GRAMMAR = ["안녕하세요", "감사합니다", "네", "아니요"]
 TRIALS = 6
-LATENCY_QUESTIONS = ["как оформить самозанятость", "хочу получить микрозайм", "как нанять сотрудника",
-                     "какой у вас адрес", "что вы делаете с моими данными", "есть ли гранты для молодежи до 25 лет"]
+LATENCY_QUESTIONS = [
+    "как оформить самозанятость",
+    "хочу получить микрозайм",
+    "как нанять сотрудника",
+    "какой у вас адрес",
+    "что вы делаете с моими данными",
+    "есть ли гранты для молодежи до 25 лет",
+]
 
 
 def _row(measure: str, setup: str, value, unit: str, target: str = "") -> dict:
@@ -88,7 +94,7 @@ def _feed(stream, pcm: bytes, rate: int) -> tuple[list, float]:
     finals, spent, step = [], 0.0, frame_bytes(rate, 100)
     for pos in range(0, len(pcm), step):
         started = time.perf_counter()
-        finals += [r for r in stream.feed(pcm[pos:pos + step]) if r.final]
+        finals += [r for r in stream.feed(pcm[pos : pos + step]) if r.final]
         spent += time.perf_counter() - started
     return finals, spent
 
@@ -108,9 +114,15 @@ def bench_vosk_rtf(path: str, name: str) -> list[dict]:
             rec = model.recognizer(rate)
             _, spent = _feed(rec, audio, rate)
             rec.close()
-            rows.append(_row("recognition real-time factor", f"{name}, {mode}, {rate // 1000} kHz",
-                             round(spent / (duration_ms(audio, rate) / 1000), 4), "× real time",
-                             "< 1 (lower is better)"))
+            rows.append(
+                _row(
+                    "recognition real-time factor",
+                    f"{name}, {mode}, {rate // 1000} kHz",
+                    round(spent / (duration_ms(audio, rate) / 1000), 4),
+                    "× real time",
+                    "< 1 (lower is better)",
+                )
+            )
         del model
     return rows
 
@@ -142,11 +154,15 @@ async def bench_spoken_set(model, runtime, voice: str) -> list[dict]:
     top1 = hits / total
     return [
         _row("word error rate", setup, round(errors / words, 3), "", "lower is better"),
-        _row("intent top-1, spoken", setup + f" ({total} clear/para/typo)", round(top1, 3), "",
-             f"≥ {TARGET_TOP1:.2f}: {'met' if top1 >= TARGET_TOP1 else 'MISSED'}"),
+        _row(
+            "intent top-1, spoken",
+            setup + f" ({total} clear/para/typo)",
+            round(top1, 3),
+            "",
+            f"≥ {TARGET_TOP1:.2f}: {'met' if top1 >= TARGET_TOP1 else 'MISSED'}",
+        ),
         _row("  … same lines written", "the NLU alone, for comparison", round(written_hits / total, 3), ""),
-        _row("recognition real-time factor", setup, round(spent / audio_s, 4), "× real time",
-             "< 1 (lower is better)"),
+        _row("recognition real-time factor", setup, round(spent / audio_s, 4), "× real time", "< 1 (lower is better)"),
     ]
 
 
@@ -187,8 +203,9 @@ class _StampOutput:
         pass
 
 
-async def bench_latency(runtime, tmp: Path, model, utterances: list[bytes], setup: str,
-                        warm: bool = False) -> list[dict]:
+async def bench_latency(
+    runtime, tmp: Path, model, utterances: list[bytes], setup: str, warm: bool = False
+) -> list[dict]:
     """End of speech → first audio frame of the answer, streamed in real time into a real call.
 
     Cold: every answer's first piece is synthesized while the caller waits (a reply
@@ -217,15 +234,16 @@ async def bench_latency(runtime, tmp: Path, model, utterances: list[bytes], setu
         audio = silence(300, rate) + word + silence(2000, rate)
         speech_end = duration_ms(silence(300, rate) + word, rate) / 1000
         if not warm:  # a cold cache: the answer's first sentence is synthesized, not replayed
-            service.synthesizer = choose(tmp / f"voice-cache-{trial}", s.voice_tts, s.voice_tts_voice,
-                                         s.voice_tts_speed)
+            service.synthesizer = choose(
+                tmp / f"voice-cache-{trial}", s.voice_tts, s.voice_tts_voice, s.voice_tts_speed
+            )
         out.first_frame = out.final_at = out.say_at = None
         start = time.perf_counter()
         for i, pos in enumerate(range(0, len(audio), frame)):
             delay = start + i * 0.02 - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)  # real time, as the phone line delivers it
-            await call.audio(audio[pos:pos + frame])
+            await call.audio(audio[pos : pos + frame])
             if out.first_frame is not None:
                 break
         deadline = time.perf_counter() + 10
@@ -241,20 +259,40 @@ async def bench_latency(runtime, tmp: Path, model, utterances: list[bytes], setu
         core.append((out.say_at - out.final_at) * 1000)
         synth.append((out.first_frame - out.say_at) * 1000)
         if os.environ.get("VOICE_BENCH_VERBOSE"):
-            print(f"trial {trial}: total {totals[-1]:.0f} ms, end of utterance {eou[-1]:.0f}, "
-                  f"core {core[-1]:.0f}, synthesis {synth[-1]:.0f}", file=sys.stderr)
+            print(
+                f"trial {trial}: total {totals[-1]:.0f} ms, end of utterance {eou[-1]:.0f}, "
+                f"core {core[-1]:.0f}, synthesis {synth[-1]:.0f}",
+                file=sys.stderr,
+            )
     cache = "answers prepared at start (as served)" if warm else "cold cache (a reply said for the first time)"
     setup = f"{setup}, voice {service.synthesizer.engine}, {cache}, {len(totals)}/{len(utterances)} trials"
     if not totals:
-        return [_row("end of speech → first audio frame", setup, float("nan"), "ms (median)",
-                     f"≤ {TARGET_MS:.0f} ms — no trial produced audio")]
+        return [
+            _row(
+                "end of speech → first audio frame",
+                setup,
+                float("nan"),
+                "ms (median)",
+                f"≤ {TARGET_MS:.0f} ms — no trial produced audio",
+            )
+        ]
     med = statistics.median
     return [
-        _row("end of speech → first audio frame", setup, round(med(totals), 1), "ms (median)",
-             f"≤ {TARGET_MS:.0f} ms: {'met' if med(totals) <= TARGET_MS else 'MISSED'}"),
+        _row(
+            "end of speech → first audio frame",
+            setup,
+            round(med(totals), 1),
+            "ms (median)",
+            f"≤ {TARGET_MS:.0f} ms: {'met' if med(totals) <= TARGET_MS else 'MISSED'}",
+        ),
         _row("  … worst trial", setup, round(max(totals), 1), "ms"),
-        _row("  … end-of-utterance detection and recognition", setup, round(med(eou), 1), "ms (median)",
-             "includes the pause that ends an utterance: VOICE_END_SILENCE_MS"),
+        _row(
+            "  … end-of-utterance detection and recognition",
+            setup,
+            round(med(eou), 1),
+            "ms (median)",
+            "includes the pause that ends an utterance: VOICE_END_SILENCE_MS",
+        ),
         _row("  … conversation core turn", setup, round(med(core), 1), "ms (median)"),
         _row("  … synthesis of the first sentence", setup, round(med(synth), 1), "ms (median)"),
     ]
@@ -275,16 +313,21 @@ async def _run(rasa_url: str | None) -> list[dict]:
     rows: list[dict] = []
     try:
         # a served app has answered before: load the NLU/embedding paths once, untimed
-        await runtime.engine.handle(Incoming(conversation_id="voice:bench-warm-up", channel="voice",
-                                             client_id="voice:bench-warm-up", text="как открыть ип"))
+        await runtime.engine.handle(
+            Incoming(
+                conversation_id="voice:bench-warm-up",
+                channel="voice",
+                client_id="voice:bench-warm-up",
+                text="как открыть ип",
+            )
+        )
         nlu = "Rasa" if rasa_url else "retriever only"
         caller = caller_synthesizer()
         whisper = await asyncio.to_thread(whisper_model)
         if caller is not None:
             voice = f"caller {caller.engine} ({caller.voice})"
             rows += await bench_spoken_set(whisper, runtime, voice)
-            speech = [_trim(await russian_speech(q, 8000, lead_ms=0, tail_ms=0, phone=True))
-                      for q in LATENCY_QUESTIONS]
+            speech = [_trim(await russian_speech(q, 8000, lead_ms=0, tail_ms=0, phone=True)) for q in LATENCY_QUESTIONS]
             for warm in (True, False):
                 rows += await bench_latency(runtime, tmp, whisper, speech, f"{whisper.name}, 8 kHz, {nlu}", warm)
         path, name = _vosk_path()
@@ -309,8 +352,9 @@ def run() -> list[dict]:
 
     settings = get_settings()
     port = _free_port()
-    server = RasaServer(settings.rasa_venv, ensure_model(settings.rasa_venv), port,
-                        token=secrets.token_urlsafe(24)).start()
+    server = RasaServer(
+        settings.rasa_venv, ensure_model(settings.rasa_venv), port, token=secrets.token_urlsafe(24)
+    ).start()
     try:
         server.wait_ready()
         os.environ["RASA_TOKEN"] = server.token

@@ -16,6 +16,7 @@ import os
 import secrets
 import signal
 import sys
+from datetime import date
 
 import uvicorn
 
@@ -42,8 +43,11 @@ CREATE_OPERATOR = ".venv/bin/python -m handoff.users add NAME --role operator"
 def _voice_note(settings: Settings, api_url: str) -> str:
     from voice.module import launcher_note
 
-    audiosocket = (f"AudioSocket on {settings.voice_audiosocket_host}:{settings.voice_audiosocket_port}"
-                   if settings.voice_audiosocket_port else "AudioSocket off (set VOICE_AUDIOSOCKET_PORT)")
+    audiosocket = (
+        f"AudioSocket on {settings.voice_audiosocket_host}:{settings.voice_audiosocket_port}"
+        if settings.voice_audiosocket_port
+        else "AudioSocket off (set VOICE_AUDIOSOCKET_PORT)"
+    )
     return f"{api_url}{launcher_note(settings)}  ·  {audiosocket}"
 
 
@@ -54,23 +58,35 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 def _key_note(settings: Settings) -> str:
     """The default key is shown (a new user needs it for the first curl); a real one never is."""
     if settings.assistant_api_key == DEFAULT_API_KEY:
-        return (f"X-Api-Key: {DEFAULT_API_KEY} — the default key, for this computer only; "
-                f"set ASSISTANT_API_KEY before anyone else can reach this address")
+        return (
+            f"X-Api-Key: {DEFAULT_API_KEY} — the default key, for this computer only; "
+            f"set ASSISTANT_API_KEY before anyone else can reach this address"
+        )
     return "X-Api-Key: the value of ASSISTANT_API_KEY"
 
 
 def unsafe_exposure(settings: Settings) -> str:
     """Why the assistant must not start as configured, or ''."""
     if settings.assistant_host not in LOOPBACK and DEFAULT_API_KEY in settings.api_keys:
-        return (f"ASSISTANT_HOST={settings.assistant_host} makes the API reachable from other machines, "
-                f"but the API key is still the public default '{DEFAULT_API_KEY}'. Set ASSISTANT_API_KEY "
-                f"(and ASSISTANT_API_KEYS) to long random values, e.g. `openssl rand -hex 24`, and start again.")
+        return (
+            f"ASSISTANT_HOST={settings.assistant_host} makes the API reachable from other machines, "
+            f"but the API key is still the public default '{DEFAULT_API_KEY}'. Set ASSISTANT_API_KEY "
+            f"(and ASSISTANT_API_KEYS) to long random values, e.g. `openssl rand -hex 24`, and start again."
+        )
     return ""
 
 
+def _widget_note(settings: Settings, api_url: str) -> str:
+    sites = len([p for p in settings.widget_sites.split(";") if p.strip()])
+    demo = f"demo {api_url}/widget/demo  ·  " if settings.widget_demo else ""
+    return demo + (f"{sites} site(s) in WIDGET_SITES" if sites else "no site yet — add yours to WIDGET_SITES")
+
+
 def _banner(settings: Settings, api_url: str, redis_note: str, telegram_note: str) -> str:
-    return (
-        "\n".join([
+    from bot.channels.max import launcher_note as max_note
+
+    return "\n".join(
+        [
             "",
             "Assistant is up:",
             f"  HTTP API        {api_url}/api/v1/conversations/<id>/messages  ({_key_note(settings)})",
@@ -79,9 +95,11 @@ def _banner(settings: Settings, api_url: str, redis_note: str, telegram_note: st
             f"  Voice line      {_voice_note(settings, api_url)}",
             f"  Store           {redis_note}",
             f"  Telegram        {telegram_note}",
+            f"  MAX             {max_note(settings)}",
+            f"  Site widget     {_widget_note(settings, api_url)}",
             f"  Logs            {settings.data_dir / 'logs'}",
             "",
-        ])
+        ]
     )
 
 
@@ -120,8 +138,9 @@ async def serve(with_chat: bool) -> int:
             await asyncio.to_thread(rasa.wait_ready)
         runtime = await Runtime.create(settings, redis_url, rasa_urls, retriever)
         app = create_app(runtime)
-        config = uvicorn.Config(app, host=settings.assistant_host, port=settings.assistant_port,
-                                log_level="warning", lifespan="on")
+        config = uvicorn.Config(
+            app, host=settings.assistant_host, port=settings.assistant_port, log_level="warning", lifespan="on"
+        )
         server = _Server(config)
         from bot.channels.telegram import launcher_note  # Telegram channel: its banner line
 
@@ -150,11 +169,18 @@ async def serve(with_chat: bool) -> int:
         await asyncio.gather(*tasks, return_exceptions=True)
         stopper.cancel()
         await runtime.close()
-        for task in done:
-            if task is not stopper and task.exception():
-                log.error("stopped because of an error", exc_info=task.exception())
+        for finished in done:
+            if finished is not stopper and finished.exception():
+                log.error("stopped because of an error", exc_info=finished.exception())
                 return 1
     return 0
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day: write it as YYYY-MM-DD, e.g. 2026-11-30") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,7 +188,17 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="start everything and open a terminal chat")
     sub.add_parser("serve", help="start everything, no terminal chat (foreground)")
-    sub.add_parser("analytics", help="print fallback/options rates and unanswered questions")
+    report = sub.add_parser(
+        "analytics", help="print the quality indicators, fallback/options rates and unanswered questions"
+    )
+    report.add_argument(
+        "--from", dest="start", type=_day, default=None, help="first day, YYYY-MM-DD (default: 4 weeks ago)"
+    )
+    report.add_argument("--to", dest="end", type=_day, default=None, help="last day, YYYY-MM-DD (default: today)")
+    report.add_argument("--channel", default="", help="one channel: api, telegram, max, web, voice …")
+    report.add_argument("--situation", default="", help="one life situation id (knowledge_base/models.py)")
+    report.add_argument("--csv", default="", help="also write the indicators to this CSV file")
+    report.add_argument("--xlsx", default="", help="also write the indicators to this XLSX file")
     args = parser.parse_args(argv)
     os.umask(PRIVATE_UMASK)  # conversations, profiles and password hashes: our user's eyes only
     settings = get_settings()
@@ -172,8 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         # the terminal belongs to the chat: logs go to a file
         (settings.data_dir / "logs").mkdir(parents=True, exist_ok=True)
-        logging.basicConfig(level=settings.log_level, format=fmt,
-                            filename=settings.data_dir / "logs" / "assistant.log")
+        logging.basicConfig(level=settings.log_level, format=fmt, filename=settings.data_dir / "logs" / "assistant.log")
     else:
         logging.basicConfig(level=settings.log_level, format=fmt)
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -182,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "analytics":
         from bot.analytics import main as analytics_main
 
-        return asyncio.run(analytics_main(settings))
+        return asyncio.run(analytics_main(settings, args))
     return 2
 
 

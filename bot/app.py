@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from bot import modules
+from bot import metrics, modules
 from bot.channels.api import build_router, install_auth_handler, install_error_handlers
 from bot.channels.http_guards import AllowHeader, BodyLimit
 from bot.runtime import Runtime
@@ -33,15 +33,25 @@ def create_app(runtime: Runtime) -> FastAPI:
     async def healthz():
         return {"status": "ok"}
 
-    @app.get("/readyz", summary="NLU model, knowledge base and store are ready",
-             responses={503: {"description": "Not ready; `reason` says which part and what happens meanwhile",
-                              "content": {"application/json": {"example": {
-                                  "status": "not_ready", "reason": "NLU (Rasa) is not ready: …"}}}}})
+    @app.get(
+        "/readyz",
+        summary="NLU model, knowledge base and store are ready",
+        responses={
+            503: {
+                "description": "Not ready; `reason` says which part and what happens meanwhile",
+                "content": {
+                    "application/json": {"example": {"status": "not_ready", "reason": "NLU (Rasa) is not ready: …"}}
+                },
+            }
+        },
+    )
     async def readyz():
         ok, reason = await runtime.readiness()
-        return JSONResponse(status_code=200 if ok else 503,
-                            content={"status": "ready" if ok else "not_ready", "reason": reason})
+        return JSONResponse(
+            status_code=200 if ok else 503, content={"status": "ready" if ok else "not_ready", "reason": reason}
+        )
 
+    metrics.add_route(app, runtime)
     app.include_router(build_router(lambda: app.state.runtime))
     modules.routes(app, runtime)
     _describe_machine_api_only(app)
@@ -59,9 +69,10 @@ def _describe_machine_api_only(app: FastAPI) -> None:
             schema = generate()
             schema["paths"] = {p: v for p, v in schema["paths"].items() if not p.startswith(PAGES_FOR_PEOPLE)}
             _drop_unused_schemas(schema)
+            app.openapi_schema = schema
         return app.openapi_schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema
 
 
 def _drop_unused_schemas(schema: dict[str, Any]) -> None:

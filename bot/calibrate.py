@@ -63,7 +63,8 @@ async def collect(rasa_url: str, token: str = ""):
 
 
 def evaluate(data, cal: Calibration) -> dict[str, float]:
-    totals, hits = defaultdict(int), defaultdict(float)
+    totals: defaultdict[str, int] = defaultdict(int)
+    hits: defaultdict[str, float] = defaultdict(float)
     for source, kind, expected, text, nlu, kb in data:
         group = f"{source}:{'clear' if kind in ('clear', 'para', 'typo') else kind}"
         totals[group] += 1
@@ -79,27 +80,59 @@ def main() -> None:
     args = parser.parse_args()
     data = asyncio.run(collect(args.rasa_url, settings.rasa_token))
     current = Calibration.load()
-    grid = itertools.product([0.5, 0.6, 0.7], [0.80, 0.82, 0.84], [0.94, 0.96],
-                             [0.45, 0.55, 0.65], [0.1, 0.15, 0.25], [0.25, 0.35], [0.05, 0.1], [0.8, 0.9])
+    grid = itertools.product(
+        [0.5, 0.6, 0.7],
+        [0.80, 0.82, 0.84],
+        [0.94, 0.96],
+        [0.45, 0.55, 0.65],
+        [0.1, 0.15, 0.25],
+        [0.25, 0.35],
+        [0.05, 0.1],
+        [0.8, 0.9],
+    )
     results = []
     for w, floor, ceiling, answer, margin, clarify, options, short in grid:
-        cal = current.model_copy(update=dict(rasa_weight=w, kb_floor=floor, kb_ceiling=ceiling, answer=answer,
-                                             margin=margin, clarify=clarify, options=options,
-                                             short_answer=short))
+        cal = current.model_copy(
+            update={
+                "rasa_weight": w,
+                "kb_floor": floor,
+                "kb_ceiling": ceiling,
+                "answer": answer,
+                "margin": margin,
+                "clarify": clarify,
+                "options": options,
+                "short_answer": short,
+            }
+        )
         per = evaluate(data, cal)
         results.append((sum(per.values()) / len(per), per, cal))
     results.sort(key=lambda r: -r[0])
     print("current:", {k: round(v, 3) for k, v in evaluate(data, current).items()})
     for total, per, cal in results[:8]:
-        print(f"{total:.3f}", {k: round(v, 2) for k, v in per.items()},
-              cal.model_dump(include={"rasa_weight", "kb_floor", "kb_ceiling", "answer", "margin", "clarify", "options",
-                                     "short_answer"}))
+        print(
+            f"{total:.3f}",
+            {k: round(v, 2) for k, v in per.items()},
+            cal.model_dump(
+                include={
+                    "rasa_weight",
+                    "kb_floor",
+                    "kb_ceiling",
+                    "answer",
+                    "margin",
+                    "clarify",
+                    "options",
+                    "short_answer",
+                }
+            ),
+        )
     if args.show_errors:
         for source, kind, expected, text, nlu, kb in data:
             ranking = fuse(nlu, kb, current)
             if score(kind, expected, text, ranking, current) < 1:
-                print(f"  {source} {kind} {expected} {text!r}: {decide(ranking, current, len(text.split())).value} "
-                      f"{[(label(c), round(c.score, 2)) for c in ranking[:3]]}")
+                print(
+                    f"  {source} {kind} {expected} {text!r}: {decide(ranking, current, len(text.split())).value} "
+                    f"{[(label(c), round(c.score, 2)) for c in ranking[:3]]}"
+                )
 
 
 if __name__ == "__main__":

@@ -21,9 +21,10 @@ Adding one: docs/ARCHITECTURE.md, «Adding a module».
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 MODULES: list[str] = [
     "handoff.module",
     "bot.channels.telegram",
+    "bot.channels.max",
+    "bot.channels.widget",
     "voice.module",
     "bot.payments.module",
     "bot.consent.module",
@@ -40,6 +43,9 @@ MODULES: list[str] = [
     "bot.booking.module",
     "bot.privacy.module",
     "bot.history",
+    "bot.services.module",
+    "bot.indicators.module",
+    "knowledge_base.module",
 ]
 
 
@@ -80,8 +86,10 @@ def order(found: list[Module]) -> list[Module]:
     for spec in found:
         for service in spec.requires:
             if service not in provider:
-                raise ModuleError(f"module {spec.name!r} requires {service!r}, which no enabled module provides: "
-                                  f"add the module that provides it to MODULES in bot/modules.py")
+                raise ModuleError(
+                    f"module {spec.name!r} requires {service!r}, which no enabled module provides: "
+                    f"add the module that provides it to MODULES in bot/modules.py"
+                )
     placed: list[Module] = []
     visiting: list[str] = []
 
@@ -89,7 +97,7 @@ def order(found: list[Module]) -> list[Module]:
         if spec in placed:
             return
         if spec.name in visiting:
-            cycle = " → ".join([*visiting[visiting.index(spec.name):], spec.name])
+            cycle = " → ".join([*visiting[visiting.index(spec.name) :], spec.name])
             raise ModuleError(f"modules need each other in a circle: {cycle}")
         visiting.append(spec.name)
         for service in (*spec.requires, *spec.uses):

@@ -39,7 +39,7 @@ def make_private(folder: Path) -> Path:
     everything in it readable by our user only (older installs wrote 0644/0755)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for root, dirs, files in os.walk(folder):
+    for root, _dirs, files in os.walk(folder):
         os.chmod(root, 0o700)
         for name in files:
             path = os.path.join(root, name)

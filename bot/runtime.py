@@ -16,9 +16,11 @@ from bot.core import masking
 from bot.core.engine import Engine
 from bot.core.understanding import Calibration, Understander
 from bot.settings import ROOT, Settings
-from bot.store import connect, keys
+from bot.store import connect, keys, topology
 from bot.store.conversations import ConversationStore, ProfileStore
+from bot.store.durable import Durability
 from bot.store.events import EventLog
+from bot.store.migrate import migrate
 from bot.store.ratelimit import RateLimiter
 from knowledge_base.embeddings import make_embedder
 from knowledge_base.loader import KnowledgeBase, load_knowledge_base
@@ -29,11 +31,14 @@ if TYPE_CHECKING:  # the modules import the runtime: only names here
     from bot.applications.forms import Forms
     from bot.applications.store import ApplicationStore
     from bot.booking.service import BookingService
+    from bot.channels.max import MaxChannel
     from bot.channels.telegram import TelegramChannel
+    from bot.channels.widget import WidgetService
     from bot.consent.service import ConsentService
     from bot.payments.service import PaymentService
     from bot.privacy.erasure import Eraser
     from handoff.service import HandoffService
+    from knowledge_base.service import ContentService
     from voice.service import VoiceService
 
 
@@ -63,9 +68,11 @@ class Runtime:
     engine: Engine
     outbound: Outbound
     # The services of feature modules (bot/modules.py), set by their install();
-    # None when the module is not enabled (or, for Telegram, not configured).
+    # None when the module is not enabled (or, for Telegram and MAX, not configured).
     handoff: HandoffService | None = None
     telegram: TelegramChannel | None = None
+    max: MaxChannel | None = None
+    widget: WidgetService | None = None
     voice: VoiceService | None = None
     consent: ConsentService | None = None
     payments: PaymentService | None = None
@@ -73,20 +80,31 @@ class Runtime:
     application_forms: Forms | None = None
     booking: BookingService | None = None
     privacy: Eraser | None = None
+    content: ContentService | None = None  # the knowledge base edited from the console
 
     @classmethod
-    async def create(cls, settings: Settings, redis_url: str, rasa_url: str | list[str] | None,
-                     retriever: tuple[KnowledgeBase, Retriever] | None = None) -> "Runtime":
-        redis = connect(redis_url)
+    async def create(
+        cls,
+        settings: Settings,
+        redis_url: str,
+        rasa_url: str | list[str] | None,
+        retriever: tuple[KnowledgeBase, Retriever] | None = None,
+    ) -> Runtime:
+        redis = connect(redis_url, Durability(settings.redis_wait_replicas, settings.redis_wait_timeout_ms))
+        await migrate(redis, cluster=topology(redis_url) == "cluster")  # before the first turn reads a key
         await asyncio.to_thread(masking.load)  # the masker's NER model: at start, not on the first turn
         kb, search = retriever or load_retriever(settings)
         nlu = RasaClient(rasa_url, settings.nlu_timeout_seconds, settings.rasa_token) if rasa_url else None
         engine = Engine(
-            conversations=ConversationStore(redis), profiles=ProfileStore(redis),
+            conversations=ConversationStore(redis),
+            profiles=ProfileStore(redis),
             events=EventLog(redis, await analytics_salt(redis)),
-            understander=Understander(nlu, search, Calibration.load()), kb=kb,
-            org_name=settings.org_name, assistant_name=settings.assistant_name,
-            rate_limiter=RateLimiter(redis, settings.rate_limit_per_minute))
+            understander=Understander(nlu, search, Calibration.load()),
+            kb=kb,
+            org_name=settings.org_name,
+            assistant_name=settings.assistant_name,
+            rate_limiter=RateLimiter(redis, settings.rate_limit_per_minute),
+        )
         runtime = cls(settings=settings, redis=redis, kb=kb, nlu=nlu, engine=engine, outbound=Outbound())
         modules.install(runtime)
         return runtime

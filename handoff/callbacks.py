@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
@@ -22,7 +22,6 @@ from bot.consent.documents import Shown, documents, show
 from bot.consent.gate import has_personal_data_consent
 from bot.consent.ledger import record_personal_data_consent as _ledger_record
 from bot.consent.model import ConsentState
-from bot.core.numbers import digits_of
 from handoff import keys as handoff_keys
 
 from .schedule import Schedule
@@ -43,36 +42,39 @@ def consent_question(shown: Shown) -> str:
     return CONSENT_ASK.format(text=shown.text, version=shown.version)
 
 
-async def record_personal_data_consent(redis: Redis, client_id: str, *, shown: Shown | dict[str, str],
-                                       channel: str, conversation_id: str = "", purpose: str = CALLBACK_PURPOSE,
-                                       granted: bool = True, now: float | None = None) -> ConsentState:
+async def record_personal_data_consent(
+    redis: Redis,
+    client_id: str,
+    *,
+    shown: Shown | dict[str, str],
+    channel: str,
+    conversation_id: str = "",
+    purpose: str = CALLBACK_PURPOSE,
+    granted: bool = True,
+    now: float | None = None,
+) -> ConsentState:
     """Write the client's answer to the text `shown` (a `Shown` or its `ledger_fields()`) to the
     consent ledger; returns the new consent state. Raises if Redis did not take it — then
     nothing may be stored."""
     fields = shown.ledger_fields() if isinstance(shown, Shown) else shown
-    return await _ledger_record(redis, client_id, purpose=purpose, text_version=fields["version"], channel=channel,
-                                conversation_id=conversation_id, granted=granted, text_id=fields["text_id"],
-                                sha256=fields["sha256"], title=fields["title"], now=now)
+    return await _ledger_record(
+        redis,
+        client_id,
+        purpose=purpose,
+        text_version=fields["version"],
+        channel=channel,
+        conversation_id=conversation_id,
+        granted=granted,
+        text_id=fields["text_id"],
+        sha256=fields["sha256"],
+        title=fields["title"],
+        now=now,
+    )
 
 
 def has_consent(profile: dict[str, str], purpose: str = CALLBACK_PURPOSE) -> bool:
     """An active ledger consent for `purpose` on the current text (from the profile's cached state)."""
     return has_personal_data_consent(profile, purpose)
-
-
-def normalize_phone(text: str) -> str | None:
-    """A Russian phone number as +7XXXXXXXXXX, or None when it is not one."""
-    digits = digits_of(text)
-    if len(digits) == 11 and digits[0] in "78":
-        digits = digits[1:]
-    if len(digits) == 10 and digits[0] in "3489":
-        return "+7" + digits
-    return None
-
-
-def masked_phone(phone: str) -> str:
-    """«+7 *** ***-45-67» — enough for the client to recognise it."""
-    return f"+7 *** ***-{phone[-4:-2]}-{phone[-2:]}" if phone and len(phone) >= 4 else "—"
 
 
 @dataclass
@@ -89,16 +91,25 @@ class Callback:
     done_by: str = ""
 
     @classmethod
-    def from_hash(cls, h: dict[str, str]) -> "Callback":
-        return cls(id=h["id"], client_id=h.get("client_id", ""), conversation_id=h.get("conversation_id", ""),
-                   channel=h.get("channel", ""), phone=h.get("phone", ""), slot=int(h.get("slot") or 0),
-                   status=h.get("status", "booked"), reason=h.get("reason", ""),
-                   created_at=float(h.get("created_at") or 0), done_by=h.get("done_by", ""))
+    def from_hash(cls, h: dict[str, str]) -> Callback:
+        return cls(
+            id=h["id"],
+            client_id=h.get("client_id", ""),
+            conversation_id=h.get("conversation_id", ""),
+            channel=h.get("channel", ""),
+            phone=h.get("phone", ""),
+            slot=int(h.get("slot") or 0),
+            status=h.get("status", "booked"),
+            reason=h.get("reason", ""),
+            created_at=float(h.get("created_at") or 0),
+            done_by=h.get("done_by", ""),
+        )
 
 
 class CallbackBook:
-    def __init__(self, redis: Redis, schedule: Schedule, *, slot_minutes: int = 30, capacity: int = 2,
-                 lead_minutes: int = 30):
+    def __init__(
+        self, redis: Redis, schedule: Schedule, *, slot_minutes: int = 30, capacity: int = 2, lead_minutes: int = 30
+    ):
         self.redis = redis
         self.schedule = schedule
         self.slot_minutes = slot_minutes
@@ -116,8 +127,17 @@ class CallbackBook:
             free += [s for s, n in zip(batch, counts) if int(n or 0) < self.capacity]
         return free[:limit]
 
-    async def book(self, *, client_id: str, phone: str, channel: str, now: datetime,
-                   conversation_id: str = "", reason: str = "", slot: datetime | None = None) -> Callback | None:
+    async def book(
+        self,
+        *,
+        client_id: str,
+        phone: str,
+        channel: str,
+        now: datetime,
+        conversation_id: str = "",
+        reason: str = "",
+        slot: datetime | None = None,
+    ) -> Callback | None:
         """Book `slot` (or the first free one). None when it (or every slot) is full."""
         wanted = [slot] if slot is not None else await self.free_slots(now, limit=20)
         for start in wanted:
@@ -125,10 +145,21 @@ class CallbackBook:
                 return None  # stale button: the slot is in the past or outside working hours
             epoch = int(start.timestamp())
             ttl = max(60, epoch - int(now.timestamp()) + 7 * 24 * 3600)
-            if await self.redis.eval(handoff_keys.CALLBACK_BOOK_SLOT, 1, handoff_keys.callback_slot(epoch), self.capacity, ttl):
-                return await self._save(Callback(id=secrets.token_hex(6), client_id=client_id,
-                                                 conversation_id=conversation_id, channel=channel, phone=phone,
-                                                 slot=epoch, reason=reason, created_at=time.time()))
+            if await self.redis.eval(
+                handoff_keys.CALLBACK_BOOK_SLOT, 1, handoff_keys.callback_slot(epoch), self.capacity, ttl
+            ):
+                return await self._save(
+                    Callback(
+                        id=secrets.token_hex(6),
+                        client_id=client_id,
+                        conversation_id=conversation_id,
+                        channel=channel,
+                        phone=phone,
+                        slot=epoch,
+                        reason=reason,
+                        created_at=time.time(),
+                    )
+                )
         return None
 
     async def _save(self, cb: Callback) -> Callback:
@@ -157,4 +188,4 @@ class CallbackBook:
 
 
 def slot_time(epoch: int) -> datetime:
-    return datetime.fromtimestamp(epoch, timezone.utc)
+    return datetime.fromtimestamp(epoch, UTC)

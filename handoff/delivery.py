@@ -51,8 +51,10 @@ def terminal_sender(stdout=None):
 
 
 class OutboxPage(BaseModel):
-    replies: list[Reply] = Field(description="Messages sent to this conversation on their own "
-                                             "(operator replies, the rating question …), oldest first.")
+    replies: list[Reply] = Field(
+        description="Messages sent to this conversation on their own "
+        "(operator replies, the rating question …), oldest first."
+    )
     cursor: str = Field(description="Pass as `after` on the next call to get only newer messages.")
 
 
@@ -60,14 +62,18 @@ def add_outbox_route(app: FastAPI, runtime) -> None:
     router = APIRouter()
 
     @router.get(
-        "/api/v1/conversations/{conversation_id}/messages", response_model=OutboxPage,
+        "/api/v1/conversations/{conversation_id}/messages",
+        response_model=OutboxPage,
         responses={401: {"model": ApiError}, 422: {"model": ApiError}},
-        summary="Poll messages sent to a conversation outside a turn (operator replies)")
+        summary="Poll messages sent to a conversation outside a turn (operator replies)",
+    )
     async def poll_messages(
         conversation_id: Annotated[str, Path(pattern=CONVERSATION_ID)],
         key_id: Annotated[str, Depends(api_key_id)],
-        after: Annotated[str | None, Query(description="Cursor from the previous call; empty = from the start.",
-                                           pattern=CURSOR, max_length=39)] = None,
+        after: Annotated[
+            str | None,
+            Query(description="Cursor from the previous call; empty = from the start.", pattern=CURSOR, max_length=39),
+        ] = None,
     ):
         """While the conversation is with an operator (`state.with_operator`), poll this every few
         seconds: operator replies (`kind: "operator"`) and what the assistant says on its own arrive

@@ -152,7 +152,9 @@ def console_user_sessions(name: str) -> str:
 # limit, address limit. Returns 0 when the attempt is admitted (and counted),
 # else the seconds to wait (a refused attempt is not counted). The caller
 # gives an admitted attempt back when its password was right (LOGIN_SUCCEEDED).
-LOGIN_ATTEMPT = CONSOLE.script("login_attempt", """
+LOGIN_ATTEMPT = CONSOLE.script(
+    "login_attempt",
+    """
 local wait = 0
 for i, key in ipairs(KEYS) do
   if tonumber(redis.call('get', key) or '0') >= tonumber(ARGV[i + 1]) then
@@ -166,19 +168,25 @@ for _, key in ipairs(KEYS) do
   if redis.call('incr', key) == 1 then redis.call('expire', key, ARGV[1]) end
 end
 return 0
-""")
+""",
+)
 
 
-LOGIN_SUCCEEDED = CONSOLE.script("login_succeeded", """
+LOGIN_SUCCEEDED = CONSOLE.script(
+    "login_succeeded",
+    """
 redis.call('del', KEYS[1])
 if tonumber(redis.call('get', KEYS[2]) or '0') > 0 then redis.call('decr', KEYS[2]) end
 return 1
-""")
+""",
+)
 
 
 # Put a conversation in the queue unless it is already waiting or with an
 # operator. KEYS: record, queue. ARGV: cid, score, now, then field/value pairs.
-HANDOFF_ENQUEUE = HANDOFF.script("handoff_enqueue", """
+HANDOFF_ENQUEUE = HANDOFF.script(
+    "handoff_enqueue",
+    """
 local status = redis.call('hget', KEYS[1], 'status')
 if status == 'waiting' or status == 'with_operator' then return 0 end
 redis.call('del', KEYS[1])
@@ -186,14 +194,17 @@ redis.call('hset', KEYS[1], 'status', 'waiting', 'enqueued_at', ARGV[3], 'transf
 for i = 4, #ARGV, 2 do redis.call('hset', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('zadd', KEYS[2], ARGV[2], ARGV[1])
 return 1
-""")
+""",
+)
 
 
 # Claim one waiting conversation (ARGV[1] = cid) or, with ARGV[1] == '', the
 # one first in line. Removing it from the queue is the claim: exactly one
 # operator succeeds. KEYS: queue. ARGV: cid or '', operator, now, record key
 # prefix, "mine" key of the operator, the "active" key. Returns the cid or false.
-HANDOFF_CLAIM = HANDOFF.script("handoff_claim", """
+HANDOFF_CLAIM = HANDOFF.script(
+    "handoff_claim",
+    """
 local cid = ARGV[1]
 if cid == '' then
   local first = redis.call('zrange', KEYS[1], 0, 0)
@@ -207,17 +218,21 @@ redis.call('hset', record, 'status', 'with_operator', 'operator', ARGV[2], 'clai
 redis.call('sadd', ARGV[5], cid)
 redis.call('zadd', ARGV[6], ARGV[3], cid)
 return cid
-""")
+""",
+)
 
 
 # The client cancels waiting; loses to a claim that happened first.
 # KEYS: record, queue. ARGV: cid, now.
-HANDOFF_CANCEL = HANDOFF.script("handoff_cancel", """
+HANDOFF_CANCEL = HANDOFF.script(
+    "handoff_cancel",
+    """
 if redis.call('hget', KEYS[1], 'status') ~= 'waiting' then return 0 end
 redis.call('zrem', KEYS[2], ARGV[1])
 redis.call('hset', KEYS[1], 'status', 'bot', 'cancelled_at', ARGV[2])
 return 1
-""")
+""",
+)
 
 
 # Transfer to another operator (ARGV[3] = name) or back to the queue
@@ -226,7 +241,9 @@ return 1
 # KEYS: record, queue, mine of the current operator, mine of the target, active.
 # ARGV: cid, current operator, target, max transfers, now, count.
 # Returns 1 done, -1 not this operator's conversation, -2 limit reached.
-HANDOFF_TRANSFER = HANDOFF.script("handoff_transfer", """
+HANDOFF_TRANSFER = HANDOFF.script(
+    "handoff_transfer",
+    """
 if redis.call('hget', KEYS[1], 'status') ~= 'with_operator'
    or redis.call('hget', KEYS[1], 'operator') ~= ARGV[2] then return -1 end
 local transfers = tonumber(redis.call('hget', KEYS[1], 'transfers') or '0')
@@ -246,42 +263,52 @@ else
   redis.call('zadd', KEYS[5], ARGV[5], ARGV[1])
 end
 return 1
-""")
+""",
+)
 
 
 # The operator (or a supervisor on their behalf) finishes.
 # KEYS: record, mine, active. ARGV: cid, operator, now.
-HANDOFF_RESOLVE = HANDOFF.script("handoff_resolve", """
+HANDOFF_RESOLVE = HANDOFF.script(
+    "handoff_resolve",
+    """
 if redis.call('hget', KEYS[1], 'status') ~= 'with_operator'
    or redis.call('hget', KEYS[1], 'operator') ~= ARGV[2] then return 0 end
 redis.call('hset', KEYS[1], 'status', 'resolved', 'resolved_at', ARGV[3])
 redis.call('srem', KEYS[2], ARGV[1])
 redis.call('zrem', KEYS[3], ARGV[1])
 return 1
-""")
+""",
+)
 
 
 # Offer a waiting client a callback at most once per timeout period.
 # KEYS: record. ARGV: now, offer only if the last offer/enqueue is before this.
-HANDOFF_MARK_OFFERED = HANDOFF.script("handoff_mark_offered", """
+HANDOFF_MARK_OFFERED = HANDOFF.script(
+    "handoff_mark_offered",
+    """
 if redis.call('hget', KEYS[1], 'status') ~= 'waiting' then return 0 end
 local last = math.max(tonumber(redis.call('hget', KEYS[1], 'enqueued_at') or '0'),
                       tonumber(redis.call('hget', KEYS[1], 'offered_at') or '0'))
 if last > tonumber(ARGV[2]) then return 0 end
 redis.call('hset', KEYS[1], 'offered_at', ARGV[1])
 return 1
-""")
+""",
+)
 
 
 # Book one place in a callback slot if it is not full. KEYS: slot counter.
 # ARGV: capacity, ttl seconds. Returns the new count or 0 when full.
-CALLBACK_BOOK_SLOT = HANDOFF.script("callback_book_slot", """
+CALLBACK_BOOK_SLOT = HANDOFF.script(
+    "callback_book_slot",
+    """
 local n = tonumber(redis.call('get', KEYS[1]) or '0')
 if n >= tonumber(ARGV[1]) then return 0 end
 n = redis.call('incr', KEYS[1])
 redis.call('expire', KEYS[1], ARGV[2])
 return n
-""")
+""",
+)
 
 
 # (the key of the pseudonyms lives outside Redis: bot/privacy/pseudonym.py)
@@ -294,7 +321,9 @@ def callback_slot_prefix() -> str:
 
 # Remove one callback; a booked one gives its place back. KEYS: callback hash,
 # callbacks zset. ARGV: callback id, slot counter prefix. Returns the status it had.
-CALLBACK_REMOVE = HANDOFF.script("callback_remove", """
+CALLBACK_REMOVE = HANDOFF.script(
+    "callback_remove",
+    """
 local status = redis.call('hget', KEYS[1], 'status') or ''
 if status == 'booked' then
   local slot = ARGV[2] .. (redis.call('hget', KEYS[1], 'slot') or '')
@@ -303,4 +332,5 @@ end
 redis.call('del', KEYS[1])
 redis.call('zrem', KEYS[2], ARGV[1])
 return status
-""")
+""",
+)

@@ -25,12 +25,17 @@ class LoginGuard:
 
     @staticmethod
     def _keys(name: str, address: str) -> tuple[str, str]:
-        return handoff_keys.console_account_failures(name.strip().lower()), handoff_keys.console_address_failures(address)
+        return handoff_keys.console_account_failures(name.strip().lower()), handoff_keys.console_address_failures(
+            address
+        )
 
     async def attempt(self, name: str, address: str) -> int:
         """Count this attempt: 0 when its password may be checked, else seconds until one may."""
-        return int(await self.redis.eval(handoff_keys.LOGIN_ATTEMPT, 2, *self._keys(name, address),
-                                         WINDOW_S, MAX_PER_ACCOUNT, MAX_PER_ADDRESS))
+        return int(
+            await self.redis.eval(
+                handoff_keys.LOGIN_ATTEMPT, 2, *self._keys(name, address), WINDOW_S, MAX_PER_ACCOUNT, MAX_PER_ADDRESS
+            )
+        )
 
     async def succeeded(self, name: str, address: str) -> None:
         await self.redis.eval(handoff_keys.LOGIN_SUCCEEDED, 2, *self._keys(name, address))

@@ -4,17 +4,17 @@ install(runtime)  → the `ask_operator` handler, the interceptor that keeps the
                     bot silent during a handoff, the rating and callback flows,
                     the "api" and "terminal" outbound senders; the service is
                     available as `runtime.handoff`.
-routes(app, rt)   → the operator console (/console, with the supervisors' erasure of a
-                    client's data: console_privacy.py) and the API poll endpoint.
+routes(app, rt)   → the operator console (/console: handoff/console/, one module per
+                    concern) and the API poll endpoint.
 background(rt)    → the watcher that offers callbacks to clients who waited too long.
 """
 
 from __future__ import annotations
 
-from bot.modules import Module
-
 import asyncio
 import logging
+
+from bot.modules import Module
 
 from .callbacks import Callback
 from .delivery import add_outbox_route, api_sender, terminal_sender
@@ -40,11 +40,9 @@ def install(runtime) -> None:
 
 def routes(app, runtime) -> None:
     from .console import routes as console_routes
-    from .console_privacy import routes as privacy_routes
 
     add_outbox_route(app, runtime)
-    auth, page = console_routes(app, runtime, service(runtime))
-    privacy_routes(app, runtime, auth, page)
+    console_routes(app, runtime, service(runtime))
 
 
 def background(runtime) -> list:
@@ -57,17 +55,19 @@ async def watch(runtime) -> None:
         try:
             await svc.check_waiting()
             await svc.check_with_operator()
-        except Exception:  # noqa: BLE001 - keep watching; the next round retries
+        except Exception:
             log.exception("handoff watcher round failed")
         await asyncio.sleep(runtime.settings.handoff_watch_interval_seconds)
 
 
-async def book_callback(runtime, *, client_id: str, phone: str, channel: str, conversation_id: str = "",
-                        reason: str = "") -> Callback | None:
+async def book_callback(
+    runtime, *, client_id: str, phone: str, channel: str, conversation_id: str = "", reason: str = ""
+) -> Callback | None:
     """For other channels (voice): book the first free callback slot for a client
     who consented to the use of `phone`. Say `runtime.handoff.booked_text(cb, now)`."""
-    return await service(runtime).book_callback(client_id=client_id, phone=phone, channel=channel,
-                                                conversation_id=conversation_id, reason=reason)
+    return await service(runtime).book_callback(
+        client_id=client_id, phone=phone, channel=channel, conversation_id=conversation_id, reason=reason
+    )
 
 
 MODULE = Module("handoff", provides=("handoff",), install=install, routes=routes, background=background)

@@ -43,8 +43,10 @@ class PresenceBoard:
         now = time.time() if now is None else now
         stated = await self.redis.hgetall(handoff_keys.handoff_presence())
         beats = dict(await self.redis.zrange(handoff_keys.handoff_heartbeat(), 0, -1, withscores=True))
-        return {name: Presence(value) if now - beats.get(name, 0) <= self.ttl else Presence.offline
-                for name, value in stated.items()}
+        return {
+            name: Presence(value) if now - beats.get(name, 0) <= self.ttl else Presence.offline
+            for name, value in stated.items()
+        }
 
     async def get(self, operator: str, now: float | None = None) -> Presence:
         return (await self.all(now)).get(operator, Presence.offline)

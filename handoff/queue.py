@@ -7,18 +7,19 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
 
+from bot.store.durable import replicated
 from handoff import keys as handoff_keys
 
 from .states import Event, Refused, Status, transfer_limit_text, transition
 
 
 def parse_segment_priority(text: str) -> dict[str, float]:
-    """"sme:120,ip:60" → {"sme": 120.0, "ip": 60.0} (seconds of head start)."""
+    """ "sme:120,ip:60" → {"sme": 120.0, "ip": 60.0} (seconds of head start)."""
     result = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, _, seconds = part.partition(":")
@@ -49,15 +50,23 @@ class Ticket:
     offered_at: float = 0.0
 
     @classmethod
-    def from_hash(cls, cid: str, h: dict[str, str]) -> "Ticket":
-        return cls(conversation_id=cid, status=Status(h.get("status") or "bot"),
-                   client_id=h.get("client_id", ""), channel=h.get("channel", ""),
-                   segment=h.get("segment", ""), reason=h.get("reason", ""), flow=h.get("flow", ""),
-                   flow_state=json.loads(h["flow_state"]) if h.get("flow_state") else None,
-                   operator=h.get("operator", ""), transfers=int(h.get("transfers") or 0),
-                   enqueued_at=float(h.get("enqueued_at") or 0), claimed_at=float(h.get("claimed_at") or 0),
-                   resolved_at=float(h.get("resolved_at") or 0),
-                   offered_at=float(h.get("offered_at") or 0))
+    def from_hash(cls, cid: str, h: dict[str, str]) -> Ticket:
+        return cls(
+            conversation_id=cid,
+            status=Status(h.get("status") or "bot"),
+            client_id=h.get("client_id", ""),
+            channel=h.get("channel", ""),
+            segment=h.get("segment", ""),
+            reason=h.get("reason", ""),
+            flow=h.get("flow", ""),
+            flow_state=json.loads(h["flow_state"]) if h.get("flow_state") else None,
+            operator=h.get("operator", ""),
+            transfers=int(h.get("transfers") or 0),
+            enqueued_at=float(h.get("enqueued_at") or 0),
+            claimed_at=float(h.get("claimed_at") or 0),
+            resolved_at=float(h.get("resolved_at") or 0),
+            offered_at=float(h.get("offered_at") or 0),
+        )
 
     def waited(self, now: float) -> float:
         end = self.claimed_at if self.status is not Status.waiting and self.claimed_at else now
@@ -65,7 +74,7 @@ class Ticket:
 
 
 def _day(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y%m%d")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y%m%d")
 
 
 class HandoffQueue:
@@ -91,22 +100,62 @@ class HandoffQueue:
     async def length(self) -> int:
         return await self.redis.zcard(handoff_keys.handoff_queue())
 
+    async def oldest_wait(self, now: float | None = None, limit: int = 100) -> float:
+        """Seconds the longest-waiting client has waited (0 with nobody in line), cheaply.
+
+        A score is the enqueue time minus the segment's head start, so the client
+        enqueued first lies within the largest head start of the first in line:
+        only that band of the queue is read, never the whole queue."""
+        now = time.time() if now is None else now
+        queue = handoff_keys.handoff_queue()
+        first = await self.redis.zrange(queue, 0, 0, withscores=True)
+        if not first:
+            return 0.0
+        head_start = max([0.0, *self.segment_priority.values()])
+        cids = await self.redis.zrangebyscore(queue, first[0][1], first[0][1] + head_start, start=0, num=limit)
+        pipe = self.redis.pipeline(transaction=False)
+        for cid in cids:
+            pipe.hmget(handoff_keys.handoff(cid), "status", "enqueued_at")
+        times = [float(at) for status, at in await pipe.execute() if status == Status.waiting.value and at]
+        return max(0.0, now - min(times)) if times else 0.0
+
     async def mine(self, operator: str) -> list[Ticket]:
-        tickets = [await self.get(cid) for cid in sorted(await self.redis.smembers(handoff_keys.handoff_mine(operator)))]
+        tickets = [
+            await self.get(cid) for cid in sorted(await self.redis.smembers(handoff_keys.handoff_mine(operator)))
+        ]
         return [t for t in tickets if t and t.status is Status.with_operator and t.operator == operator]
 
     # --------------------------------------------------------------- writes
-    async def enqueue(self, cid: str, *, client_id: str, channel: str, segment: str = "", reason: str = "",
-                      flow: str | None = None, flow_state: dict | None = None, now: float | None = None) -> bool:
+    async def enqueue(
+        self,
+        cid: str,
+        *,
+        client_id: str,
+        channel: str,
+        segment: str = "",
+        reason: str = "",
+        flow: str | None = None,
+        flow_state: dict | None = None,
+        now: float | None = None,
+    ) -> bool:
         """False when the conversation is already waiting or with an operator."""
         now = time.time() if now is None else now
         priority = now - self.segment_priority.get(segment, 0.0)
-        fields = {"client_id": client_id, "channel": channel, "segment": segment, "reason": reason,
-                  "flow": flow or "", "flow_state": json.dumps(flow_state or {}, ensure_ascii=False),
-                  "priority": f"{priority:.3f}"}
+        fields = {
+            "client_id": client_id,
+            "channel": channel,
+            "segment": segment,
+            "reason": reason,
+            "flow": flow or "",
+            "flow_state": json.dumps(flow_state or {}, ensure_ascii=False),
+            "priority": f"{priority:.3f}",
+        }
         args = [cid, f"{priority:.3f}", f"{now:.3f}", *(x for kv in fields.items() for x in kv)]
-        done = await self.redis.eval(handoff_keys.HANDOFF_ENQUEUE, 2, handoff_keys.handoff(cid), handoff_keys.handoff_queue(), *args)
+        done = await self.redis.eval(
+            handoff_keys.HANDOFF_ENQUEUE, 2, handoff_keys.handoff(cid), handoff_keys.handoff_queue(), *args
+        )
         if done:
+            await replicated(self.redis)  # a client told «вы в очереди» stays in it after a failover
             await self._count(now, "requested")
             await self.publish("queue", cid)
         return bool(done)
@@ -114,9 +163,19 @@ class HandoffQueue:
     async def claim(self, operator: str, cid: str = "", now: float | None = None) -> str | None:
         """Take `cid` (or the first in line): the cid on success, None if someone else was faster."""
         now = time.time() if now is None else now
-        got = await self.redis.eval(handoff_keys.HANDOFF_CLAIM, 1, handoff_keys.handoff_queue(), cid, operator, f"{now:.3f}",
-                                    handoff_keys.handoff_prefix(), handoff_keys.handoff_mine(operator), handoff_keys.handoff_active())
+        got = await self.redis.eval(
+            handoff_keys.HANDOFF_CLAIM,
+            1,
+            handoff_keys.handoff_queue(),
+            cid,
+            operator,
+            f"{now:.3f}",
+            handoff_keys.handoff_prefix(),
+            handoff_keys.handoff_mine(operator),
+            handoff_keys.handoff_active(),
+        )
         if got:
+            await replicated(self.redis)  # an operator who took a client keeps them after a failover
             ticket = await self.get(got)
             await self._count(now, "claimed", wait=ticket.waited(now) if ticket else 0.0)
             await self.publish("queue", got)
@@ -124,15 +183,17 @@ class HandoffQueue:
 
     async def cancel(self, cid: str, now: float | None = None) -> bool:
         now = time.time() if now is None else now
-        done = await self.redis.eval(handoff_keys.HANDOFF_CANCEL, 2, handoff_keys.handoff(cid), handoff_keys.handoff_queue(), cid,
-                                     f"{now:.3f}")
+        done = await self.redis.eval(
+            handoff_keys.HANDOFF_CANCEL, 2, handoff_keys.handoff(cid), handoff_keys.handoff_queue(), cid, f"{now:.3f}"
+        )
         if done:
             await self._count(now, "cancelled")
             await self.publish("queue", cid)
         return bool(done)
 
-    async def transfer(self, cid: str, operator: str, target: str = "", now: float | None = None, *,
-                       supervisor: bool = False) -> None:
+    async def transfer(
+        self, cid: str, operator: str, target: str = "", now: float | None = None, *, supervisor: bool = False
+    ) -> None:
         """To `target` operator, or back to the queue when target is empty. Raises Refused.
 
         A supervisor may move any operator's conversation, also past the transfer
@@ -141,12 +202,18 @@ class HandoffQueue:
         ticket = await self._owned(cid, operator, supervisor)
         current = ticket.operator
         if target == current:
-            raise Refused("Разговор уже у вас. Выберите другого оператора или верните его в очередь."
-                          if current == operator else
-                          "Разговор уже у этого оператора. Выберите другого или верните разговор в очередь.")
+            raise Refused(
+                "Разговор уже у вас. Выберите другого оператора или верните его в очередь."
+                if current == operator
+                else "Разговор уже у этого оператора. Выберите другого или верните разговор в очередь."
+            )
         if not supervisor:
-            transition(ticket.status, Event.requeue if not target else Event.transfer,
-                       transfers=ticket.transfers, max_transfers=self.max_transfers)
+            transition(
+                ticket.status,
+                Event.requeue if not target else Event.transfer,
+                transfers=ticket.transfers,
+                max_transfers=self.max_transfers,
+            )
         await self._move(ticket, target, now, counted=True, limit=None if supervisor else self.max_transfers)
         await self._count(now, "transfers")
         await self.publish("queue", cid)
@@ -166,9 +233,20 @@ class HandoffQueue:
     async def _move(self, ticket: Ticket, target: str, now: float, *, counted: bool, limit: int | None) -> None:
         cid, current = ticket.conversation_id, ticket.operator
         result = await self.redis.eval(
-            handoff_keys.HANDOFF_TRANSFER, 5, handoff_keys.handoff(cid), handoff_keys.handoff_queue(), handoff_keys.handoff_mine(current),
-            handoff_keys.handoff_mine(target or current), handoff_keys.handoff_active(), cid, current, target,
-            10**6 if limit is None else limit, f"{now:.3f}", "1" if counted else "0")
+            handoff_keys.HANDOFF_TRANSFER,
+            5,
+            handoff_keys.handoff(cid),
+            handoff_keys.handoff_queue(),
+            handoff_keys.handoff_mine(current),
+            handoff_keys.handoff_mine(target or current),
+            handoff_keys.handoff_active(),
+            cid,
+            current,
+            target,
+            10**6 if limit is None else limit,
+            f"{now:.3f}",
+            "1" if counted else "0",
+        )
         if result == -2:
             raise Refused(transfer_limit_text(self.max_transfers))
         if result != 1:
@@ -177,17 +255,27 @@ class HandoffQueue:
     async def _owned(self, cid: str, operator: str, supervisor: bool) -> Ticket:
         ticket = await self.get(cid)
         if ticket is None or not (ticket.operator == operator or (supervisor and ticket.operator)):
-            raise Refused("Этот разговор сейчас не у вас — обновите страницу очереди." if not supervisor else
-                          "Этот разговор сейчас не у оператора: его можно только взять из очереди.")
+            raise Refused(
+                "Этот разговор сейчас не у вас — обновите страницу очереди."
+                if not supervisor
+                else "Этот разговор сейчас не у оператора: его можно только взять из очереди."
+            )
         return ticket
 
-    async def resolve(self, cid: str, operator: str, now: float | None = None, *,
-                      supervisor: bool = False) -> Ticket:
+    async def resolve(self, cid: str, operator: str, now: float | None = None, *, supervisor: bool = False) -> Ticket:
         now = time.time() if now is None else now
         ticket = await self._owned(cid, operator, supervisor)
         transition(ticket.status, Event.resolve)
-        if not await self.redis.eval(handoff_keys.HANDOFF_RESOLVE, 3, handoff_keys.handoff(cid), handoff_keys.handoff_mine(ticket.operator),
-                                     handoff_keys.handoff_active(), cid, ticket.operator, f"{now:.3f}"):
+        if not await self.redis.eval(
+            handoff_keys.HANDOFF_RESOLVE,
+            3,
+            handoff_keys.handoff(cid),
+            handoff_keys.handoff_mine(ticket.operator),
+            handoff_keys.handoff_active(),
+            cid,
+            ticket.operator,
+            f"{now:.3f}",
+        ):
             raise Refused("Разговор уже завершён или передан.")
         await self._count(now, "resolved")
         await self.publish("queue", cid)
@@ -207,8 +295,11 @@ class HandoffQueue:
 
     async def mark_offered(self, cid: str, now: float, older_than: float) -> bool:
         """True when the client may be offered a callback now (atomic: one offer per period)."""
-        return bool(await self.redis.eval(handoff_keys.HANDOFF_MARK_OFFERED, 1, handoff_keys.handoff(cid),
-                                          f"{now:.3f}", f"{older_than:.3f}"))
+        return bool(
+            await self.redis.eval(
+                handoff_keys.HANDOFF_MARK_OFFERED, 1, handoff_keys.handoff(cid), f"{now:.3f}", f"{older_than:.3f}"
+            )
+        )
 
     async def back_to_bot(self, cid: str) -> None:
         """resolved → bot: the assistant has taken the conversation back."""

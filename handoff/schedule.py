@@ -6,17 +6,61 @@ Everything takes `now` explicitly, so tests and callers decide the clock.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.core.texts import MONTHS
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_TITLES = ("пн", "вт", "ср", "чт", "пт", "сб", "вс")
-MONTHS = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
-          "сентября", "октября", "ноября", "декабря")
+
+
+# How clients are told the time zone (R-17): «по камчатскому времени». A zone not
+# listed is named by its offset («по времени UTC+3»).
+ZONE_TITLES = {
+    "Europe/Kaliningrad": "по калининградскому времени",
+    "Europe/Moscow": "по московскому времени",
+    "Europe/Simferopol": "по московскому времени",
+    "Europe/Kirov": "по московскому времени",
+    "Europe/Volgograd": "по московскому времени",
+    "Europe/Samara": "по самарскому времени",
+    "Europe/Ulyanovsk": "по самарскому времени",
+    "Europe/Saratov": "по самарскому времени",
+    "Europe/Astrakhan": "по самарскому времени",
+    "Asia/Yekaterinburg": "по екатеринбургскому времени",
+    "Asia/Omsk": "по омскому времени",
+    "Asia/Novosibirsk": "по новосибирскому времени",
+    "Asia/Barnaul": "по красноярскому времени",
+    "Asia/Tomsk": "по красноярскому времени",
+    "Asia/Novokuznetsk": "по красноярскому времени",
+    "Asia/Krasnoyarsk": "по красноярскому времени",
+    "Asia/Irkutsk": "по иркутскому времени",
+    "Asia/Chita": "по якутскому времени",
+    "Asia/Yakutsk": "по якутскому времени",
+    "Asia/Khandyga": "по якутскому времени",
+    "Asia/Vladivostok": "по владивостокскому времени",
+    "Asia/Ust-Nera": "по владивостокскому времени",
+    "Asia/Magadan": "по магаданскому времени",
+    "Asia/Sakhalin": "по магаданскому времени",
+    "Asia/Srednekolymsk": "по магаданскому времени",
+    "Asia/Kamchatka": "по камчатскому времени",
+    "Asia/Anadyr": "по камчатскому времени",
+}
+
+
+def zone_title(timezone: str, now: datetime | None = None) -> str:
+    """«по московскому времени» for a zone clients know by name, else «по времени UTC+5»."""
+    if timezone in ZONE_TITLES:
+        return ZONE_TITLES[timezone]
+    offset = (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone)).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign, minutes = ("+" if minutes >= 0 else "−"), abs(minutes)
+    hours = f"{minutes // 60}" + (f":{minutes % 60:02d}" if minutes % 60 else "")
+    return f"по времени UTC{sign}{hours}"
 
 
 class ScheduleError(ValueError):
@@ -28,13 +72,13 @@ class Interval(BaseModel):
     end: time  # 24:00 is written as "24:00" and stored as time.max
 
     @classmethod
-    def parse(cls, text: str) -> "Interval":
+    def parse(cls, text: str) -> Interval:
         try:
             a, b = (part.strip() for part in text.split("-"))
             start = time.fromisoformat(a)
             end = time.max if b == "24:00" else time.fromisoformat(b)
         except ValueError as exc:
-            raise ValueError(f"interval {text!r} must look like \"09:00-18:00\"") from exc
+            raise ValueError(f'interval {text!r} must look like "09:00-18:00"') from exc
         if end <= start:
             raise ValueError(f"interval {text!r} ends before it starts")
         return cls(start=start, end=end)
@@ -66,6 +110,12 @@ class Schedule(BaseModel):
             raise ValueError(f"unknown timezone {value!r}; use an IANA name like Asia/Kamchatka") from exc
         return value
 
+    @model_validator(mode="after")
+    def _title(self) -> Schedule:
+        if not self.timezone_title:
+            self.timezone_title = zone_title(self.timezone)
+        return self
+
     @field_validator("week", mode="before")
     @classmethod
     def _week(cls, value: dict) -> dict:
@@ -94,8 +144,9 @@ class Schedule(BaseModel):
     def is_open(self, now: datetime) -> bool:
         local = _aware(now).astimezone(self.zone)
         t = local.time()
-        return any(i.start <= t < i.end or (i.end == time.max and t >= i.start)
-                   for i in self.intervals_on(local.date()))
+        return any(
+            i.start <= t < i.end or (i.end == time.max and t >= i.start) for i in self.intervals_on(local.date())
+        )
 
     def periods(self, now: datetime, days: int = 14):
         """Working periods (start, end) in the zone, from `now` on, in order."""
@@ -104,8 +155,11 @@ class Schedule(BaseModel):
             day = local.date() + timedelta(days=offset)
             for interval in self.intervals_on(day):
                 start = datetime.combine(day, interval.start, self.zone)
-                end = (datetime.combine(day + timedelta(days=1), time(0), self.zone)
-                       if interval.end == time.max else datetime.combine(day, interval.end, self.zone))
+                end = (
+                    datetime.combine(day + timedelta(days=1), time(0), self.zone)
+                    if interval.end == time.max
+                    else datetime.combine(day, interval.end, self.zone)
+                )
                 if end > local:
                     yield max(start, local), end
 
@@ -156,7 +210,7 @@ class Schedule(BaseModel):
 
 
 def _aware(now: datetime) -> datetime:
-    return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    return now if now.tzinfo else now.replace(tzinfo=UTC)
 
 
 def load_schedule(path: Path, timezone_override: str = "") -> Schedule:
@@ -164,8 +218,11 @@ def load_schedule(path: Path, timezone_override: str = "") -> Schedule:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ScheduleError(f"{path}: cannot read the schedule: {exc}") from exc
-    if timezone_override:
+    if timezone_override and timezone_override != data.get("timezone"):
+        # The file's words name the file's zone: with another zone they would tell
+        # clients the wrong time («по камчатскому времени» for Moscow hours).
         data["timezone"] = timezone_override
+        data["timezone_title"] = ""
     try:
         return Schedule.model_validate(data)
     except ValidationError as exc:

@@ -50,8 +50,10 @@ class SessionStore:
         token = secrets.token_urlsafe(32)
         sid = self._id(token)
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(handoff_keys.console_session(sid), mapping={"user": user, "csrf": secrets.token_urlsafe(24),
-                                                      "created_at": f"{time.time():.0f}"})
+        pipe.hset(
+            handoff_keys.console_session(sid),
+            mapping={"user": user, "csrf": secrets.token_urlsafe(24), "created_at": f"{time.time():.0f}"},
+        )
         pipe.expire(handoff_keys.console_session(sid), self.ttl)
         pipe.sadd(handoff_keys.console_user_sessions(user), sid)
         pipe.expire(handoff_keys.console_user_sessions(user), self.ttl)

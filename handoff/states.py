@@ -23,13 +23,13 @@ class Status(str, Enum):
 
 
 class Event(str, Enum):
-    request = "request"      # the client asks for a human
-    cancel = "cancel"        # the client stops waiting
-    claim = "claim"          # an operator takes the conversation
-    transfer = "transfer"    # to another operator or back to the queue
-    requeue = "requeue"      # transfer back to the queue
-    resolve = "resolve"      # the operator is done
-    back = "back"            # the bot takes over again
+    request = "request"  # the client asks for a human
+    cancel = "cancel"  # the client stops waiting
+    claim = "claim"  # an operator takes the conversation
+    transfer = "transfer"  # to another operator or back to the queue
+    requeue = "requeue"  # transfer back to the queue
+    resolve = "resolve"  # the operator is done
+    back = "back"  # the bot takes over again
 
 
 TRANSITIONS: dict[tuple[Status, Event], Status] = {
@@ -66,9 +66,11 @@ def transition(status: Status | str, event: Event, *, transfers: int = 0, max_tr
 
 
 def transfer_limit_text(max_transfers: int) -> str:
-    return (f"Передать разговор ещё раз нельзя: по стандарту обслуживания клиента передают между "
-            f"сотрудниками не более {max_transfers} раз. Пожалуйста, решите вопрос сами или "
-            f"обратитесь к руководителю смены; при необходимости предложите клиенту обратный звонок.")
+    return (
+        f"Передать разговор ещё раз нельзя: по стандарту обслуживания клиента передают между "
+        f"сотрудниками не более {max_transfers} раз. Пожалуйста, решите вопрос сами или "
+        f"обратитесь к руководителю смены; при необходимости предложите клиенту обратный звонок."
+    )
 
 
 TITLES = {

@@ -38,13 +38,19 @@ def reason_from(history: list[dict[str, Any]], typed: bool, flow: str | None) ->
 
 
 def summarize(history: list[dict[str, Any]], *, flow: str, reason: str, flow_titles: dict[str, str]) -> Summary:
-    questions = [h["text"] for h in history
-                 if h.get("from") == "client" and h.get("text") and h.get("intent") not in ("ask_operator", "greet")]
+    questions = [
+        h["text"]
+        for h in history
+        if h.get("from") == "client" and h.get("text") and h.get("intent") not in ("ask_operator", "greet")
+    ]
     answer = next((h for h in reversed(history) if h.get("from") == "bot" and h.get("kind") == "answer"), None)
     answered = ""
     if answer:
         first = (answer.get("text") or "").split("\n")[0]
         answered = first[:220] + ("…" if len(first) > 220 else "")
-    return Summary(asked=questions[-3:], answered=answered or "ответа из базы знаний не было",
-                   flow=flow_titles.get(flow, flow) if flow else "нет",
-                   reason=REASONS.get(reason, reason or "не указана"))
+    return Summary(
+        asked=questions[-3:],
+        answered=answered or "ответа из базы знаний не было",
+        flow=flow_titles.get(flow, flow) if flow else "нет",
+        reason=REASONS.get(reason, reason or "не указана"),
+    )

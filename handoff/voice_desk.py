@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .callbacks import normalize_phone
+from bot.core import phones
+
 from .service import HandoffService
 
 HOURS = "Операторы работают: {hours}."
-NO_SLOTS = ("К сожалению, свободного времени для обратного звонка в ближайшие две недели нет. "
-            "Позвоните, пожалуйста, в рабочее время операторов: {hours}.")
+NO_SLOTS = (
+    "К сожалению, свободного времени для обратного звонка в ближайшие две недели нет. "
+    "Позвоните, пожалуйста, в рабочее время операторов: {hours}."
+)
 
 
 class HandoffDesk:
@@ -29,13 +32,20 @@ class HandoffDesk:
         return self.handoff.schedule.is_open(now or self.handoff.now())
 
     async def book_callback(self, phone: str, conversation_id: str, client_id: str = "") -> str:
-        """The first free slot for `phone` (digits, as the voice line keeps them).
+        """The first free slot for `phone` (digits, as the voice line keeps them), stored as
+        E.164 like every callback; NotAPhone (the caller hears an apology) if it is not a
+        Russian number — the voice line asks for one before it books.
 
         The voice line calls this only after the caller agreed to the use of
         the number (R-7), recorded in the consent ledger."""
-        number = normalize_phone(phone) or f"+{phone.lstrip('+')}"
-        cb = await self.handoff.book_callback(client_id=client_id or f"phone:{phone}", phone=number,
-                                              channel="voice", conversation_id=conversation_id, reason="voice")
+        number = phones.parse(phone)
+        cb = await self.handoff.book_callback(
+            client_id=client_id or f"phone:{phone}",
+            phone=number,
+            channel="voice",
+            conversation_id=conversation_id,
+            reason="voice",
+        )
         if cb is None:
             return NO_SLOTS.format(hours=self.handoff.schedule.describe())
         return self.handoff.booked_text(cb, self.handoff.now())

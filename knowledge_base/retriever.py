@@ -1,5 +1,8 @@
 """Semantic search over the knowledge base with an on-disk index cache.
 
+A topic published from the console replaces its vectors in place (`replace`):
+the index changes at once, without re-embedding the other topics.
+
 Every entry is represented by its question, title and paraphrases (all
 embedded as queries: client questions are compared with client-style
 questions). A topic's score is its best-matching text's cosine similarity.
@@ -7,6 +10,7 @@ questions). A topic's score is its best-matching text's cosine similarity.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from dataclasses import dataclass
@@ -16,6 +20,7 @@ import numpy as np
 
 from .embeddings import Embedder
 from .loader import KnowledgeBase
+from .models import Entry
 
 
 @dataclass(frozen=True)
@@ -60,3 +65,28 @@ class Retriever:
 
     def search(self, text: str, k: int = 10) -> list[TopicScore]:
         return self.search_vector(self.embedder.queries([text])[0], k)
+
+    def embed(self, entry: Entry) -> np.ndarray:
+        """The vectors of one topic's texts (slow: call it off the event loop)."""
+        return self.embedder.queries(entry.search_texts())
+
+    def replace(self, entry: Entry, vectors: np.ndarray) -> None:
+        """Add a topic, or swap an existing topic's texts for `entry`'s (their `embed`).
+        The index is rebuilt aside and swapped in one assignment, so a search running in
+        another thread sees the old index or the new one, never half of each."""
+        ids = list(self.topic_ids)
+        if entry.id not in ids:
+            ids.append(entry.id)
+        index = ids.index(entry.id)
+        keep = self.owner != index
+        owner = np.concatenate([self.owner[keep], np.full(len(vectors), index)])
+        matrix = np.concatenate([self.vectors[keep], vectors.astype(self.vectors.dtype)])
+        self.topic_ids, self.owner, self.vectors = ids, owner, matrix
+
+    def with_entry(self, kb: KnowledgeBase, entry: Entry, vectors: np.ndarray) -> Retriever:
+        """A copy with one topic added or replaced (the console's preview of a draft);
+        this retriever is left as it is."""
+        other = copy.copy(self)
+        other.kb = kb
+        other.replace(entry, vectors)
+        return other

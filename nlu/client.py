@@ -6,7 +6,7 @@ import asyncio
 import base64
 from dataclasses import dataclass, field
 
-import httpx
+import aiohttp
 import numpy as np
 
 # Set by nlu/components/e5_featurizer.py: the e5 query vector of the parsed text.
@@ -14,7 +14,11 @@ EMBEDDING_PROPERTY = "text_embedding"
 
 
 class NluUnavailable(RuntimeError):
-    pass
+    """No parse: `reason` is "timeout" (no server answered in time) or "error"."""
+
+    def __init__(self, message: str, reason: str = "error"):
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass
@@ -63,20 +67,30 @@ class RasaClient:
             raise ValueError("RasaClient needs at least one server URL")
         self.base_urls = [u.rstrip("/") for u in urls]
         self.timeout = timeout
-        params = {"token": token} if token else None  # Rasa's --auth-token is a query parameter
-        self._http = [httpx.AsyncClient(base_url=u, timeout=timeout, params=params) for u in self.base_urls]
-        self._in_flight = [0] * len(self._http)
-        self._slots = asyncio.Semaphore(self.PER_SERVER * len(self._http))  # waiters wake in FIFO order
+        self._params = {"token": token} if token else {}  # Rasa's --auth-token is a query parameter
+        # aiohttp, not httpx: a parse is on every turn, and aiohttp spends a third of the CPU on it.
+        # Made on first use, inside the event loop that will use it.
+        self._session: aiohttp.ClientSession | None = None
+        self._in_flight = [0] * len(self.base_urls)
+        self._slots = asyncio.Semaphore(self.PER_SERVER * len(self.base_urls))  # waiters wake in FIFO order
+
+    @property
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
+        return self._session
 
     def _order(self) -> list[int]:
-        return sorted(range(len(self._http)), key=lambda i: self._in_flight[i])
+        return sorted(range(len(self.base_urls)), key=lambda i: self._in_flight[i])
 
     async def parse(self, text: str) -> NluResult:
+        if not text.strip():  # Rasa answers 500 to whitespace alone (a no-break space, U+3000 …)
+            return NluResult(ranking=[])
         try:
             async with asyncio.timeout(self.timeout):
                 await self._slots.acquire()
         except TimeoutError as exc:
-            raise NluUnavailable(f"every Rasa server stayed busy for {self.timeout:.0f} s") from exc
+            raise NluUnavailable(f"every Rasa server stayed busy for {self.timeout:.0f} s", "timeout") from exc
         try:
             return await self._parse(text)
         finally:
@@ -87,14 +101,16 @@ class RasaClient:
         for i in self._order():
             self._in_flight[i] += 1
             try:
-                resp = await self._http[i].post("/model/parse", json={"text": text})
-                resp.raise_for_status()
-                return _result(resp.json())
-            except httpx.HTTPError as exc:
+                url = f"{self.base_urls[i]}/model/parse"
+                async with self._http.post(url, json={"text": text}, params=self._params) as resp:
+                    resp.raise_for_status()
+                    return _result(await resp.json(content_type=None))
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 error = exc
             finally:
                 self._in_flight[i] -= 1
-        raise NluUnavailable(f"Rasa parse failed: {error!r}") from error
+        reason = "timeout" if isinstance(error, TimeoutError) else "error"
+        raise NluUnavailable(f"Rasa parse failed: {error!r}", reason) from error
 
     async def ready(self) -> bool:
         """At least one server answers with a loaded model."""
@@ -103,34 +119,36 @@ class RasaClient:
     async def status(self) -> tuple[bool, str]:
         """(ready, why not): the first server with a loaded model, else what is wrong with each."""
         problems = []
-        for url, http in zip(self.base_urls, self._http):
+        for url in self.base_urls:
             try:
-                resp = await http.get("/status")
-            except httpx.HTTPError as exc:
+                async with self._http.get(f"{url}/status", params=self._params) as resp:
+                    status = resp.status
+                    try:
+                        body = await resp.json(content_type=None) if status == 200 else None
+                    except ValueError:
+                        body = None
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 problems.append(f"{url} does not answer ({exc.__class__.__name__})")
                 continue
-            if resp.status_code in (401, 403):
+            if status in (401, 403):
                 problems.append(f"{url} refuses our token (check RASA_TOKEN)")
-            elif resp.status_code != 200:
-                problems.append(f"{url} answers HTTP {resp.status_code}")
+            elif status != 200:
+                problems.append(f"{url} answers HTTP {status}")
+            elif isinstance(body, dict) and body.get("model_file"):
+                return True, "ready"
             else:
-                try:
-                    loaded = bool(resp.json().get("model_file"))
-                except ValueError:
-                    loaded = False
-                if loaded:
-                    return True, "ready"
                 problems.append(f"{url} has not loaded a model yet")
         return False, "; ".join(problems)
 
     async def close(self) -> None:
-        for http in self._http:
-            await http.aclose()
+        if self._session is not None:
+            await self._session.close()
 
 
 def _result(data: dict) -> NluResult:
     ranking = [(r["name"], float(r["confidence"])) for r in data.get("intent_ranking") or []]
     if not ranking and data.get("intent", {}).get("name"):
         ranking = [(data["intent"]["name"], float(data["intent"].get("confidence", 0)))]
-    return NluResult(ranking=ranking, entities=data.get("entities") or [],
-                     embedding=_embedding(data.get(EMBEDDING_PROPERTY)))
+    return NluResult(
+        ranking=ranking, entities=data.get("entities") or [], embedding=_embedding(data.get(EMBEDDING_PROPERTY))
+    )

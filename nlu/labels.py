@@ -17,5 +17,5 @@ def faq_label(topic_id: str) -> str:
 def split_label(label: str) -> tuple[str, str | None]:
     """`faq__usn` -> ("faq", "usn"); `pay_fee` -> ("pay_fee", None)."""
     if label.startswith(FAQ_PREFIX):
-        return "faq", label[len(FAQ_PREFIX):]
+        return "faq", label[len(FAQ_PREFIX) :]
     return label, None

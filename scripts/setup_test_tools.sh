@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Tools the end-to-end tests drive for real: the Telegram Bot API emulator
-# (npm), headless Chromium and espeak-ng (Debian packages).
+# (npm), headless Chromium and espeak-ng, and Redis Cluster / Sentinel
+# (redis-server, redis-sentinel, redis-cli) for tests/test_store_topologies.py
+# (Debian packages; their services are not started: the tests start their own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v redis-sentinel >/dev/null || missing+=(redis-sentinel)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "Installing ${missing[*]} (Debian packages)…"

@@ -16,16 +16,17 @@ class Chat:
         self.client_id = client_id
         self.last: dict = {}
 
-    async def _post(self, body: dict) -> dict:
+    async def _post(self, body: dict, idempotency_key: str | None = None) -> dict:
         if self.client_id:
             body["client_id"] = self.client_id
-        resp = await self.api.post(f"/api/v1/conversations/{self.cid}/messages", json=body)
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        resp = await self.api.post(f"/api/v1/conversations/{self.cid}/messages", json=body, headers=headers)
         assert resp.status_code == 200, resp.text
         self.last = resp.json()
         return self.last
 
-    async def say(self, text: str) -> dict:
-        return await self._post({"text": text})
+    async def say(self, text: str, idempotency_key: str | None = None) -> dict:
+        return await self._post({"text": text}, idempotency_key)
 
     async def press(self, payload: str) -> dict:
         return await self._post({"payload": payload})

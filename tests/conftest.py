@@ -3,12 +3,13 @@ started once per test run; the assistant assembled on top of them."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import socket
 import tempfile
+from datetime import UTC
 from pathlib import Path
-
-import asyncio
 
 import httpx
 import pytest
@@ -35,8 +36,14 @@ def free_port() -> int:
 
 # Modules whose tests load large models or run other programs (Whisper, TensorFlow, the
 # Rasa CLI): `slow`, like the ones that need a Rasa server (`rasa`) or a browser (`e2e`).
-SLOW_MODULES = {"test_finetune_experiment", "test_nlu_project", "test_voice_speech_tools", "test_voice_russian",
-                "test_voice_recognition", "test_process_safety"}
+SLOW_MODULES = {
+    "test_finetune_experiment",
+    "test_nlu_project",
+    "test_voice_speech_tools",
+    "test_voice_russian",
+    "test_voice_recognition",
+    "test_process_safety",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -55,6 +62,17 @@ def tmp_root() -> Path:
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_root):
+    """The embedded server; TEST_REDIS_TOPOLOGY=cluster|sentinel runs the same tests on a
+    real Redis Cluster or Sentinel setup instead (tests/test_store_topologies.py does)."""
+    topology = os.environ.get("TEST_REDIS_TOPOLOGY", "")
+    if topology:
+        from tests import redis_topologies
+
+        if why := redis_topologies.missing_binaries():
+            pytest.skip(why)
+        with redis_topologies.started(topology) as store:
+            yield store
+        return
     server = EmbeddedRedis(tmp_root / "redis").start()
     yield server
     server.stop()
@@ -66,9 +84,17 @@ def settings(tmp_root) -> Settings:
     # into a knowledge-base-only answer and make understanding tests flaky.
     # The whole suite is one API key sending faster than any client: no per-key limit
     # (tests/test_api_hardening.py turns it on where it is the subject).
-    return Settings(_env_file=None, assistant_api_key=API_KEY, data_dir=tmp_root / "data",
-                    redis_url="", rasa_url="", nlu_timeout_seconds=60, api_rate_limit_per_minute=0,
-                    rasa_token=RASA_TOKEN)
+    return Settings(
+        _env_file=None,
+        assistant_api_key=API_KEY,
+        data_dir=tmp_root / "data",
+        redis_url="",
+        rasa_url="",
+        nlu_timeout_seconds=60,
+        api_rate_limit_per_minute=0,
+        rating_sample_rate=0,  # ratings after a service only where a test asks for them
+        rasa_token=RASA_TOKEN,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -84,8 +110,9 @@ def rasa_url(settings):
         return
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     model = ensure_model(settings.rasa_venv, ARTIFACTS / "rasa-train.log")
-    server = RasaServer(settings.rasa_venv, model, free_port(), ARTIFACTS / "rasa-server.log",
-                        settings.rasa_token).start()
+    server = RasaServer(
+        settings.rasa_venv, model, free_port(), ARTIFACTS / "rasa-server.log", settings.rasa_token
+    ).start()
     try:
         server.wait_ready()
         yield server.url
@@ -103,8 +130,9 @@ async def runtime(settings, redis_server, rasa_url, retriever):
 @pytest_asyncio.fixture(scope="session")
 async def api(runtime):
     transport = httpx.ASGITransport(app=create_app(runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://assistant",
-                                 headers={"X-Api-Key": API_KEY}) as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://assistant", headers={"X-Api-Key": API_KEY}
+    ) as client:
         yield client
 
 
@@ -118,20 +146,21 @@ def emulator_ready():
         pytest.skip(why)
 
 
-@pytest_asyncio.fixture
-async def served(tmp_path, settings, redis_server, rasa_url, retriever):
-    """The real app (API and operator console) served by uvicorn on a free port,
-    with operators on duty around the clock."""
+@contextlib.asynccontextmanager
+async def serving(tmp_path: Path, settings: Settings, redis_url: str, rasa_url: str, retriever, **overrides):
+    """The real app (API and operator console) served by uvicorn on a free port, with
+    operators on duty around the clock; `overrides` change settings."""
     from tests.console_kit import wait_for
     from tests.schedule_kit import ALWAYS_OPEN
 
     schedule = tmp_path / "schedule.yaml"
     schedule.write_text(ALWAYS_OPEN, encoding="utf-8")
     port = free_port()
-    own = settings.model_copy(update={"handoff_schedule_file": schedule, "assistant_port": port})
-    runtime = await Runtime.create(own, redis_server.url, rasa_url, retriever)
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
+    own = settings.model_copy(update={"handoff_schedule_file": schedule, "assistant_port": port, **overrides})
+    runtime = await Runtime.create(own, redis_url, rasa_url, retriever)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     task = asyncio.create_task(server.serve())
     await wait_for(lambda: asyncio.sleep(0, server.started), "uvicorn to start")
     try:
@@ -142,17 +171,24 @@ async def served(tmp_path, settings, redis_server, rasa_url, retriever):
         await runtime.close()
 
 
+@pytest_asyncio.fixture
+async def served(tmp_path, settings, redis_server, rasa_url, retriever):
+    """The real app served by uvicorn on a free port (`serving`), on the shared Redis."""
+    async with serving(tmp_path, settings, redis_server.url, rasa_url, retriever) as got:
+        yield got
+
+
 @pytest.fixture
 def handoff(runtime):
     """The handoff service with operators on duty around the clock and a clock the test moves."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from tests.schedule_kit import ALWAYS, Clock
 
     svc = runtime.handoff
     saved = svc.schedule, svc.clock
     svc.set_schedule(ALWAYS)
-    svc.clock = Clock(datetime.now(timezone.utc))
+    svc.clock = Clock(datetime.now(UTC))
     yield svc
     svc.set_schedule(saved[0])
     svc.clock = saved[1]
@@ -168,4 +204,3 @@ async def booking(runtime):
     svc.clock = lambda: MONDAY_MORNING
     yield svc
     svc.clock = saved
-

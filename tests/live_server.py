@@ -47,13 +47,14 @@ class LiveApp:
         runtime = await Runtime.create(self.settings, self.redis_url, self.rasa_url, self.retriever)
         try:
             self.app = create_app(runtime)
-            self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port,
-                                                        log_level="warning", lifespan="off"))
+            self.server = uvicorn.Server(
+                uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+            )
             await self.server.serve()
         finally:
             await runtime.close()
 
-    def start(self, timeout: float = 60.0) -> "LiveApp":
+    def start(self, timeout: float = 60.0) -> LiveApp:
         self.thread.start()
         deadline = time.monotonic() + timeout
         while not (self.server and self.server.started):

@@ -8,8 +8,8 @@ import json
 import random
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from redis.asyncio import Redis
 
@@ -51,8 +51,14 @@ class Person:
     def needles(self) -> dict[str, str]:
         """What must not survive an erasure, by what it is."""
         d = self.phone[2:]
-        return {"surname": self.surname, "inn": self.inn, "ogrnip": self.ogrnip, "phone": d,
-                "phone typed": f"{d[:3]} {d[3:6]}-{d[6:8]}-{d[8:]}", "email": self.email.split("@")[0]}
+        return {
+            "surname": self.surname,
+            "inn": self.inn,
+            "ogrnip": self.ogrnip,
+            "phone": d,
+            "phone typed": f"{d[:3]} {d[3:6]}-{d[6:8]}-{d[8:]}",
+            "email": self.email.split("@")[0],
+        }
 
 
 def person(seed: int | None = None) -> Person:
@@ -65,8 +71,9 @@ def person(seed: int | None = None) -> Person:
     ogrnip = head + str(int(head) % 13 % 10)
     phone = "+7914" + "".join(str(rng.randint(0, 9)) for _ in range(7))
     email = f"erase{rng.randint(10**8, 10**9)}@mail.ru"
-    return Person(surname=surname, full_name=f"{surname} Анна Сергеевна", inn=inn, ogrnip=ogrnip,
-                  phone=phone, email=email)
+    return Person(
+        surname=surname, full_name=f"{surname} Анна Сергеевна", inn=inn, ogrnip=ogrnip, phone=phone, email=email
+    )
 
 
 async def submit_microloan(chat: Chat, who: Person) -> str:
@@ -79,8 +86,14 @@ async def submit_microloan(chat: Chat, who: Person) -> str:
         await chat.press_title("ИП")
     if "согласие на обработку персональных данных" in chat.text():
         await chat.press_title("Согласен")
-    steps = ((who.full_name, "ИНН"), (who.inn, "ОГРН"), (who.ogrnip, "телефон"), (who.phone_typed, "e-mail"),
-             (who.email, "сумма займа"), ("1,5 млн", "На что нужен заём"))
+    steps = (
+        (who.full_name, "ИНН"),
+        (who.inn, "ОГРН"),
+        (who.ogrnip, "телефон"),
+        (who.phone_typed, "e-mail"),
+        (who.email, "сумма займа"),
+        ("1,5 млн", "На что нужен заём"),
+    )
     for answer, next_question in steps:
         await chat.say(answer)
         assert next_question.lower() in chat.text().lower(), (answer, chat.last)

@@ -21,8 +21,12 @@ async def test_report_counts_outcomes_and_lists_unanswered_questions(api, runtim
 
 
 def test_rates_are_shares_of_text_messages():
-    events = [{"text": "a", "decision": "act"}, {"text": "b", "decision": "out_of_scope"},
-              {"text": "", "payload": "ok:usn", "decision": "button:ok"}, {"text": "c", "decision": "options"}]
+    events = [
+        {"text": "a", "decision": "act"},
+        {"text": "b", "decision": "out_of_scope"},
+        {"text": "", "payload": "ok:usn", "decision": "button:ok"},
+        {"text": "c", "decision": "options"},
+    ]
     report = build_report(events)
     assert report.text_turns == 3
     assert round(report.rate("out_of_scope"), 3) == round(1 / 3, 3)

@@ -42,16 +42,19 @@ async def test_missing_or_wrong_key_is_refused_with_instructions(api, headers):
     assert "X-Api-Key" in body["message"] and CYRILLIC.search(body["message"])
 
 
-@pytest.mark.parametrize("cid, body, fragment", [
-    ("c1", {"text": ""}, "пуст"),
-    ("c1", {"text": "   "}, "пуст"),
-    ("c1", {"text": "а" * 4097}, "4096"),
-    ("c1", {}, "text"),
-    ("c1", {"text": 5}, "строка"),
-    ("c1", {"payload": "x" * 65}, "payload"),
-    ("bad id!", {"text": "привет"}, "идентификатор"),
-    ("x" * 65, {"text": "привет"}, "идентификатор"),
-])
+@pytest.mark.parametrize(
+    "cid, body, fragment",
+    [
+        ("c1", {"text": ""}, "пуст"),
+        ("c1", {"text": "   "}, "пуст"),
+        ("c1", {"text": "а" * 4097}, "4096"),
+        ("c1", {}, "text"),
+        ("c1", {"text": 5}, "строка"),
+        ("c1", {"payload": "x" * 65}, "payload"),
+        ("bad id!", {"text": "привет"}, "идентификатор"),
+        ("x" * 65, {"text": "привет"}, "идентификатор"),
+    ],
+)
 async def test_invalid_input_gets_422_in_words(api, cid, body, fragment):
     resp = await api.post(URL.format(cid), json=body)
     assert resp.status_code == 422
@@ -75,10 +78,9 @@ async def test_conversations_are_scoped_by_api_key(runtime, api):
     runtime.settings.assistant_api_keys = "second-key"
     try:
         await api.post(URL.format("shared"), json={"text": "я самозанятый"})
-        other = await api.post(URL.format("shared"), json={"payload": "nok:usn"},
-                               headers={"X-Api-Key": "second-key"})
+        other = await api.post(URL.format("shared"), json={"payload": "nok:usn"}, headers={"X-Api-Key": "second-key"})
         assert other.status_code == 200
-        scoped = await runtime.redis.keys("mb:conv:api:*:shared")
+        scoped = [k async for k in runtime.redis.scan_iter(match="mb:conv:{api:*:shared}")]  # every cluster node
         assert len(scoped) == 2
     finally:
         runtime.settings.assistant_api_keys = ""
@@ -91,12 +93,12 @@ async def test_a_retried_request_with_an_idempotency_key_is_processed_once(api, 
     body = {"text": "как закрыть ип"}
     first, second = await asyncio.gather(
         api.post(URL.format("idem1"), json=body, headers=headers),
-        api.post(URL.format("idem1"), json=body, headers=headers))
+        api.post(URL.format("idem1"), json=body, headers=headers),
+    )
     third = await api.post(URL.format("idem1"), json=body, headers=headers)
     assert first.status_code == second.status_code == third.status_code == 200
     assert first.json() == second.json() == third.json()
-    history = await runtime.redis.lrange("mb:conv:" + (await runtime.redis.keys("mb:conv:api:*:idem1"))[0]
-                                         .removeprefix("mb:conv:") + ":history", 0, -1)
+    history = await runtime.redis.lrange((await runtime.redis.keys("mb:conv:{api:*:idem1}"))[0] + ":history", 0, -1)
     assert sum('"from": "client"' in h for h in history) == 1
     other = await api.post(URL.format("idem1"), json=body, headers={"Idempotency-Key": "retry-2"})
     assert other.status_code == 200

@@ -14,13 +14,14 @@ import pytest
 
 from bot.applications.validators import Invalid, parse_inn, parse_ogrn
 from bot.channels.api import BLANKS, NOT_BLANK
+from bot.core import phones
 from bot.core.numbers import digits_of, is_digits, parse_epoch, parse_int
 from bot.payments import uin
-from handoff.callbacks import normalize_phone
+from bot.store import keys
 from handoff.delivery import CURSOR
 from tests.chat import Chat
-from tests.console_kit import signed_in
 from tests.conftest import API_KEY
+from tests.console_kit import signed_in
 from tests.schedule_kit import ALWAYS
 
 URL = "/api/v1/conversations/{}/messages"
@@ -36,30 +37,42 @@ def explained(resp: httpx.Response, status: int) -> dict:
 
 
 # ------------------------------------------------------------ odd Unicode
-@pytest.mark.parametrize("raw", [
-    rb'{"text": "\ud800"}',
-    rb'{"text": "hi \udfff there"}',
-    rb'{"payload": "faq:\ud83d"}',
-    rb'{"text": "hi", "client_id": "\udc00"}',
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        rb'{"text": "\ud800"}',
+        rb'{"text": "hi \udfff there"}',
+        rb'{"payload": "faq:\ud83d"}',
+        rb'{"text": "hi", "client_id": "\udc00"}',
+    ],
+)
 async def test_a_lone_surrogate_is_refused_in_words(api, raw):
     resp = await api.post(URL.format("sur1"), content=raw, headers={"Content-Type": "application/json"})
     assert "символ" in explained(resp, 422)["message"]
 
 
 async def test_strict_types_and_unknown_fields_are_refused_in_words(api):
-    for body, fragment in [({"text": 123}, "строка"), ({"payload": 5}, "строка"), ({"text": True}, "строка"),
-                           ({"text": "привет", "client_id": 7}, "строка"), ({"text": ["a"]}, "строка"),
-                           ({"text": "привет", "clientId": "c1"}, "clientId"),
-                           ({"text": None, "payload": None}, "text"), ({"payload": ""}, "payload"),
-                           ({"text": " ", "payload": "do:cancel"}, "пуст")]:
+    for body, fragment in [
+        ({"text": 123}, "строка"),
+        ({"payload": 5}, "строка"),
+        ({"text": True}, "строка"),
+        ({"text": "привет", "client_id": 7}, "строка"),
+        ({"text": ["a"]}, "строка"),
+        ({"text": "привет", "clientId": "c1"}, "clientId"),
+        ({"text": None, "payload": None}, "text"),
+        ({"payload": ""}, "payload"),
+        ({"text": " ", "payload": "do:cancel"}, "пуст"),
+    ]:
         resp = await api.post(URL.format("types1"), json=body)
         assert fragment in explained(resp, 422)["message"], body
 
 
 async def test_a_body_in_no_text_encoding_is_malformed_json_in_words(api):
-    resp = await api.post(URL.format("bytes1"), content=b"\xff\xfe\x00\xd8p&\x9c\xe1cY)\xb32",
-                          headers={"Content-Type": "application/json"})
+    resp = await api.post(
+        URL.format("bytes1"),
+        content=b"\xff\xfe\x00\xd8p&\x9c\xe1cY)\xb32",
+        headers={"Content-Type": "application/json"},
+    )
     assert "JSON" in explained(resp, 422)["message"]
 
 
@@ -85,20 +98,31 @@ def test_blank_means_exactly_what_str_strip_removes():
 
 def test_numbers_from_clients_are_ascii_digits_in_range():
     assert [parse_epoch(v) for v in ("1796063400", "²", "١٢٣", "99999999999", "0", "", "-1", " 1")] == [
-        1796063400, None, None, None, None, None, None, None]
+        1796063400,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ]
     assert parse_int("0042", max_digits=4) == 42 and parse_int("12345", max_digits=4) is None
     assert digits_of("+7 (914) ١٢٣-45-67²") == "7914" + "4567" and not is_digits("")
 
 
 # ------------------------------------------------------------ poll cursor
-@pytest.mark.parametrize("after", [
-    "99999999999999999999999-0",      # more digits than any stream id
-    "99999999999999999999-0",         # 20 digits, above 2^64
-    "18446744073709551616-0",         # 2^64 exactly
-    "0-99999999999999999999",
-    "0" * 40,
-    "١٢٣-0",                          # non-ASCII digits
-])
+@pytest.mark.parametrize(
+    "after",
+    [
+        "99999999999999999999999-0",  # more digits than any stream id
+        "99999999999999999999-0",  # 20 digits, above 2^64
+        "18446744073709551616-0",  # 2^64 exactly
+        "0-99999999999999999999",
+        "0" * 40,
+        "١٢٣-0",  # non-ASCII digits
+    ],
+)
 async def test_a_poll_cursor_out_of_range_is_refused_in_words(api, after):
     resp = await api.get(URL.format("poll1"), params={"after": after})
     assert "after" in explained(resp, 422)["message"]
@@ -124,7 +148,8 @@ async def test_booking_buttons_with_odd_numbers_never_fail(api):
         for payload in (f"flow:booking:s:{odd}", f"flow:booking:more:{odd}"):
             await chat.press(payload)  # Chat asserts 200
             if chat.last["state"]["flow"] == "booking" and any(
-                    b["payload"] == "flow:booking:pd_yes" for b in chat.buttons()):
+                b["payload"] == "flow:booking:pd_yes" for b in chat.buttons()
+            ):
                 await chat.press("flow:booking:pd_yes")
             assert chat.last["replies"], payload
         await chat.press("do:cancel")
@@ -177,8 +202,8 @@ def test_typed_numbers_are_ascii_digits_only():
         parse_ogrn("²" * 13)
     with pytest.raises(uin.UinError):
         uin.validate("²" * 20)
-    assert normalize_phone("٨٩١٤١٢٣٤٥٦٧") is None
-    assert normalize_phone("8 914 123-45-67") == "+79141234567"
+    assert phones.e164("٨٩١٤١٢٣٤٥٦٧") is None
+    assert phones.e164("8 914 123-45-67") == "+79141234567"
 
 
 # ---------------------------------------------------- Allow on 405 / OPTIONS
@@ -201,8 +226,9 @@ BIG = 70 * 1024
 
 
 async def test_an_oversized_body_is_refused_before_it_is_read(api):
-    resp = await api.post(URL.format("big1"), content=b'{"text": "' + b"a" * BIG + b'"}',
-                          headers={"Content-Type": "application/json"})
+    resp = await api.post(
+        URL.format("big1"), content=b'{"text": "' + b"a" * BIG + b'"}', headers={"Content-Type": "application/json"}
+    )
     assert "64" in explained(resp, 413)["message"]
 
 
@@ -219,8 +245,11 @@ async def test_an_oversized_chunked_body_is_refused(api):
 
 
 async def test_the_payment_webhook_is_capped_too(api):
-    resp = await api.post("/payments/yookassa/notifications", content=b"{" + b" " * BIG + b"}",
-                          headers={"Content-Type": "application/json"})
+    resp = await api.post(
+        "/payments/yookassa/notifications",
+        content=b"{" + b" " * BIG + b"}",
+        headers={"Content-Type": "application/json"},
+    )
     explained(resp, 413)
 
 
@@ -229,8 +258,9 @@ async def test_a_payment_notification_with_odd_ids_is_ignored_not_failed(api, ru
     monkeypatch.setattr(runtime.payments, "gateway", object())
     for raw in (rb'"\ud800"', b'"' + b"x" * 5000 + b'"', b'"../../etc"', b"5", b'""'):
         body = b'{"type": "notification", "event": "payment.succeeded", "object": {"id": ' + raw + b"}}"
-        resp = await api.post("/payments/yookassa/notifications", content=body,
-                              headers={"Content-Type": "application/json"})
+        resp = await api.post(
+            "/payments/yookassa/notifications", content=body, headers={"Content-Type": "application/json"}
+        )
         assert resp.status_code == 200 and resp.json()["status"] == "ignored", (raw, resp.text)
 
 
@@ -277,3 +307,32 @@ async def test_an_unknown_presence_is_refused_not_failed(api, runtime):
         assert resp.status_code == 303 and "error=" in resp.headers["location"]
         assert (await web.post("/console/presence", data={"presence": "away", "csrf": csrf})).status_code == 303
 
+
+async def test_a_turn_saved_before_its_process_died_is_not_taken_again_on_retry(api, runtime, monkeypatch):
+    """The process died after the turn was saved but before the API stored the reply for the
+    Idempotency-Key; its claim expired. The retry must get that turn's reply, not a second turn."""
+    from bot.channels import idempotency
+    from bot.channels.api import scoped_conversation_id
+
+    async def died(*_args, **_kwargs):
+        raise SystemExit("killed")
+
+    headers = {"Idempotency-Key": "died-after-save"}
+    with monkeypatch.context() as patch:
+        patch.setattr(idempotency, "remember", died)
+        with pytest.raises(BaseException, match="killed"):
+            await api.post(URL.format("idem-died"), json={"text": "как закрыть ип"}, headers=headers)
+    key_id = hashlib.sha256(API_KEY.encode()).hexdigest()[:10]
+    stored = keys.api_response(key_id, "died-after-save")
+    assert await runtime.redis.get(stored), "the claim is still there"
+    await runtime.redis.delete(stored)  # the dead process's claim expired
+    other = {"Idempotency-Key": "sent-meanwhile"}  # the client sent another message before retrying
+    assert (await api.post(URL.format("idem-died"), json={"text": "нужна ли касса"}, headers=other)).status_code == 200
+    retry = await api.post(URL.format("idem-died"), json={"text": "как закрыть ип"}, headers=headers)
+    assert retry.status_code == 200
+    assert retry.json()["conversation_id"] == "idem-died"
+    assert retry.json()["replies"][0]["faq_id"] == "close_ip"
+    history = await runtime.engine.conversations.history(scoped_conversation_id(key_id, "idem-died"))
+    assert [h["text"] for h in history if h["from"] == "client"] == ["как закрыть ип", "нужна ли касса"]
+    again = await api.post(URL.format("idem-died"), json={"text": "как закрыть ип"}, headers=headers)
+    assert again.json() == retry.json()

@@ -10,8 +10,8 @@ import pytest
 
 from bot.applications.service import change_status, notification_key
 from bot.applications.status import ApplicationStatus, TransitionError
-from bot.consent.notifications import notification
 from bot.consent import keys as consent_keys
+from bot.consent.notifications import notification
 from tests.chat import Chat
 from tests.conftest import API_KEY
 
@@ -77,8 +77,9 @@ async def test_full_microloan_application_with_one_answer_corrected(api, runtime
     await chat.say("что с моей заявкой")
     assert "На рассмотрении" in chat.text() and "до 10 рабочих дней" in chat.text()
 
-    app = await change_status(runtime.redis, runtime.applications, number, "need_info",
-                              comment="приложите выписку из реестра МСП")
+    app = await change_status(
+        runtime.redis, runtime.applications, number, "need_info", comment="приложите выписку из реестра МСП"
+    )
     assert "приложите выписку из реестра МСП" in (await notification(runtime.redis, notification_key(app)))["text"]
     with pytest.raises(TransitionError):
         await change_status(runtime.redis, runtime.applications, number, "approved")
@@ -120,7 +121,9 @@ async def test_leaving_mid_form_and_resuming_later(api, runtime):
 
 async def test_prefill_from_the_profile_is_confirmed_in_one_step(api, runtime):
     chat = Chat(api, client_id="apps-prefill")
-    await runtime.engine.profiles.set(_client_id("apps-prefill"), segment="ip", phone="+79141234567", inn="500100732259")
+    await runtime.engine.profiles.set(
+        _client_id("apps-prefill"), segment="ip", phone="+79141234567", inn="500100732259"
+    )
     await chat.say("хочу подать заявку на грант")
     assert "Заявка на грант для молодых предпринимателей" in chat.text()
     assert "согласие на обработку персональных данных" in chat.text()  # the pre-filled values are personal

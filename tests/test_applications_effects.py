@@ -5,7 +5,7 @@ per run (a repeated one says it was already submitted), and takes the draft."""
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest_asyncio
@@ -28,8 +28,14 @@ async def redis(redis_server):
 
 
 def context(client_id: str) -> EffectContext:
-    return EffectContext(conversation_id=f"conv-{client_id}", client_id=client_id, channel="api", profile={},
-                         now=datetime.now(timezone.utc), defer=lambda job: None)
+    return EffectContext(
+        conversation_id=f"conv-{client_id}",
+        client_id=client_id,
+        channel="api",
+        profile={},
+        now=datetime.now(UTC),
+        defer=lambda job: None,
+    )
 
 
 async def test_a_draft_is_saved_then_a_submission_reports_its_number_once_and_takes_the_draft(redis, settings):
@@ -42,8 +48,9 @@ async def test_a_draft_is_saved_then_a_submission_reports_its_number_once_and_ta
     assert await handlers[SaveDraft](SaveDraft(form="consultation", draft=draft), ctx) is None
     assert await store.drafts(ctx.client_id, ["consultation", "microloan"]) == {"consultation": draft}
 
-    submit = Submit(form="consultation", answers={"topic": "taxes", "unknown": "dropped"},
-                    key=f"{ctx.conversation_id}:1")
+    submit = Submit(
+        form="consultation", answers={"topic": "taxes", "unknown": "dropped"}, key=f"{ctx.conversation_id}:1"
+    )
     first = await handlers[Submit](submit, ctx)
     assert type(first) is Submitted and first.number.startswith("ТСТ-") and first.title == "Заявка на консультацию"
     assert first.status == "принята, ждёт рассмотрения" and first.date.count(".") == 2
@@ -52,6 +59,7 @@ async def test_a_draft_is_saved_then_a_submission_reports_its_number_once_and_ta
 
     again = await handlers[Submit](submit, ctx)  # the same run pressed «Отправить» again
     assert isinstance(again, AlreadySubmitted) and again.number == first.number
-    other_run = await handlers[Submit](Submit(form="consultation", answers={"topic": "taxes"},
-                                              key=f"{ctx.conversation_id}:2"), ctx)
+    other_run = await handlers[Submit](
+        Submit(form="consultation", answers={"topic": "taxes"}, key=f"{ctx.conversation_id}:2"), ctx
+    )
     assert type(other_run) is Submitted and other_run.number != first.number

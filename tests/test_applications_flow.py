@@ -5,7 +5,7 @@ forms run end to end in tests/test_applications.py."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -19,29 +19,75 @@ from bot.consent.model import PROFILE_FIELD, ConsentState, Grant, Kind
 from bot.flows.base import FlowContext, FlowEvent
 from bot.privacy.profile import SOURCES
 
-FORM = Form.model_validate({
-    "id": "loan", "title": "Заявка на заём", "button": "Заём", "description": "Небольшой заём для бизнеса.",
-    "topics": ["microloan"], "keywords": ["заём"],
-    "fields": [
-        {"name": "applicant", "title": "Форма бизнеса", "prompt": "Кто подаёт заявку?", "type": "choice",
-         "profile": "segment", "help": "ИП или юрлицо.",
-         "options": [{"id": "ip", "title": "ИП"}, {"id": "sme", "title": "ООО"}]},
-        {"name": "full_name", "title": "ФИО", "prompt": "Ваши фамилия и имя?", "type": "full_name",
-         "personal": True, "profile": "full_name", "help": "Как в паспорте."},
-        {"name": "phone", "title": "Телефон", "prompt": "Ваш телефон?", "type": "phone", "personal": True,
-         "profile": "phone", "help": "Для связи."},
-        {"name": "email", "title": "E-mail", "prompt": "Ваш e-mail?", "type": "email", "required": False,
-         "personal": True, "profile": "email", "help": "Для ответа."},
-    ]})
-OTHER = Form.model_validate({
-    "id": "talk", "title": "Заявка на консультацию", "button": "Консультация",
-    "description": "Разговор со специалистом.", "keywords": ["консультац"],
-    "fields": [{"name": "topic", "title": "Тема", "prompt": "О чём поговорим?", "type": "text", "help": "Тема."}]})
+FORM = Form.model_validate(
+    {
+        "id": "loan",
+        "title": "Заявка на заём",
+        "button": "Заём",
+        "description": "Небольшой заём для бизнеса.",
+        "topics": ["microloan"],
+        "keywords": ["заём"],
+        "fields": [
+            {
+                "name": "applicant",
+                "title": "Форма бизнеса",
+                "prompt": "Кто подаёт заявку?",
+                "type": "choice",
+                "profile": "segment",
+                "help": "ИП или юрлицо.",
+                "options": [{"id": "ip", "title": "ИП"}, {"id": "sme", "title": "ООО"}],
+            },
+            {
+                "name": "full_name",
+                "title": "ФИО",
+                "prompt": "Ваши фамилия и имя?",
+                "type": "full_name",
+                "personal": True,
+                "profile": "full_name",
+                "help": "Как в паспорте.",
+            },
+            {
+                "name": "phone",
+                "title": "Телефон",
+                "prompt": "Ваш телефон?",
+                "type": "phone",
+                "personal": True,
+                "profile": "phone",
+                "help": "Для связи.",
+            },
+            {
+                "name": "email",
+                "title": "E-mail",
+                "prompt": "Ваш e-mail?",
+                "type": "email",
+                "required": False,
+                "personal": True,
+                "profile": "email",
+                "help": "Для ответа.",
+            },
+        ],
+    }
+)
+OTHER = Form.model_validate(
+    {
+        "id": "talk",
+        "title": "Заявка на консультацию",
+        "button": "Консультация",
+        "description": "Разговор со специалистом.",
+        "keywords": ["консультац"],
+        "fields": [{"name": "topic", "title": "Тема", "prompt": "О чём поговорим?", "type": "text", "help": "Тема."}],
+    }
+)
 FLOW = ApplicationFlow(Forms([FORM, OTHER]), org="центр «Мой бизнес»")
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 RUN = int(NOW.timestamp() * 1000)
-CONSENTED = {PROFILE_FIELD: ConsentState(grants={"personal_data:applications": Grant(
-    kind=Kind.personal_data, scope=PURPOSE, granted_at=0, channel="api")}).model_dump_json()}
+CONSENTED = {
+    PROFILE_FIELD: ConsentState(
+        grants={
+            "personal_data:applications": Grant(kind=Kind.personal_data, scope=PURPOSE, granted_at=0, channel="api")
+        }
+    ).model_dump_json()
+}
 
 
 def ctx(profile: dict[str, str] | None = None) -> FlowContext:
@@ -80,8 +126,11 @@ def test_a_form_named_in_the_message_starts_with_its_intro_and_first_question():
 def test_without_a_form_the_client_chooses_and_drafts_are_marked():
     step = FLOW.start(ctx(), said("хочу подать заявку"), drafts={"loan": Draft(answers={"applicant": "ip"})})
     assert step.state is not None and step.state.step == "choose" and step.effects == ()
-    assert [b.title for b in step.replies[0].buttons] == ["Заём" + texts.DRAFT_MARK, "Консультация",
-                                                           texts.CANCEL_BUTTON]
+    assert [b.title for b in step.replies[0].buttons] == [
+        "Заём" + texts.DRAFT_MARK,
+        "Консультация",
+        texts.CANCEL_BUTTON,
+    ]
     picked = FLOW.step(step.state, pressed("f:talk"), ctx())
     assert picked.state is not None and picked.state.form == "talk" and "О чём поговорим?" in text_of(picked)
 
@@ -92,8 +141,9 @@ def test_the_form_the_last_faq_pointed_to_is_taken():
 
 
 def test_a_draft_is_offered_and_resumed_where_it_stopped():
-    draft = Draft(answers={"applicant": "ip", "full_name": "Петров Иван"}, asked=("applicant", "full_name"),
-                  prefill_done=True)
+    draft = Draft(
+        answers={"applicant": "ip", "full_name": "Петров Иван"}, asked=("applicant", "full_name"), prefill_done=True
+    )
     offer = FLOW.start(ctx(CONSENTED), said("хочу заём"), drafts={"loan": draft})
     assert offer.state is not None and offer.state.step == "resume" and "отвечено на 2 из 4" in text_of(offer)
     resumed = FLOW.step(offer.state, pressed("r"), ctx(CONSENTED))
@@ -118,8 +168,13 @@ def test_consent_is_asked_right_before_the_first_personal_field():
     assert step.effects == (saved(step.state),)
 
 
-ASKING = at(current="applicant", prefill_done=True, answers={"applicant": "ip"}, asked=("applicant",),
-            gate=ConsentGate(purpose=PURPOSE))
+ASKING = at(
+    current="applicant",
+    prefill_done=True,
+    answers={"applicant": "ip"},
+    asked=("applicant",),
+    gate=ConsentGate(purpose=PURPOSE),
+)
 
 
 def test_consent_given_is_recorded_before_the_draft_and_the_first_personal_question_follows():
@@ -144,19 +199,32 @@ def test_a_question_at_the_consent_is_answered_by_the_bot():
 
 
 # ------------------------------------------------------------ answering
-FILLING = at(current="phone", prefill_done=True, consented=True,
-             answers={"applicant": "ip", "full_name": "Петров Иван"}, asked=("applicant", "full_name"))
+FILLING = at(
+    current="phone",
+    prefill_done=True,
+    consented=True,
+    answers={"applicant": "ip", "full_name": "Петров Иван"},
+    asked=("applicant", "full_name"),
+)
 
 
-@pytest.mark.parametrize("event, current, answers, skipped, words", [
-    (said("8 914 123-45-67"), "email", {"applicant": "ip", "full_name": "Петров Иван", "phone": "+79141234567"}, (),
-     "Ваш e-mail?"),
-    (said("8 914"), "phone", {"applicant": "ip", "full_name": "Петров Иван"}, (), "11 цифр"),
-    (said("назад"), "full_name", {"applicant": "ip"}, (), "Ваши фамилия и имя?"),
-    (pressed("back"), "full_name", {"applicant": "ip"}, (), "Ваши фамилия и имя?"),
-    (said("пропустить"), "phone", {"applicant": "ip", "full_name": "Петров Иван"}, (), "обязательный"),
-    (pressed("help"), "phone", {"applicant": "ip", "full_name": "Петров Иван"}, (), "Для связи."),
-])
+@pytest.mark.parametrize(
+    "event, current, answers, skipped, words",
+    [
+        (
+            said("8 914 123-45-67"),
+            "email",
+            {"applicant": "ip", "full_name": "Петров Иван", "phone": "+79141234567"},
+            (),
+            "Ваш e-mail?",
+        ),
+        (said("8 914"), "phone", {"applicant": "ip", "full_name": "Петров Иван"}, (), "11 цифр"),
+        (said("назад"), "full_name", {"applicant": "ip"}, (), "Ваши фамилия и имя?"),
+        (pressed("back"), "full_name", {"applicant": "ip"}, (), "Ваши фамилия и имя?"),
+        (said("пропустить"), "phone", {"applicant": "ip", "full_name": "Петров Иван"}, (), "обязательный"),
+        (pressed("help"), "phone", {"applicant": "ip", "full_name": "Петров Иван"}, (), "Для связи."),
+    ],
+)
 def test_answers_at_a_question(event, current, answers, skipped, words):
     step = FLOW.step(FILLING, event, ctx())
     assert step.state is not None and step.state.current == current
@@ -166,8 +234,13 @@ def test_answers_at_a_question(event, current, answers, skipped, words):
 
 
 def test_an_optional_field_skipped_leads_to_the_summary():
-    state = FILLING.model_copy(update={"current": "email", "answers": {**FILLING.answers, "phone": "+79141234567"},
-                                       "asked": (*FILLING.asked, "phone")})
+    state = FILLING.model_copy(
+        update={
+            "current": "email",
+            "answers": {**FILLING.answers, "phone": "+79141234567"},
+            "asked": (*FILLING.asked, "phone"),
+        }
+    )
     step = FLOW.step(state, pressed("skip"), ctx())
     assert step.state is not None and step.state.step == "confirm" and step.state.skipped == ("email",)
     assert "Проверьте, пожалуйста, заявку" in text_of(step) and "E-mail: не указано" in text_of(step)
@@ -204,11 +277,17 @@ def test_personal_profile_values_wait_for_the_consent():
 
 
 # ------------------------------------------------------- confirm, submit
-DONE = at("confirm", consented=True, prefill_done=True,
-          answers={"applicant": "ip", "full_name": "Петров Иван", "phone": "+79141234567"}, skipped=("email",),
-          asked=("applicant", "full_name", "phone", "email"))
-SUBMITTED = Submitted(number="МБ-2026-000007", title="Заявка на заём", date="23.11.2026", status="принята",
-                      next="Мы напишем.")
+DONE = at(
+    "confirm",
+    consented=True,
+    prefill_done=True,
+    answers={"applicant": "ip", "full_name": "Петров Иван", "phone": "+79141234567"},
+    skipped=("email",),
+    asked=("applicant", "full_name", "phone", "email"),
+)
+SUBMITTED = Submitted(
+    number="МБ-2026-000007", title="Заявка на заём", date="23.11.2026", status="принята", next="Мы напишем."
+)
 
 
 def test_send_submits_once_per_run_and_saves_no_draft():
@@ -250,24 +329,30 @@ def test_an_unclear_answer_at_the_summary_asks_again():
 
 
 # ------------------------------------------------------- cancel, reprompt
-@pytest.mark.parametrize("state, words", [
-    (FILLING, texts.CANCELLED_WITH_DRAFT),
-    (at(current="applicant", prefill_done=True), texts.CANCELLED),
-])
+@pytest.mark.parametrize(
+    "state, words",
+    [
+        (FILLING, texts.CANCELLED_WITH_DRAFT),
+        (at(current="applicant", prefill_done=True), texts.CANCELLED),
+    ],
+)
 def test_cancel_says_whether_the_answers_are_kept(state, words):
     for step in (FLOW.cancel(state, ctx()), FLOW.step(state, pressed("x"), ctx())):
         assert step.state is None and text_of(step) == words and step.effects == ()
 
 
-@pytest.mark.parametrize("state, words, position", [
-    (ApplicationState(step="choose", run=RUN), texts.CHOOSE_FORM, "choose"),
-    (at("resume", drafts={"loan": Draft(answers={"applicant": "ip"})}), "Продолжим с того места", "resume"),
-    (FILLING, "Ваш телефон?", "ask"),
-    (ASKING, consent_texts.PD_ASK.split("{")[0], "ask"),
-    (DONE, "Подтвердите отправку", "confirm"),
-    (DONE.model_copy(update={"step": "submitting"}), "Подтвердите отправку", "confirm"),  # a turn that broke off
-    (DONE.model_copy(update={"step": "edit"}), texts.EDIT_CHOOSE, "edit"),
-])
+@pytest.mark.parametrize(
+    "state, words, position",
+    [
+        (ApplicationState(step="choose", run=RUN), texts.CHOOSE_FORM, "choose"),
+        (at("resume", drafts={"loan": Draft(answers={"applicant": "ip"})}), "Продолжим с того места", "resume"),
+        (FILLING, "Ваш телефон?", "ask"),
+        (ASKING, consent_texts.PD_ASK.split("{")[0], "ask"),
+        (DONE, "Подтвердите отправку", "confirm"),
+        (DONE.model_copy(update={"step": "submitting"}), "Подтвердите отправку", "confirm"),  # a turn that broke off
+        (DONE.model_copy(update={"step": "edit"}), texts.EDIT_CHOOSE, "edit"),
+    ],
+)
 def test_reprompt_asks_the_current_question_again(state, words, position):
     step = FLOW.reprompt(state, ctx())
     assert words in text_of(step) and step.state is not None and step.state.step == position

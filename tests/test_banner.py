@@ -38,12 +38,39 @@ def test_banner_never_prints_a_real_api_key(settings):
 def test_the_default_key_is_refused_on_an_open_address(settings):
     from bot.__main__ import unsafe_exposure
 
-    assert unsafe_exposure(settings.model_copy(update={"assistant_host": "127.0.0.1",
-                                                       "assistant_api_key": "local-dev-key"})) == ""
-    why = unsafe_exposure(settings.model_copy(update={"assistant_host": "0.0.0.0", "assistant_api_key": "local-dev-key"}))
+    assert (
+        unsafe_exposure(
+            settings.model_copy(update={"assistant_host": "127.0.0.1", "assistant_api_key": "local-dev-key"})
+        )
+        == ""
+    )
+    why = unsafe_exposure(
+        settings.model_copy(update={"assistant_host": "0.0.0.0", "assistant_api_key": "local-dev-key"})
+    )
     assert "ASSISTANT_API_KEY" in why and "0.0.0.0" in why
-    extra = settings.model_copy(update={"assistant_host": "0.0.0.0", "assistant_api_key": "long-random-key",
-                                        "assistant_api_keys": "other,local-dev-key"})
+    extra = settings.model_copy(
+        update={
+            "assistant_host": "0.0.0.0",
+            "assistant_api_key": "long-random-key",
+            "assistant_api_keys": "other,local-dev-key",
+        }
+    )
     assert unsafe_exposure(extra)  # the default among the extra keys is just as public
-    assert unsafe_exposure(settings.model_copy(update={"assistant_host": "0.0.0.0",
-                                                       "assistant_api_key": "long-random-key"})) == ""
+    assert (
+        unsafe_exposure(
+            settings.model_copy(update={"assistant_host": "0.0.0.0", "assistant_api_key": "long-random-key"})
+        )
+        == ""
+    )
+
+
+def test_banner_says_how_to_turn_on_max_and_where_the_widget_is(settings):
+    assert "MAX_BOT_TOKEN" in _lines(settings)["MAX"]
+    assert "long polling" in _lines(settings, max_bot_token="t")["MAX"]
+    assert (
+        "https://bot.example.org/max/webhook"
+        in _lines(settings, max_bot_token="t", max_webhook_url="https://bot.example.org")["MAX"]
+    )
+    widget = _lines(settings, widget_sites="", widget_demo=True)["Site"]
+    assert f"{API}/widget/demo" in widget and "WIDGET_SITES" in widget
+    assert "2 site(s)" in _lines(settings, widget_sites="a=https://a.ru; b=https://b.ru")["Site"]

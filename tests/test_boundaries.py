@@ -53,8 +53,12 @@ def violations(path: Path) -> list[str]:
 
 
 def test_no_package_uses_another_packages_private_names():
-    files = [p for src in SOURCES for p in (ROOT / src).rglob("*.py")
-             if not any(str(p.relative_to(ROOT)).startswith(s) for s in SKIP)]
+    files = [
+        p
+        for src in SOURCES
+        for p in (ROOT / src).rglob("*.py")
+        if not any(str(p.relative_to(ROOT)).startswith(s) for s in SKIP)
+    ]
     assert len(files) > 50
     found = [v for p in files for v in violations(p)]
     assert not found, "use the public API (e.g. Engine.run_step / flow_context):\n" + "\n".join(found)

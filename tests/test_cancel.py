@@ -12,10 +12,19 @@ from handoff.callback_flow import CANCELLED as CALLBACK_CANCELLED
 from tests.chat import Chat
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("отмена", True), ("Отменить!", True), ("  отмена. ", True), ("отменить всё", True),
-    ("как отменить регистрацию ип", False), ("отмена записи", False), ("", False), (None, False),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("отмена", True),
+        ("Отменить!", True),
+        ("  отмена. ", True),
+        ("отменить всё", True),
+        ("как отменить регистрацию ип", False),
+        ("отмена записи", False),
+        ("", False),
+        (None, False),
+    ],
+)
 def test_cancel_is_matched_on_the_whole_message(text, expected):
     assert is_cancel(text) is expected
 

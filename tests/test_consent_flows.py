@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest_asyncio
 
+from bot.consent import keys as consent_keys
 from bot.consent.campaigns import Campaign, create_campaign, launch_campaign
 from bot.consent.documents import load_documents, show
 from bot.consent.gate import ConsentGate, RecordConsent, consent_gate
@@ -23,7 +24,6 @@ from bot.consent.notifications import Sender
 from bot.core.messages import Incoming
 from bot.flows.base import FlowContext, FlowEvent, FlowState, Step, button, reply
 from bot.store import keys
-from bot.consent import keys as consent_keys
 from tests.chat import Chat
 from tests.conftest import API_KEY
 
@@ -61,8 +61,12 @@ async def test_give_view_and_withdraw_one_press_each(api, runtime):
     state = await ledger.state(scoped(chat.client_id))
     grant = state.grants["situation:taxes"]
     expected = show(load_documents().for_kind(Kind.situation), ORG, "по теме «налоги»")
-    assert (grant.channel, grant.text_id, grant.version, grant.sha256) == ("api", expected.text_id, "1",
-                                                                          expected.sha256)
+    assert (grant.channel, grant.text_id, grant.version, grant.sha256) == (
+        "api",
+        expected.text_id,
+        "1",
+        expected.sha256,
+    )
     assert await ledger.cached(scoped(chat.client_id)) == state
 
     await chat.say("на что я давал согласие")
@@ -111,9 +115,16 @@ async def test_unsubscribe_from_a_proactive_message_works_at_once(api, runtime):
     midday = datetime.now(ZoneInfo(runtime.settings.notify_timezone)).replace(hour=12, minute=0)
     sender = Sender.for_runtime(runtime, clock=lambda: midday.timestamp())
 
-    first = await create_campaign(runtime.redis, Campaign(
-        id=unique("grant-news"), title="Новый грант", category="content", life_situation="support",
-        text="Открыт приём заявок на грант для начинающих предпринимателей."))
+    first = await create_campaign(
+        runtime.redis,
+        Campaign(
+            id=unique("grant-news"),
+            title="Новый грант",
+            category="content",
+            life_situation="support",
+            text="Открыт приём заявок на грант для начинающих предпринимателей.",
+        ),
+    )
     await launch_campaign(runtime.redis, first.id)
     await sender.drain()
     page = await _outbox(api, chat.cid)
@@ -123,9 +134,16 @@ async def test_unsubscribe_from_a_proactive_message_works_at_once(api, runtime):
     assert unsubscribe["title"] == "Отписаться"
 
     # queued but not yet sent when the client unsubscribes
-    second = await create_campaign(runtime.redis, Campaign(
-        id=unique("grant-more"), title="Ещё грант", category="content", life_situation="support",
-        text="Продлён приём заявок на грант."))
+    second = await create_campaign(
+        runtime.redis,
+        Campaign(
+            id=unique("grant-more"),
+            title="Ещё грант",
+            category="content",
+            life_situation="support",
+            text="Продлён приём заявок на грант.",
+        ),
+    )
     await launch_campaign(runtime.redis, second.id)
     queued = consent_keys.notification(f"c:{second.id}:{scoped(chat.client_id)}")
     assert (await runtime.redis.hgetall(queued))["status"] == "queued"
@@ -174,9 +192,10 @@ class FormFlow:
             return gate.step_for(state)
         if state.step == "inn" and not gate.just_given:
             return Step(state=None, replies=(reply(f"Записал ИНН {event.text}."),))
-        return Step(state=FormState(step="inn"), replies=(reply("Напишите, пожалуйста, ИНН.",
-                                                                button(self.name, "Отмена", "x")),)
-                    ).after(*gate.effects)
+        return Step(
+            state=FormState(step="inn"),
+            replies=(reply("Напишите, пожалуйста, ИНН.", button(self.name, "Отмена", "x")),),
+        ).after(*gate.effects)
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -213,4 +232,3 @@ async def test_personal_data_consent_is_asked_before_the_data_and_a_refusal_is_r
 
     await chat.press("do:pdform_start")  # given once: not asked again
     assert chat.text().startswith("Напишите, пожалуйста, ИНН.")
-

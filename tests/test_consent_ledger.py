@@ -81,8 +81,9 @@ async def test_concurrent_writes_never_leave_a_stale_cache(redis):
     ledger, cid = Ledger(redis), client()
     situations = ["taxes", "support", "hiring", "export", "digital", "permits"]
     writes = [ledger.append(rec(cid, Kind.situation, s, Action.grant, T0 + i)) for i, s in enumerate(situations)]
-    writes += [ledger.append(rec(cid, Kind.situation, s, Action.withdraw, T0 + 100 + i))
-               for i, s in enumerate(situations[:2])]
+    writes += [
+        ledger.append(rec(cid, Kind.situation, s, Action.withdraw, T0 + 100 + i)) for i, s in enumerate(situations[:2])
+    ]
     await asyncio.gather(*writes)
     assert len(await ledger.records(cid)) == 8
     assert await ledger.cached(cid) == await ledger.state(cid)
@@ -90,8 +91,16 @@ async def test_concurrent_writes_never_leave_a_stale_cache(redis):
 
 async def test_personal_data_consent_is_what_the_handoff_callback_flow_reads(redis):
     ledger, cid = Ledger(redis), client()
-    await record_personal_data_consent(redis, cid, purpose="callback", text_version="1", text_id="pd_callback",
-                                       channel="telegram", conversation_id="c1", now=T0)
+    await record_personal_data_consent(
+        redis,
+        cid,
+        purpose="callback",
+        text_version="1",
+        text_id="pd_callback",
+        channel="telegram",
+        conversation_id="c1",
+        now=T0,
+    )
     assert has_consent(await redis.hgetall(keys.client(cid)))  # one source: the ledger's cached state
     await ledger.append(rec(cid, Kind.personal_data, "callback", Action.withdraw, T0 + 1))
     assert not has_consent(await redis.hgetall(keys.client(cid)))
@@ -114,13 +123,22 @@ def test_consent_texts_are_versioned_and_hashed(tmp_path):
     assert "«налоги»" in shown.text and shown.sha256 == hashlib.sha256(shown.text.encode()).hexdigest()
 
     bad = tmp_path / "texts.yaml"
-    bad.write_text("documents:\n" + "".join(
-        f"  - {{id: pd_x, kind: personal_data, purpose: x, version: 1, title: обработка данных,"
-        f" text: '{'Я даю согласие на обработку данных для цели x. ' * 2}'}}\n" for _ in range(2)), encoding="utf-8")
+    bad.write_text(
+        "documents:\n"
+        + "".join(
+            f"  - {{id: pd_x, kind: personal_data, purpose: x, version: 1, title: обработка данных,"
+            f" text: '{'Я даю согласие на обработку данных для цели x. ' * 2}'}}\n"
+            for _ in range(2)
+        ),
+        encoding="utf-8",
+    )
     with pytest.raises(ValueError, match="pd_x version 1 appears twice"):
         load_documents(bad)
-    bad.write_text("documents:\n  - {id: s, kind: situation, version: 1, title: 'тема {nope}',"
-                   " text: 'Текст согласия достаточно длинный, чтобы пройти проверку длины.'}\n", encoding="utf-8")
+    bad.write_text(
+        "documents:\n  - {id: s, kind: situation, version: 1, title: 'тема {nope}',"
+        " text: 'Текст согласия достаточно длинный, чтобы пройти проверку длины.'}\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ValueError, match="unknown placeholder"):
         load_documents(bad)
 

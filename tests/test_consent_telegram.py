@@ -15,11 +15,11 @@ import pytest
 import pytest_asyncio
 
 from bot.channels import telegram
+from bot.consent import keys as consent_keys
 from bot.consent.campaigns import Campaign, create_campaign, launch_campaign
 from bot.consent.ledger import Ledger
 from bot.consent.notifications import Sender
 from bot.runtime import Runtime
-from bot.consent import keys as consent_keys
 from tests.conftest import free_port
 from tests.emulator.harness import BotApiProxy, Emulator, TgUser, buttons_of, texts_of
 
@@ -33,9 +33,12 @@ USER_ID = 5001
 async def bot(emulator_ready, settings, redis_server, rasa_url, retriever):
     emulator = await Emulator(free_port()).start()
     proxy = await BotApiProxy(emulator.url).start(free_port())
-    rt = await Runtime.create(settings.model_copy(update={"telegram_bot_token": TOKEN,
-                                                          "telegram_api_base": proxy.url}),
-                              redis_server.url, rasa_url, retriever)
+    rt = await Runtime.create(
+        settings.model_copy(update={"telegram_bot_token": TOKEN, "telegram_api_base": proxy.url}),
+        redis_server.url,
+        rasa_url,
+        retriever,
+    )
     jobs = [asyncio.create_task(job) for job in telegram.background(rt)]
     yield rt, emulator
     for job in jobs:
@@ -65,9 +68,16 @@ async def test_subscribe_receive_unsubscribe_and_nothing_more(bot):
         midday = datetime.now(ZoneInfo(rt.settings.notify_timezone)).replace(hour=12, minute=0)
         sender = Sender.for_runtime(rt, clock=lambda: midday.timestamp())
         stamp = time.time_ns()
-        first = await create_campaign(rt.redis, Campaign(
-            id=f"tg-usn-{stamp}", title="Срок УСН", category="content", life_situation="taxes",
-            text="Напоминаем: до 25 апреля нужно подать декларацию по УСН."))
+        first = await create_campaign(
+            rt.redis,
+            Campaign(
+                id=f"tg-usn-{stamp}",
+                title="Срок УСН",
+                category="content",
+                life_situation="taxes",
+                text="Напоминаем: до 25 апреля нужно подать декларацию по УСН.",
+            ),
+        )
         await launch_campaign(rt.redis, first.id)
         await sender.drain()
         got = await user.expect_text(first.text)
@@ -75,9 +85,16 @@ async def test_subscribe_receive_unsubscribe_and_nothing_more(bot):
         message = next(m for m in got if first.text in m["message"].get("text", ""))
         assert buttons_of(message)[0]["text"] == "Отписаться"
 
-        second = await create_campaign(rt.redis, Campaign(
-            id=f"tg-usn2-{stamp}", title="Срок УСН 2", category="content", life_situation="taxes",
-            text="Осталась неделя до срока подачи декларации по УСН."))
+        second = await create_campaign(
+            rt.redis,
+            Campaign(
+                id=f"tg-usn2-{stamp}",
+                title="Срок УСН 2",
+                category="content",
+                life_situation="taxes",
+                text="Осталась неделя до срока подачи декларации по УСН.",
+            ),
+        )
         await launch_campaign(rt.redis, second.id)
         queued = consent_keys.notification(f"c:{second.id}:{client_id}")
         assert (await rt.redis.hgetall(queued))["status"] == "queued"  # queued, not yet sent
@@ -87,11 +104,20 @@ async def test_subscribe_receive_unsubscribe_and_nothing_more(bot):
         await sender.drain()
         assert (await rt.redis.hgetall(queued))["status"] == "skipped"
 
-        third = await create_campaign(rt.redis, Campaign(
-            id=f"tg-usn3-{stamp}", title="Срок УСН 3", category="content", life_situation="taxes",
-            text="Завтра последний день подачи декларации по УСН."))
+        third = await create_campaign(
+            rt.redis,
+            Campaign(
+                id=f"tg-usn3-{stamp}",
+                title="Срок УСН 3",
+                category="content",
+                life_situation="taxes",
+                text="Завтра последний день подачи декларации по УСН.",
+            ),
+        )
         await launch_campaign(rt.redis, third.id)
-        assert not await rt.redis.exists(consent_keys.notification(f"c:{third.id}:{client_id}"))  # no consent, not queued
+        assert not await rt.redis.exists(
+            consent_keys.notification(f"c:{third.id}:{client_id}")
+        )  # no consent, not queued
         await sender.drain()
         # the sender has finished: whatever it would have sent is already with the emulator
         later = _text(await user.drain())

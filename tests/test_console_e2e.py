@@ -17,31 +17,44 @@ from urllib.parse import quote, unquote
 import httpx
 import pytest
 
-from bot.settings import ROOT
 from bot.consent import keys as consent_keys
+from bot.settings import ROOT
 from handoff import keys as handoff_keys
 from tests.conftest import API_KEY
-from tests.console_kit import create_operator, csrf_of, sign_in, wait_for
+from tests.console_kit import browser_sign_in, create_operator, csrf_of, sign_in, wait_for
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed"),
+]
 
 
 async def test_operator_takes_replies_and_resolves_in_the_browser(served, redis_server):
     from playwright.async_api import async_playwright, expect
 
-    runtime, base = served
+    _runtime, base = served
     out = create_operator(redis_server.url, "anna", "correct horse battery")
     assert "anna" in out
     async with httpx.AsyncClient(base_url=base, headers={"X-Api-Key": API_KEY}, timeout=30) as client:
         cid = f"e2e{int(time.time() * 1000)}"
-        sent = await client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "сколько стоит госпошлина за регистрацию ип"})
+        sent = await client.post(
+            f"/api/v1/conversations/{cid}/messages", json={"text": "сколько стоит госпошлина за регистрацию ип"}
+        )
         assert sent.status_code == 200
-        handed = (await client.post(f"/api/v1/conversations/{cid}/messages",
-                                    json={"text": "соедините с оператором"})).json()
+        handed = (
+            await client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "соедините с оператором"})
+        ).json()
         assert handed["replies"][0]["kind"] == "handoff" and handed["state"]["with_operator"] is True
 
         async with async_playwright() as p:
@@ -73,8 +86,11 @@ async def test_operator_takes_replies_and_resolves_in_the_browser(served, redis_
                 await expect(page.locator("#history")).to_contain_text("Источник:")
 
                 # the client writes while the operator is on the page: it appears live, the bot is silent
-                silent = (await client.post(f"/api/v1/conversations/{cid}/messages",
-                                            json={"text": "я уже оплатил, что дальше?"})).json()
+                silent = (
+                    await client.post(
+                        f"/api/v1/conversations/{cid}/messages", json={"text": "я уже оплатил, что дальше?"}
+                    )
+                ).json()
                 assert silent["replies"] == [] and silent["state"]["with_operator"] is True
                 await expect(page.locator("#history")).to_contain_text("я уже оплатил, что дальше?")
 
@@ -111,7 +127,7 @@ async def test_operator_takes_replies_and_resolves_in_the_browser(served, redis_
 
 
 async def test_console_requires_login_and_csrf(served, redis_server):
-    runtime, base = served
+    _runtime, base = served
     create_operator(redis_server.url, "boris", "another good password")
     async with httpx.AsyncClient(base_url=base, follow_redirects=False, timeout=30) as web:
         assert (await web.get("/console")).headers["location"] == "/console/login"
@@ -120,8 +136,9 @@ async def test_console_requires_login_and_csrf(served, redis_server):
         # a login form posted without its token (e.g. from another site) is refused
         bad = await web.post("/console/login", data={"username": "boris", "password": "another good password"})
         assert "устарела" in bad.headers["location"] or "%D1%83%D1%81%D1%82" in bad.headers["location"]
-        ok = await web.post("/console/login", data={"username": "boris", "password": "another good password",
-                                                    "csrf": token})
+        ok = await web.post(
+            "/console/login", data={"username": "boris", "password": "another good password", "csrf": token}
+        )
         assert ok.status_code == 303 and ok.headers["location"] == "/console"
         assert (await web.get("/console")).status_code == 200
         forged = await web.post("/console/claim", data={"csrf": "forged"})
@@ -131,7 +148,7 @@ async def test_console_requires_login_and_csrf(served, redis_server):
 
 
 async def test_supervisor_sees_the_shift_and_operators_see_callbacks(served, redis_server):
-    runtime, base = served
+    _runtime, base = served
     create_operator(redis_server.url, "vera", "supervisor password", role="supervisor")
     async with httpx.AsyncClient(base_url=base, timeout=30) as web:
         token = csrf_of((await web.get("/console/login")).text)
@@ -146,16 +163,24 @@ async def test_supervisor_sees_the_shift_and_operators_see_callbacks(served, red
 
 def test_the_cli_refuses_a_short_password(redis_server):
     env = {**os.environ, "REDIS_URL": redis_server.url}
-    done = subprocess.run([sys.executable, "-m", "handoff.users", "add", "gleb"], input="short\n",
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "handoff.users", "add", "gleb"],
+        input="short\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert done.returncode == 1 and "не короче 8 символов" in done.stderr
 
 
 async def test_the_client_panel_shows_consents_from_the_ledger(served, redis_server):
-    runtime, base = served
+    _runtime, base = served
     create_operator(redis_server.url, "galina", "operator galina password")
     cid = f"consents{int(time.time() * 1000)}"
     async with httpx.AsyncClient(base_url=base, headers={"X-Api-Key": API_KEY}, timeout=30) as client:
+
         async def send(**body) -> dict:
             resp = await client.post(f"/api/v1/conversations/{cid}/messages", json=body)
             assert resp.status_code == 200, resp.text
@@ -167,8 +192,9 @@ async def test_the_client_panel_shows_consents_from_the_ledger(served, redis_ser
         assert handed["state"]["with_operator"] is True
     async with httpx.AsyncClient(base_url=base, timeout=30) as web:
         token = csrf_of((await web.get("/console/login")).text)
-        await web.post("/console/login", data={"username": "galina", "password": "operator galina password",
-                                                "csrf": token})
+        await web.post(
+            "/console/login", data={"username": "galina", "password": "operator galina password", "csrf": token}
+        )
         key_id = hashlib.sha256(API_KEY.encode()).hexdigest()[:10]
         page = await web.get(f"/console/c/{quote(f'api:{key_id}:{cid}', safe='')}")
     assert page.status_code == 200
@@ -182,6 +208,7 @@ async def test_supervisor_creates_and_launches_a_campaign_in_the_browser(served,
     """Issue 5: a campaign made in the console reaches the consenting client (through the API
     poll endpoint) and not the one who agreed to another topic; operators may not open the page."""
     from playwright.async_api import async_playwright, expect
+
     from bot.consent.campaigns import delivery_counts, list_campaigns
     from bot.consent.notifications import Sender
 
@@ -192,6 +219,7 @@ async def test_supervisor_creates_and_launches_a_campaign_in_the_browser(served,
     agreed, other = f"camp-yes{stamp}", f"camp-no{stamp}"
     text = f"До 25-го числа подайте декларацию по УСН ({stamp})."
     async with httpx.AsyncClient(base_url=base, headers={"X-Api-Key": API_KEY}, timeout=30) as client:
+
         async def send(cid: str, **body) -> dict:
             resp = await client.post(f"/api/v1/conversations/{cid}/messages", json=body)
             assert resp.status_code == 200, resp.text
@@ -200,17 +228,15 @@ async def test_supervisor_creates_and_launches_a_campaign_in_the_browser(served,
         for cid, topic in ((agreed, "taxes"), (other, "support")):
             await send(cid, payload="do:give_consent")
             assert "Готово" in (await send(cid, payload=f"flow:consent:g:{topic}"))["replies"][0]["text"]
-        cursors = {cid: (await client.get(f"/api/v1/conversations/{cid}/messages")).json()["cursor"]
-                   for cid in (agreed, other)}
+        cursors = {
+            cid: (await client.get(f"/api/v1/conversations/{cid}/messages")).json()["cursor"] for cid in (agreed, other)
+        }
 
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
             page = await browser.new_page()
             try:
-                await page.goto(f"{base}/console/login")
-                await page.get_by_label("Имя пользователя").fill("darya")
-                await page.get_by_label("Пароль").fill("supervisor darya password")
-                await page.get_by_role("button", name="Войти").click()
+                await browser_sign_in(page, base, "darya", "supervisor darya password")
                 await page.goto(f"{base}/console/supervisor")
                 await page.get_by_role("link", name="Рассылки клиентам", exact=False).click()
                 await expect(page.get_by_role("heading", name="Новая рассылка")).to_be_visible()
@@ -227,21 +253,22 @@ async def test_supervisor_creates_and_launches_a_campaign_in_the_browser(served,
                 await expect(status).to_contain_text("запущена. Поставлено в очередь сообщений:")
                 row = page.get_by_role("row").filter(has_text=f"Срок УСН {stamp}")
                 await expect(row).to_contain_text("разослана")
-                campaign_id = next(c.id for c in await list_campaigns(runtime.redis)
-                                   if c.title == f"Срок УСН {stamp}")
+                campaign_id = next(c.id for c in await list_campaigns(runtime.redis) if c.title == f"Срок УСН {stamp}")
 
                 # the sender (a background task of the real app) delivers it; quiet hours off for the test
                 await Sender.for_runtime(runtime, default_quiet="off").drain()
 
                 async def received():
-                    body = (await client.get(f"/api/v1/conversations/{agreed}/messages",
-                                             params={"after": cursors[agreed]})).json()
+                    body = (
+                        await client.get(f"/api/v1/conversations/{agreed}/messages", params={"after": cursors[agreed]})
+                    ).json()
                     return [r for r in body["replies"] if text in r["text"]]
 
                 [message] = await wait_for(received, "the campaign in the consenting client's poll endpoint")
                 assert "налоги" in message["text"] and message["buttons"][0]["title"] == "Отписаться"
-                missed = (await client.get(f"/api/v1/conversations/{other}/messages",
-                                           params={"after": cursors[other]})).json()
+                missed = (
+                    await client.get(f"/api/v1/conversations/{other}/messages", params={"after": cursors[other]})
+                ).json()
                 assert not [r for r in missed["replies"] if text in r["text"]]
 
                 # sent to the consenting client; the one without consent on this topic was never
@@ -259,13 +286,14 @@ async def test_supervisor_creates_and_launches_a_campaign_in_the_browser(served,
 
     async with httpx.AsyncClient(base_url=base, timeout=30) as web:
         token = csrf_of((await web.get("/console/login")).text)
-        await web.post("/console/login", data={"username": "egor", "password": "operator egor password",
-                                                "csrf": token})
+        await web.post("/console/login", data={"username": "egor", "password": "operator egor password", "csrf": token})
         denied = await web.get("/console/campaigns")
         assert denied.status_code == 403 and "руководитель смены" in denied.text
         csrf = csrf_of((await web.get("/console")).text)
-        forged = await web.post("/console/campaigns", data={"csrf": csrf, "title": "Не моё", "category": "content",
-                                                            "text": "Оператор не может разослать это."})
+        forged = await web.post(
+            "/console/campaigns",
+            data={"csrf": csrf, "title": "Не моё", "category": "content", "text": "Оператор не может разослать это."},
+        )
         assert forged.status_code == 403
 
 
@@ -290,3 +318,31 @@ async def test_password_guessing_locks_the_account_for_a_while(served, redis_ser
         # a supervisor sets a new password: that lifts the lock at once
         create_operator(redis_server.url, "lida", "lida new password")
         assert await sign_in_to(web, "lida", "lida new password") == "/console"
+
+
+async def test_an_operator_sets_their_introduction_in_the_browser(served, redis_server):
+    from playwright.async_api import async_playwright, expect
+
+    runtime, base = served
+    create_operator(redis_server.url, "irina", "irina browser password")
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        page = await browser.new_page()
+        try:
+            await browser_sign_in(page, base, "irina", "irina browser password")
+            await page.get_by_role("link", name="Мой профиль").click()
+            await expect(page.get_by_role("heading", name="Мой профиль")).to_be_visible()
+            await page.get_by_label("Имя, как его увидит клиент").fill("Ирина Волкова")
+            await page.get_by_label("Должность").fill("консультант по господдержке")
+            await page.get_by_role("button", name="Сохранить").click()
+            await expect(page.get_by_role("status")).to_contain_text("Сохранено")
+            await expect(page.locator(".preview")).to_contain_text(
+                "Меня зовут Ирина Волкова, я консультант по господдержке"
+            )
+            await page.get_by_label("Должность").fill("см. www.example.com")
+            await page.get_by_role("button", name="Сохранить").click()
+            await expect(page.get_by_role("alert")).to_contain_text("без ссылок")
+        finally:
+            await browser.close()
+    irina = await runtime.handoff.users.get("irina")
+    assert (irina.full_name, irina.position) == ("Ирина Волкова", "консультант по господдержке")

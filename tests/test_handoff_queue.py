@@ -31,8 +31,7 @@ def queue(redis):
 
 
 async def put(queue, cid, at, segment=""):
-    assert await queue.enqueue(cid, client_id=f"client-{cid}", channel="api", segment=segment, reason="asked",
-                               now=at)
+    assert await queue.enqueue(cid, client_id=f"client-{cid}", channel="api", segment=segment, reason="asked", now=at)
 
 
 async def test_longest_waiting_client_is_first_and_a_segment_can_get_a_head_start(queue):

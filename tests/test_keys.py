@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import itertools
 from types import ModuleType
 
 import pytest
@@ -48,10 +49,10 @@ def test_no_two_modules_share_a_keyspace():
     owners: dict[str, str] = {}
     for space in keys.SPACES.values():
         assert owners.setdefault(space.name, space.owner) == space.owner
-    with pytest.raises(keys.KeyspaceTaken, match="belongs to handoff.keys"):
+    with pytest.raises(keys.KeyspaceTaken, match=r"belongs to handoff\.keys"):
         keys.Keyspace("handoff")  # claimed from this test module, not its owner
     prefixes = sorted(s.prefix for s in keys.SPACES.values())
-    for a, b in zip(prefixes, prefixes[1:]):
+    for a, b in itertools.pairwise(prefixes):
         assert not b.startswith(a), f"{b} lies inside {a}: two spaces overlap"
 
 
@@ -64,5 +65,10 @@ def test_a_tagged_space_is_one_cluster_slot():
 
 def test_scripts_are_registered_under_their_space():
     key_modules()
-    assert {"handoff.handoff_claim", "booking.book_appointment", "pay.create_payment_once",
-            "console.login_attempt", "conv.release_lock"} <= set(keys.SCRIPTS)
+    assert {
+        "handoff.handoff_claim",
+        "booking.book_appointment",
+        "pay.create_payment_once",
+        "console.login_attempt",
+        "conv.release_lock",
+    } <= set(keys.SCRIPTS)

@@ -44,13 +44,16 @@ def test_generated_nlu_files_are_up_to_date():
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason="../shared is not beside this checkout")
-@pytest.mark.parametrize("copy, original", [
-    ("contract/api.md", "contract/api.md"),
-    ("contract/intents.yaml", "contract/intents.yaml"),
-    ("contract/faq_topics.yaml", "contract/faq_topics.yaml"),
-    ("eval/dev.tsv", "eval/dev.tsv"),
-    ("benchmarks/data/hwu64_ru/hwu64_ru_mt.test.jsonl", "benchmarks/hwu64_ru/hwu64_ru_mt.test.jsonl"),
-    ("benchmarks/data/hwu64_ru/LICENSE.encodechka", "benchmarks/hwu64_ru/LICENSE.encodechka"),
-])
+@pytest.mark.parametrize(
+    "copy, original",
+    [
+        ("contract/api.md", "contract/api.md"),
+        ("contract/intents.yaml", "contract/intents.yaml"),
+        ("contract/faq_topics.yaml", "contract/faq_topics.yaml"),
+        ("eval/dev.tsv", "eval/dev.tsv"),
+        ("benchmarks/data/hwu64_ru/hwu64_ru_mt.test.jsonl", "benchmarks/hwu64_ru/hwu64_ru_mt.test.jsonl"),
+        ("benchmarks/data/hwu64_ru/LICENSE.encodechka", "benchmarks/hwu64_ru/LICENSE.encodechka"),
+    ],
+)
 def test_copies_match_the_shared_originals(copy, original):
     assert (ROOT / copy).read_bytes() == (SHARED / original).read_bytes(), f"re-copy {original}"

@@ -36,7 +36,7 @@ def test_the_corpus_is_big_and_varied_enough(corpus):
 def test_markup_parses_to_exact_spans():
     ex = parse_line("x", "я [Иванов Пётр](имя), тел. [+7 (914) 123-45-67](телефон)")
     assert ex.text == "я Иванов Пётр, тел. +7 (914) 123-45-67"
-    assert [ex.text[g.start:g.end] for g in ex.gold] == ["Иванов Пётр", "+7 (914) 123-45-67"]
+    assert [ex.text[g.start : g.end] for g in ex.gold] == ["Иванов Пётр", "+7 (914) 123-45-67"]
 
 
 def test_recall_on_personal_data(result):
@@ -50,8 +50,12 @@ def test_precision_of_what_is_masked(result):
 
 
 def test_messages_without_personal_data_come_through_unchanged(corpus, result):
-    changed = [(ex.text, mask_personal_data(ex.text)) for ex in corpus if ex.case == "clean"
-               if mask_personal_data(ex.text) != ex.text]
+    changed = [
+        (ex.text, mask_personal_data(ex.text))
+        for ex in corpus
+        if ex.case == "clean"
+        if mask_personal_data(ex.text) != ex.text
+    ]
     assert len(changed) <= 0.05 * result.clean_messages, changed
 
 

@@ -49,6 +49,16 @@ async def test_a_dead_server_is_skipped_and_all_dead_is_unavailable(rasa_url):
         await dead.close()
 
 
+async def test_whitespace_alone_is_no_intent_not_an_nlu_failure():
+    """Rasa answers 500 to a text of whitespace only: that must not count as the NLU being down."""
+    client = RasaClient(DEAD, timeout=5)
+    try:
+        for text in ("\u3000", "\xa0", " \x1e\x85 "):
+            assert (await client.parse(text)).ranking == []
+    finally:
+        await client.close()
+
+
 async def test_rasas_api_is_closed_without_the_token(rasa_url):
     """Any local process could otherwise parse through it, or load another model."""
     import httpx
@@ -66,18 +76,21 @@ async def test_rasas_api_is_closed_without_the_token(rasa_url):
         await stranger.close()
 
 
-@pytest.mark.parametrize("text, entity, value", [
-    ("хочу оплатить госпошлину 4 000 руб.", "amount", "4 000"),
-    ("заплатить 800", "amount", "800"),
-    ("оплатил 3500₽ вчера", "amount", "3500"),
-    ("запишите меня на 20 марта", "date", "20 марта"),
-    ("перенесите запись на 15.12.2026", "date", "15.12.2026"),
-    ("можно на послезавтра", "date", "послезавтра"),
-    ("запишите на консультацию по налогам", "life_situation", "taxes"),
-    ("я самозанятая", "segment", "self_employed"),
-    ("инн 7701234567", "inn", "7701234567"),
-    ("огрнип 304500116000157", "ogrn", "304500116000157"),
-])
+@pytest.mark.parametrize(
+    "text, entity, value",
+    [
+        ("хочу оплатить госпошлину 4 000 руб.", "amount", "4 000"),
+        ("заплатить 800", "amount", "800"),
+        ("оплатил 3500₽ вчера", "amount", "3500"),
+        ("запишите меня на 20 марта", "date", "20 марта"),
+        ("перенесите запись на 15.12.2026", "date", "15.12.2026"),
+        ("можно на послезавтра", "date", "послезавтра"),
+        ("запишите на консультацию по налогам", "life_situation", "taxes"),
+        ("я самозанятая", "segment", "self_employed"),
+        ("инн 7701234567", "inn", "7701234567"),
+        ("огрнип 304500116000157", "ogrn", "304500116000157"),
+    ],
+)
 async def test_entities_come_from_regexes_and_lookups(rasa_url, text, entity, value):
     client = RasaClient(rasa_url, timeout=60, token=RASA_TOKEN)
     try:
@@ -90,8 +103,9 @@ async def test_entities_come_from_regexes_and_lookups(rasa_url, text, entity, va
 def test_an_amount_is_not_read_from_an_inn(rasa_url):
     import httpx
 
-    entities = httpx.post(f"{rasa_url}/model/parse", json={"text": "оплатить по инн 7701234567"},
-                          params={"token": RASA_TOKEN}, timeout=60).json()["entities"]
+    entities = httpx.post(
+        f"{rasa_url}/model/parse", json={"text": "оплатить по инн 7701234567"}, params={"token": RASA_TOKEN}, timeout=60
+    ).json()["entities"]
     assert [e["entity"] for e in entities] == ["inn"]
 
 
@@ -119,18 +133,24 @@ async def test_parses_queue_in_the_app_first_come_first_served_and_time_out_busy
         nonlocal now_in, most_in
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
-            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length")))
+            length = int(
+                next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+            )
             text = json.loads(await reader.readexactly(length))["text"]
             now_in += 1
             most_in = max(most_in, now_in)
             arrivals.append(text)
             await asyncio.sleep(0.05)
             now_in -= 1
-            body = json.dumps({"intent": {"name": "greet", "confidence": 1.0}, "intent_ranking": [],
-                               "entities": []}).encode()
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
-                         + str(len(body)).encode() + b"\r\n\r\n" + body)
+            body = json.dumps(
+                {"intent": {"name": "greet", "confidence": 1.0}, "intent_ranking": [], "entities": []}
+            ).encode()
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                + str(len(body)).encode()
+                + b"\r\n\r\n"
+                + body
+            )
             await writer.drain()
 
     server = await asyncio.start_server(slow_rasa, "127.0.0.1", 0)

@@ -17,14 +17,14 @@ import pytest
 import pytest_asyncio
 
 from bot.channels.outbound import Outbound
-from bot.consent.campaigns import Campaign, CampaignExists, create_campaign, launch_campaign
+from bot.consent import keys as consent_keys
 from bot.consent import texts
+from bot.consent.campaigns import Campaign, CampaignExists, create_campaign, launch_campaign
 from bot.consent.documents import load_documents, show
 from bot.consent.ledger import Ledger
 from bot.consent.model import Action, Kind, Record
 from bot.consent.notifications import Sender, deliveries, notification, notify, remember_address
 from bot.store import connect, keys
-from bot.consent import keys as consent_keys
 
 KAMCHATKA = ZoneInfo("Asia/Kamchatka")
 _ids = itertools.count(1)
@@ -83,12 +83,21 @@ def channel():
 def sender(redis, channel, clock):
     outbound = Outbound()
     outbound.register("test", channel)
-    return Sender(redis, outbound, tz=KAMCHATKA, default_quiet="21:00-09:00", digest_hour=10,
-                  max_attempts=3, retry_seconds=30, clock=clock)
+    return Sender(
+        redis,
+        outbound,
+        tz=KAMCHATKA,
+        default_quiet="21:00-09:00",
+        digest_hour=10,
+        max_attempts=3,
+        retry_seconds=30,
+        clock=clock,
+    )
 
 
-async def a_client(redis, *grants: str, when: float = at(10, 15), frequency: dict | None = None,
-                   segment: str | None = None) -> str:
+async def a_client(
+    redis, *grants: str, when: float = at(10, 15), frequency: dict | None = None, segment: str | None = None
+) -> str:
     """A client reachable in the `test` channel who gave these consents (`situation:taxes` …)."""
     cid = f"notify-client-{next(_ids)}"
     await remember_address(redis, cid, "test", f"conv-{cid}")
@@ -100,27 +109,51 @@ async def a_client(redis, *grants: str, when: float = at(10, 15), frequency: dic
         kind, _, scope = grant.partition(":")
         topic = scope if kind == "service" else texts.topic_phrase(scope)
         shown = show(docs.for_kind(Kind(kind)), "центр", topic)
-        records.append(Record(client_id=cid, kind=Kind(kind), scope=scope, action=Action.grant, ts=when,
-                              channel="test", **shown.ledger_fields()))
+        records.append(
+            Record(
+                client_id=cid,
+                kind=Kind(kind),
+                scope=scope,
+                action=Action.grant,
+                ts=when,
+                channel="test",
+                **shown.ledger_fields(),
+            )
+        )
     for category, value in (frequency or {}).items():
-        records.append(Record(client_id=cid, kind=Kind.notify, scope=category, action=Action.set, ts=when,
-                              channel="test", settings={"frequency": value}))
+        records.append(
+            Record(
+                client_id=cid,
+                kind=Kind.notify,
+                scope=category,
+                action=Action.set,
+                ts=when,
+                channel="test",
+                settings={"frequency": value},
+            )
+        )
     if records:
         await Ledger(redis).append(*records)
     return cid
 
 
 async def a_campaign(redis, cid: str = "", **fields) -> Campaign:
-    spec = {"id": cid or f"camp-{next(_ids)}", "title": "Срок уплаты налога", "category": "content",
-            "text": "Напоминаем: до 25 апреля нужно уплатить налог по УСН за первый квартал.",
-            "life_situation": "taxes", **fields}
+    spec = {
+        "id": cid or f"camp-{next(_ids)}",
+        "title": "Срок уплаты налога",
+        "category": "content",
+        "text": "Напоминаем: до 25 апреля нужно уплатить налог по УСН за первый квартал.",
+        "life_situation": "taxes",
+        **fields,
+    }
     return await create_campaign(redis, Campaign.model_validate(spec))
 
 
 async def withdraw(redis, cid: str, scope: str, when: float) -> None:
     kind, _, value = scope.partition(":")
-    await Ledger(redis).append(Record(client_id=cid, kind=Kind(kind), scope=value, action=Action.withdraw,
-                                      ts=when, channel="test"))
+    await Ledger(redis).append(
+        Record(client_id=cid, kind=Kind(kind), scope=value, action=Action.withdraw, ts=when, channel="test")
+    )
 
 
 async def test_campaign_reaches_exactly_the_consenting_clients(redis, sender, channel):
@@ -149,8 +182,7 @@ async def test_a_notification_names_its_basis_and_offers_one_tap_unsubscribe(red
 
     [message] = channel.to(cid)
     assert message.text.startswith(campaign.text)
-    assert ("потому что 10.03.2025 дали согласие: сообщения о мерах поддержки и услугах по теме «налоги»"
-            in message.text)
+    assert "потому что 10.03.2025 дали согласие: сообщения о мерах поддержки и услугах по теме «налоги»" in message.text
     assert message.buttons[0].title == "Отписаться"
     assert message.buttons[0].payload == "flow:consent:r:situation:taxes"
     [log] = [d for d in await deliveries(redis) if d["client_id"] == cid]
@@ -190,8 +222,14 @@ async def test_quiet_hours_hold_proactive_messages_but_not_transactional_ones(re
     clock.t = at(12, 23, 30)
     campaign = await a_campaign(redis)
     await launch_campaign(redis, campaign.id, clock=clock)
-    await notify(SimpleNamespace(redis=redis), cid, "transactional", "Оплата госпошлины прошла успешно.",
-                 basis="вы оплатили госпошлину через помощника", key="pay:1")
+    await notify(
+        SimpleNamespace(redis=redis),
+        cid,
+        "transactional",
+        "Оплата госпошлины прошла успешно.",
+        basis="вы оплатили госпошлину через помощника",
+        key="pay:1",
+    )
     await sender.drain()
     [paid] = channel.to(cid)
     assert "Оплата госпошлины прошла" in paid.text and "служебное уведомление" in paid.text
@@ -273,8 +311,13 @@ async def test_campaigns_target_segments_and_individual_services(redis, sender, 
     sme = await a_client(redis, "situation:*", segment="sme")
     subscribed = await a_client(redis, "service:grant-2025")
     campaign = await a_campaign(redis, life_situation=None, segments=["ip"])
-    service = await a_campaign(redis, life_situation=None, service="grant-2025", category="trigger",
-                               text="Ваша заявка на грант рассмотрена: результат в личном кабинете.")
+    service = await a_campaign(
+        redis,
+        life_situation=None,
+        service="grant-2025",
+        category="trigger",
+        text="Ваша заявка на грант рассмотрена: результат в личном кабинете.",
+    )
     assert service.scope == "service:grant-2025"
     for c in (campaign, service):
         await launch_campaign(redis, c.id, clock=sender.clock)
@@ -287,17 +330,27 @@ async def test_campaigns_target_segments_and_individual_services(redis, sender, 
 
 def test_campaign_definitions_are_validated():
     with pytest.raises(ValueError, match="not campaigns"):
-        Campaign.model_validate({"id": "x", "title": "Оплата", "category": "transactional",
-                                 "text": "Платёж прошёл успешно."})
+        Campaign.model_validate(
+            {"id": "x", "title": "Оплата", "category": "transactional", "text": "Платёж прошёл успешно."}
+        )
     with pytest.raises(ValueError, match="unknown life situation"):
-        Campaign.model_validate({"id": "x", "title": "Налоги", "category": "content",
-                                 "text": "Новые ставки налога.", "life_situation": "weather"})
+        Campaign.model_validate(
+            {
+                "id": "x",
+                "title": "Налоги",
+                "category": "content",
+                "text": "Новые ставки налога.",
+                "life_situation": "weather",
+            }
+        )
 
 
 async def test_a_broken_item_does_not_block_the_queue(redis, sender, channel, clock):
     cid = await a_client(redis, "situation:taxes")
-    await redis.hset(consent_keys.notification("broken"), mapping={"client_id": cid, "category": "nonsense",
-                                                           "text": "x", "status": "queued", "attempts": "0"})
+    await redis.hset(
+        consent_keys.notification("broken"),
+        mapping={"client_id": cid, "category": "nonsense", "text": "x", "status": "queued", "attempts": "0"},
+    )
     await redis.xadd(consent_keys.notify_queue(), {"nid": "broken"})
     campaign = await a_campaign(redis)
     await launch_campaign(redis, campaign.id, clock=clock)

@@ -12,9 +12,13 @@ from pathlib import Path
 
 from bot.settings import ROOT
 
-DATA_DIRS = ["handoff/templates", "handoff/static", "voice/static", "knowledge_base/topics"]
-DATA_FILES = ["handoff/schedule.yaml", "bot/payments/fees.yaml", "bot/consent/consent_texts.yaml",
-              "bot/core/calibration.yaml"]
+DATA_DIRS = ["handoff/templates", "handoff/static", "bot/consent/templates", "voice/static", "knowledge_base/topics"]
+DATA_FILES = [
+    "handoff/schedule.yaml",
+    "bot/payments/fees.yaml",
+    "bot/consent/consent_texts.yaml",
+    "bot/core/calibration.yaml",
+]
 
 
 def _packages(patterns: list[str]) -> set[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest_asyncio
@@ -15,14 +15,25 @@ import uvicorn
 
 from bot import modules
 from bot.app import create_app
+from bot.core.messages import Reply
 from bot.flows.base import EffectContext
 from bot.payments import effects
-from bot.payments.flow import (CardPageIssued, CheckPayment, CreateOrder, OrderChecked, OrderCreated, ProviderDown,
-                               QrIssued, StartPayment)
+from bot.payments.flow import (
+    CardPageIssued,
+    CheckPayment,
+    CreateOrder,
+    OrderChecked,
+    OrderCreated,
+    ProviderDown,
+    QrIssued,
+    StartPayment,
+)
 from bot.payments.reconcile import reconcile_once
 from bot.payments.status import PaymentMethod, PaymentStatus
 from bot.payments.web import WEBHOOK_PATH
 from bot.runtime import Runtime
+from handoff import keys as handoff_keys
+from handoff.keys import outbox
 from tests.chat import Chat
 
 try:
@@ -50,8 +61,9 @@ class Pay:
         return [text for cid, text in self.announced if cid == conversation_id]
 
     async def order_with_card_payment(self, key: str):
-        order = await self.svc.create_order("ip_registration", client_id=f"c-{key}", conversation_id=f"conv-{key}",
-                                            channel="api", idempotency_key=key)
+        order = await self.svc.create_order(
+            "ip_registration", client_id=f"c-{key}", conversation_id=f"conv-{key}", channel="api", idempotency_key=key
+        )
         order, started = await self.svc.start(order.id, PaymentMethod.card)
         return order, started.provider_payment_id
 
@@ -67,16 +79,23 @@ async def _until(predicate, timeout: float = 10.0):
 async def pay(settings, redis_server, rasa_url, retriever):
     standin = await YooKassaStandIn().start()
     port = free_port()
-    conf = settings.model_copy(update={
-        "yookassa_api_url": standin.base_url, "yookassa_shop_id": standin.shop_id,
-        "yookassa_secret_key": standin.secret_key, "payments_public_base_url": f"http://127.0.0.1:{port}"})
+    conf = settings.model_copy(
+        update={
+            "yookassa_api_url": standin.base_url,
+            "yookassa_shop_id": standin.shop_id,
+            "yookassa_secret_key": standin.secret_key,
+            "payments_public_base_url": f"http://127.0.0.1:{port}",
+        }
+    )
     runtime = await Runtime.create(conf, redis_server.url, rasa_url, retriever)
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     task = asyncio.create_task(server.serve())
     standin.notify_url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"X-Api-Key": API_KEY},
-                                 timeout=30) as http:
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", headers={"X-Api-Key": API_KEY}, timeout=30
+    ) as http:
         await _until(lambda: asyncio.sleep(0, result=server.started))
         yield Pay(runtime, standin, http)
     server.should_exit = True
@@ -88,16 +107,26 @@ async def pay(settings, redis_server, rasa_url, retriever):
 
 # ------------------------------------------------------------ idempotency
 async def test_concurrent_duplicate_creation_makes_one_order(pay):
-    orders = await asyncio.gather(*(pay.svc.create_order(
-        "ooo_registration", client_id="dup-client", conversation_id="dup", channel="api",
-        idempotency_key="dup:1") for _ in range(10)))
+    orders = await asyncio.gather(
+        *(
+            pay.svc.create_order(
+                "ooo_registration",
+                client_id="dup-client",
+                conversation_id="dup",
+                channel="api",
+                idempotency_key="dup:1",
+            )
+            for _ in range(10)
+        )
+    )
     assert len({o.id for o in orders}) == 1 and len({o.uin for o in orders}) == 1
     assert [o.id for o in await pay.svc.orders.for_client("dup-client")] == [orders[0].id]
 
 
 async def test_concurrent_card_starts_make_one_gateway_payment(pay):
-    order = await pay.svc.create_order("ip_registration", client_id="c-conc", conversation_id="conv-conc",
-                                       channel="api", idempotency_key="conc:1")
+    order = await pay.svc.create_order(
+        "ip_registration", client_id="c-conc", conversation_id="conv-conc", channel="api", idempotency_key="conc:1"
+    )
     before = pay.standin.creations()
     results = await asyncio.gather(*(pay.svc.start(order.id, PaymentMethod.card) for _ in range(5)))
     assert len({started.provider_payment_id for _, started in results}) == 1
@@ -109,8 +138,9 @@ async def test_concurrent_card_starts_make_one_gateway_payment(pay):
 
 
 async def test_a_lost_gateway_response_is_retried_without_a_second_payment(pay):
-    order = await pay.svc.create_order("ip_registration", client_id="c-lost", conversation_id="conv-lost",
-                                       channel="api", idempotency_key="lost:1")
+    order = await pay.svc.create_order(
+        "ip_registration", client_id="c-lost", conversation_id="conv-lost", channel="api", idempotency_key="lost:1"
+    )
     before = pay.standin.creations()
     pay.standin.fail_next_create_responses = 1  # the gateway created it, but we got a 500
     _, started = await pay.svc.start(order.id, PaymentMethod.card)
@@ -123,8 +153,14 @@ async def test_a_lost_gateway_response_is_retried_without_a_second_payment(pay):
 async def test_the_flows_effects_report_what_happened_to_the_order(pay):
     """What the handlers tell the flow (tests/test_payments_units.py words it)."""
     handle = effects.handlers(pay.svc)
-    ctx = EffectContext(conversation_id="conv-fx", client_id="c-fx", channel="api", profile={},
-                        now=datetime.now(timezone.utc), defer=lambda job: None)
+    ctx = EffectContext(
+        conversation_id="conv-fx",
+        client_id="c-fx",
+        channel="api",
+        profile={},
+        now=datetime.now(UTC),
+        defer=lambda job: None,
+    )
     created = await handle[CreateOrder](CreateOrder(fee="ip_registration", key="fx:1"), ctx)
     assert isinstance(created, OrderCreated)
     assert await handle[CreateOrder](CreateOrder(fee="ip_registration", key="fx:1"), ctx) == created  # same order
@@ -136,8 +172,9 @@ async def test_the_flows_effects_report_what_happened_to_the_order(pay):
     assert qr.image_url.endswith(f"/payments/qr/{order.id}.png")
 
     pay.standin.fail_next_create_responses = 3  # the gateway does not answer, whatever the retries
-    assert await handle[StartPayment](StartPayment(order=order.id, method=PaymentMethod.card), ctx) \
-        == ProviderDown(PaymentMethod.card)
+    assert await handle[StartPayment](StartPayment(order=order.id, method=PaymentMethod.card), ctx) == ProviderDown(
+        PaymentMethod.card
+    )
     card = await handle[StartPayment](StartPayment(order=order.id, method=PaymentMethod.card), ctx)
     assert isinstance(card, CardPageIssued) and "/checkout/" in card.url and card.amount == "1\u00a0200\u00a0₽"
 
@@ -169,8 +206,9 @@ async def test_webhook_replay_duplicate_and_out_of_order(pay):
     assert (await pay.standin.deliver(succeeded)).json()["status"] == "duplicate"
     # Late, out-of-order notifications about an older state are ignored.
     assert (await pay.standin.deliver(stale)).status_code == 200
-    canceled_claim = pay.standin.notification("payment.canceled", {**pay.standin.snapshot(payment_id),
-                                                                   "status": "canceled"})
+    canceled_claim = pay.standin.notification(
+        "payment.canceled", {**pay.standin.snapshot(payment_id), "status": "canceled"}
+    )
     assert (await pay.standin.deliver(canceled_claim)).status_code == 200
 
     order = await pay.svc.orders.get(order.id)
@@ -254,6 +292,45 @@ async def test_client_pays_by_card_after_the_registration_faq(pay):
     assert chat.last["state"]["flow"] is None
 
 
+async def test_a_card_payment_the_webhook_confirms_is_followed_by_a_rating(pay):
+    """The client pays on the gateway's page and never presses «Проверить оплату»: the
+    webhook's confirmation ends the payment and asks for the rating, in the same conversation."""
+    rates = pay.runtime.handoff
+    saved, rates.rating_sample_rate = rates.rating_sample_rate, 1.0  # the suite's default is never
+    try:
+        chat = Chat(pay.http, client_id=f"rated-payer-{time.time_ns()}")
+        await chat.say("оплатить госпошлину")
+        await chat.press("flow:pay:f:ip_registration")
+        await chat.press_title("Всё верно")
+        await chat.press("flow:pay:m:card")
+        cid = f"api:{_key_id()}:{chat.cid}"
+        engine = pay.runtime.engine
+        order = await pay.svc.orders.get((await engine.conversations.load(cid)).flow_state["order"])
+        payment_id = order.attempt(PaymentMethod.card).provider_payment_id
+        succeeded = pay.standin.notification("payment.succeeded", pay.standin.succeed(payment_id))
+        await pay.standin.deliver(succeeded)
+
+        assert len(pay.told(cid)) == 1  # the notice that the payment arrived, once
+        sent = [Reply.model_validate_json(f["reply"]) for _, f in await pay.runtime.redis.xrange(outbox(cid))]
+        asked = sent[-1]
+        assert "оцените оплату" in asked.text
+        assert "flow:rating:s4" in [b.payload for b in asked.buttons]
+        state = await engine.conversations.load(cid)
+        assert state.flow == "rating" and not state.suspended  # the payment is over, the rating waits
+        assert "оцените оплату" in (await engine.conversations.history(cid, limit=1))[-1]["text"]
+
+        await pay.standin.deliver(succeeded)  # a replayed webhook tells and asks nothing again
+        assert len(pay.told(cid)) == 1 and len(await pay.runtime.redis.xrange(outbox(cid))) == len(sent)
+
+        await chat.say("скорее удовлетворён")
+        await chat.press("flow:rating:e4")
+        await chat.press("flow:rating:skip")
+        [(_, rating)] = await pay.runtime.redis.xrevrange(handoff_keys.handoff_ratings(), count=1)
+        assert (rating["satisfaction"], rating["ease"], rating["context"]) == ("3", "4", "pay")
+    finally:
+        rates.rating_sample_rate = saved
+
+
 async def test_client_gets_a_qr_code_with_the_same_requisites_as_text(pay):
     chat = Chat(pay.http)
     await chat.say("оплатить госпошлину")
@@ -317,8 +394,9 @@ def _key_id() -> str:
 async def test_telegram_pre_checkout_and_successful_payment(pay):
     from bot.payments import telegram_payments as tp
 
-    order = await pay.svc.create_order("egrul_extract", client_id="tg:7", conversation_id="tg:7",
-                                       channel="telegram", idempotency_key="tg:7:1")
+    order = await pay.svc.create_order(
+        "egrul_extract", client_id="tg:7", conversation_id="tg:7", channel="telegram", idempotency_key="tg:7:1"
+    )
     invoice = tp.invoice(order, "TEST:provider")
     assert invoice["currency"] == "RUB" and invoice["prices"][0].amount == order.amount_kopecks == 20000
     assert invoice["payload"] == f"pay:{order.id}" and len(invoice["payload"].encode()) <= 128
@@ -330,8 +408,9 @@ async def test_telegram_pre_checkout_and_successful_payment(pay):
     ok, error = await tp.pre_checkout(pay.svc, "pay:unknown", "RUB", 20000)
     assert not ok and error
 
-    paid = await asyncio.gather(*(tp.successful_payment(pay.svc, invoice["payload"], "RUB", 20000, "tg-charge-1")
-                                  for _ in range(3)))  # replayed updates
+    paid = await asyncio.gather(
+        *(tp.successful_payment(pay.svc, invoice["payload"], "RUB", 20000, "tg-charge-1") for _ in range(3))
+    )  # replayed updates
     assert all(o.status is PaymentStatus.paid and o.payment_id == "tg-charge-1" for o in paid)
     assert pay.told("tg:7") == []  # the client is in the chat: the channel confirms in the turn
     ok, error = await tp.pre_checkout(pay.svc, invoice["payload"], "RUB", 20000)
@@ -339,12 +418,13 @@ async def test_telegram_pre_checkout_and_successful_payment(pay):
 
 
 async def test_telegram_payments_plug_into_the_telegram_channel(settings, redis_server, rasa_url, retriever):
-    conf = settings.model_copy(update={"telegram_bot_token": "123456:ABC-def",
-                                       "telegram_payments_provider_token": "TEST:provider"})
+    conf = settings.model_copy(
+        update={"telegram_bot_token": "123456:ABC-def", "telegram_payments_provider_token": "TEST:provider"}
+    )
     runtime = await Runtime.create(conf, redis_server.url, rasa_url, retriever)
     try:
         svc = runtime.payments
-        assert [m.value for m in svc.methods("telegram")][0] == "telegram"
+        assert next(m.value for m in svc.methods("telegram")) == "telegram"
         assert "telegram" not in [m.value for m in svc.methods("api")]
         assert svc.invoice_sender is not None
         ahead = runtime.telegram.dp.sub_routers[0]  # ahead of the channel's catch-all

@@ -52,13 +52,20 @@ async def shop(emulator_ready, settings, redis_server, rasa_url, retriever):
     proxy = await BotApiProxy(emulator.url).start(free_port())
     standin = await YooKassaStandIn().start()
     port = free_port()
-    conf = settings.model_copy(update={
-        "telegram_bot_token": TOKEN, "telegram_api_base": proxy.url,
-        "yookassa_api_url": standin.base_url, "yookassa_shop_id": standin.shop_id,
-        "yookassa_secret_key": standin.secret_key, "payments_public_base_url": f"http://127.0.0.1:{port}"})
+    conf = settings.model_copy(
+        update={
+            "telegram_bot_token": TOKEN,
+            "telegram_api_base": proxy.url,
+            "yookassa_api_url": standin.base_url,
+            "yookassa_shop_id": standin.shop_id,
+            "yookassa_secret_key": standin.secret_key,
+            "payments_public_base_url": f"http://127.0.0.1:{port}",
+        }
+    )
     runtime = await Runtime.create(conf, redis_server.url, rasa_url, retriever)
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     jobs = [asyncio.create_task(server.serve()), *(asyncio.create_task(j) for j in telegram.background(runtime))]
     standin.notify_url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
     await _until(lambda: asyncio.sleep(0, result=server.started), "uvicorn to start")
@@ -96,8 +103,9 @@ async def _press(user: TgUser, payload: str) -> None:
 
 async def _choose_fee_and_confirm(user: TgUser) -> None:
     await user.say("хочу оплатить госпошлину")
-    got = await user.expect(lambda ms: any(b["callback_data"].startswith("flow:pay:f:")
-                                           for m in ms for b in buttons_of(m)))
+    got = await user.expect(
+        lambda ms: any(b["callback_data"].startswith("flow:pay:f:") for m in ms for b in buttons_of(m))
+    )
     assert "flow:pay:f:ooo_registration" in [b["callback_data"] for b in buttons_of(got[-1])]
     await _press(user, "flow:pay:f:ooo_registration")
     got = await user.expect(lambda ms: "Основание" in _text(ms))

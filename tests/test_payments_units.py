@@ -4,7 +4,7 @@ catalogue, the status machine and the payment flow's steps."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,8 +12,20 @@ from bot.core.messages import ReplyKind
 from bot.flows.base import FlowContext, FlowEvent
 from bot.payments import qr, receipts, texts, uin
 from bot.payments.catalogue import CatalogueError, format_rubles, load_catalogue
-from bot.payments.flow import (CardPageIssued, CheckPayment, CreateOrder, InvoiceNotDelivered, InvoiceSent,
-                               OrderChecked, OrderCreated, PayFlow, PayState, ProviderDown, QrIssued, StartPayment)
+from bot.payments.flow import (
+    CardPageIssued,
+    CheckPayment,
+    CreateOrder,
+    InvoiceNotDelivered,
+    InvoiceSent,
+    OrderChecked,
+    OrderCreated,
+    PayFlow,
+    PayState,
+    ProviderDown,
+    QrIssued,
+    StartPayment,
+)
 from bot.payments.receipts import OrderFacts
 from bot.payments.status import TRANSITIONS, InvalidTransition, PaymentMethod, PaymentStatus, transition
 from bot.settings import ROOT
@@ -22,14 +34,17 @@ CATALOGUE = ROOT / "bot" / "payments" / "fees.yaml"
 
 
 # ------------------------------------------------------------------- УИН
-@pytest.mark.parametrize("body, digit", [
-    # weights 1..10,1..9 over 19 digits; only the last digit is 1 → weight 9 → 9
-    ("0000000000000000001", 9),
-    # last digit 6 → 6·9 = 54 ≡ 10 (mod 11) → second pass, weight (18+2)%10+1 = 1 → 6
-    ("0000000000000000006", 6),
-    # first pass 10, second pass 10 → 0
-    ("1881017700000000041", 0),
-])
+@pytest.mark.parametrize(
+    "body, digit",
+    [
+        # weights 1..10,1..9 over 19 digits; only the last digit is 1 → weight 9 → 9
+        ("0000000000000000001", 9),
+        # last digit 6 → 6·9 = 54 ≡ 10 (mod 11) → second pass, weight (18+2)%10+1 = 1 → 6
+        ("0000000000000000006", 6),
+        # first pass 10, second pass 10 → 0
+        ("1881017700000000041", 0),
+    ],
+)
 def test_check_digit_follows_the_treasury_rule(body, digit):
     assert uin.check_digit(body) == digit
 
@@ -91,8 +106,9 @@ def test_catalogue_errors_name_the_file_the_fee_and_the_field(tmp_path):
 # ---------------------------------------------------------------------- QR
 def _details(purpose: str | None = None):
     fee = load_catalogue(CATALOGUE).get("ip_registration")
-    return qr.PaymentDetails(payee=fee.payee, amount_kopecks=fee.amount_kopecks,
-                             purpose=purpose or fee.purpose, uin=uin.make("18810177", 42))
+    return qr.PaymentDetails(
+        payee=fee.payee, amount_kopecks=fee.amount_kopecks, purpose=purpose or fee.purpose, uin=uin.make("18810177", 42)
+    )
 
 
 def test_qr_payload_has_the_standard_header_and_field_order():
@@ -100,8 +116,20 @@ def test_qr_payload_has_the_standard_header_and_field_order():
     assert data.startswith(b"ST00011|")  # ST0001 + '1' = windows-1251
     text = data.decode("cp1251")
     keys = [part.split("=", 1)[0] for part in text.split("|")[1:]]
-    assert keys == ["Name", "PersonalAcc", "BankName", "BIC", "CorrespAcc", "PayeeINN", "KPP", "CBC",
-                    "OKTMO", "Sum", "Purpose", "UIN"]
+    assert keys == [
+        "Name",
+        "PersonalAcc",
+        "BankName",
+        "BIC",
+        "CorrespAcc",
+        "PayeeINN",
+        "KPP",
+        "CBC",
+        "OKTMO",
+        "Sum",
+        "Purpose",
+        "UIN",
+    ]
     values = dict(part.split("=", 1) for part in text.split("|")[1:])
     assert values["Sum"] == "120000"  # kopecks
     assert values["UIN"] == uin.make("18810177", 42)
@@ -137,8 +165,12 @@ def test_qr_png_is_an_image_and_the_text_carries_the_same_requisites():
 # ---------------------------------------------------------- status machine
 S = PaymentStatus
 ALLOWED = {
-    (S.created, S.pending), (S.created, S.paid), (S.created, S.expired),
-    (S.pending, S.paid), (S.pending, S.failed), (S.pending, S.expired),
+    (S.created, S.pending),
+    (S.created, S.paid),
+    (S.created, S.expired),
+    (S.pending, S.paid),
+    (S.pending, S.failed),
+    (S.pending, S.expired),
     (S.expired, S.paid),  # a late payment is still recorded: never lost
     (S.paid, S.refunded),
 }
@@ -177,8 +209,13 @@ FLOW = PayFlow(CAT, _methods)
 
 
 def _ctx(channel: str = "api", seconds: int = 0) -> FlowContext:
-    return FlowContext(conversation_id="c1", client_id="k1", channel=channel, profile={},
-                       now=datetime.fromtimestamp(RUN / 1000 + seconds, timezone.utc))
+    return FlowContext(
+        conversation_id="c1",
+        client_id="k1",
+        channel=channel,
+        profile={},
+        now=datetime.fromtimestamp(RUN / 1000 + seconds, UTC),
+    )
 
 
 def st(step: str, **fields) -> PayState:
@@ -186,9 +223,16 @@ def st(step: str, **fields) -> PayState:
 
 
 def facts(status: PaymentStatus) -> OrderFacts:
-    return OrderFacts(id="o1", status=status, name="Госпошлина за регистрацию ООО", amount="10\u00a0000\u00a0₽",
-                      purpose="Госпошлина за государственную регистрацию ЮЛ", uin="18810177000000000410",
-                      date="01.02.2027 10:00", payment_id="pay-77")
+    return OrderFacts(
+        id="o1",
+        status=status,
+        name="Госпошлина за регистрацию ООО",
+        amount="10\u00a0000\u00a0₽",
+        purpose="Госпошлина за государственную регистрацию ЮЛ",
+        uin="18810177000000000410",
+        date="01.02.2027 10:00",
+        payment_id="pay-77",
+    )
 
 
 def _payloads(step) -> list[str]:
@@ -201,44 +245,88 @@ OOO = "ooo_registration"
 PASS = "passthrough"
 
 
-@pytest.mark.parametrize("state, event, after, effects, says", [
-    # choosing the fee
-    (st("choose"), FlowEvent(payload=f"f:{OOO}"), st("confirm", fee=OOO), (), "Основание"),
-    (st("choose"), FlowEvent(payload="other"), st("choose"), (), texts.CHOOSE_FEE),
-    (st("choose"), FlowEvent(payload="f:no_such_fee"), st("choose"), (), texts.NOT_UNDERSTOOD_FEE),
-    (st("choose"), FlowEvent(text="за ооо", intent="pay_fee"), st("confirm", fee=OOO), (), "Основание"),
-    (st("choose"), FlowEvent(text="какие налоги платит самозанятый", intent="faq"), st("choose"), (), PASS),
-    (st("propose", fee=OOO), FlowEvent(text="да", intent="affirm"), st("confirm", fee=OOO), (), "Основание"),
-    (st("propose", fee=OOO), FlowEvent(text="нет", intent="deny"), st("choose"), (), texts.CHOOSE_FEE),
-    # confirming it: the order is an effect, its key unique per run and attempt
-    (st("confirm", fee=OOO), FlowEvent(payload="ok"), st("method", fee=OOO, attempt=1),
-     (CreateOrder(fee=OOO, key=f"c1:{RUN}:1"),), None),
-    (st("confirm", fee=OOO, attempt=1, order="old"), FlowEvent(text="да", intent="affirm"),
-     st("method", fee=OOO, attempt=2), (CreateOrder(fee=OOO, key=f"c1:{RUN}:2"),), None),
-    (st("confirm", fee=OOO), FlowEvent(text="нет", intent="deny"), st("choose"), (), texts.CHOOSE_FEE),
-    (st("confirm", fee=OOO), FlowEvent(payload="m:qr"), st("confirm", fee=OOO), (), texts.NOT_UNDERSTOOD_STEP),
-    (st("confirm", fee=OOO), FlowEvent(text="а сколько ждать", intent="faq"), st("confirm", fee=OOO), (), PASS),
-    (st("confirm"), FlowEvent(payload="ok"), st("choose"), (), texts.CHOOSE_FEE),  # no fee: choose again
-    # paying: a way chosen (pressed or typed), a check, back to the ways
-    (st("method", fee=OOO, order="o1"), FlowEvent(payload="m:card"), st("await", fee=OOO, order="o1"),
-     (StartPayment(order="o1", method=M.card),), None),
-    (st("method", fee=OOO, order="o1"), FlowEvent(text="оплачу картой", intent="pay_fee"),
-     st("await", fee=OOO, order="o1"), (StartPayment(order="o1", method=M.card),), None),
-    (st("await", fee=OOO, order="o1"), FlowEvent(payload="m:qr"), st("await", fee=OOO, order="o1"),
-     (StartPayment(order="o1", method=M.qr),), None),
-    (st("method", order="o1"), FlowEvent(payload="m:telegram"), st("method", order="o1"), (),
-     texts.NOT_UNDERSTOOD_STEP),  # not offered outside Telegram
-    (st("await", order="o1"), FlowEvent(payload="check"), st("await", order="o1"), (CheckPayment(order="o1"),), None),
-    (st("await", order="o1"), FlowEvent(text="прошла оплата?", intent="payment_status"), st("await", order="o1"),
-     (CheckPayment(order="o1"),), None),
-    (st("await", order="o1"), FlowEvent(payload="methods"), st("method", order="o1"), (), texts.CHOOSE_METHOD),
-    (st("await", order="o1"), FlowEvent(payload="zzz"), st("await", order="o1"), (), texts.NOT_UNDERSTOOD_STEP),
-    (st("await", order="o1"), FlowEvent(text="как открыть ип", intent="faq"), st("await", order="o1"), (), PASS),
-    (st("method"), FlowEvent(payload="m:qr"), st("method"), (), texts.NOT_UNDERSTOOD_STEP),  # no order to pay
-    # cancelling, at any step
-    (st("confirm", fee=OOO), FlowEvent(payload="x"), None, (), texts.CANCELLED),
-    (st("await", order="o1"), FlowEvent(text="не надо, передумал"), None, (), texts.CANCELLED),
-])
+@pytest.mark.parametrize(
+    "state, event, after, effects, says",
+    [
+        # choosing the fee
+        (st("choose"), FlowEvent(payload=f"f:{OOO}"), st("confirm", fee=OOO), (), "Основание"),
+        (st("choose"), FlowEvent(payload="other"), st("choose"), (), texts.CHOOSE_FEE),
+        (st("choose"), FlowEvent(payload="f:no_such_fee"), st("choose"), (), texts.NOT_UNDERSTOOD_FEE),
+        (st("choose"), FlowEvent(text="за ооо", intent="pay_fee"), st("confirm", fee=OOO), (), "Основание"),
+        (st("choose"), FlowEvent(text="какие налоги платит самозанятый", intent="faq"), st("choose"), (), PASS),
+        (st("propose", fee=OOO), FlowEvent(text="да", intent="affirm"), st("confirm", fee=OOO), (), "Основание"),
+        (st("propose", fee=OOO), FlowEvent(text="нет", intent="deny"), st("choose"), (), texts.CHOOSE_FEE),
+        # confirming it: the order is an effect, its key unique per run and attempt
+        (
+            st("confirm", fee=OOO),
+            FlowEvent(payload="ok"),
+            st("method", fee=OOO, attempt=1),
+            (CreateOrder(fee=OOO, key=f"c1:{RUN}:1"),),
+            None,
+        ),
+        (
+            st("confirm", fee=OOO, attempt=1, order="old"),
+            FlowEvent(text="да", intent="affirm"),
+            st("method", fee=OOO, attempt=2),
+            (CreateOrder(fee=OOO, key=f"c1:{RUN}:2"),),
+            None,
+        ),
+        (st("confirm", fee=OOO), FlowEvent(text="нет", intent="deny"), st("choose"), (), texts.CHOOSE_FEE),
+        (st("confirm", fee=OOO), FlowEvent(payload="m:qr"), st("confirm", fee=OOO), (), texts.NOT_UNDERSTOOD_STEP),
+        (st("confirm", fee=OOO), FlowEvent(text="а сколько ждать", intent="faq"), st("confirm", fee=OOO), (), PASS),
+        (st("confirm"), FlowEvent(payload="ok"), st("choose"), (), texts.CHOOSE_FEE),  # no fee: choose again
+        # paying: a way chosen (pressed or typed), a check, back to the ways
+        (
+            st("method", fee=OOO, order="o1"),
+            FlowEvent(payload="m:card"),
+            st("await", fee=OOO, order="o1"),
+            (StartPayment(order="o1", method=M.card),),
+            None,
+        ),
+        (
+            st("method", fee=OOO, order="o1"),
+            FlowEvent(text="оплачу картой", intent="pay_fee"),
+            st("await", fee=OOO, order="o1"),
+            (StartPayment(order="o1", method=M.card),),
+            None,
+        ),
+        (
+            st("await", fee=OOO, order="o1"),
+            FlowEvent(payload="m:qr"),
+            st("await", fee=OOO, order="o1"),
+            (StartPayment(order="o1", method=M.qr),),
+            None,
+        ),
+        (
+            st("method", order="o1"),
+            FlowEvent(payload="m:telegram"),
+            st("method", order="o1"),
+            (),
+            texts.NOT_UNDERSTOOD_STEP,
+        ),  # not offered outside Telegram
+        (
+            st("await", order="o1"),
+            FlowEvent(payload="check"),
+            st("await", order="o1"),
+            (CheckPayment(order="o1"),),
+            None,
+        ),
+        (
+            st("await", order="o1"),
+            FlowEvent(text="прошла оплата?", intent="payment_status"),
+            st("await", order="o1"),
+            (CheckPayment(order="o1"),),
+            None,
+        ),
+        (st("await", order="o1"), FlowEvent(payload="methods"), st("method", order="o1"), (), texts.CHOOSE_METHOD),
+        (st("await", order="o1"), FlowEvent(payload="zzz"), st("await", order="o1"), (), texts.NOT_UNDERSTOOD_STEP),
+        (st("await", order="o1"), FlowEvent(text="как открыть ип", intent="faq"), st("await", order="o1"), (), PASS),
+        (st("method"), FlowEvent(payload="m:qr"), st("method"), (), texts.NOT_UNDERSTOOD_STEP),  # no order to pay
+        # cancelling, at any step
+        (st("confirm", fee=OOO), FlowEvent(payload="x"), None, (), texts.CANCELLED),
+        (st("await", order="o1"), FlowEvent(text="не надо, передумал"), None, (), texts.CANCELLED),
+    ],
+)
 def test_pay_flow_steps(state, event, after, effects, says):
     step = FLOW.step(state, event, _ctx())
     assert step.state == after and step.effects == effects
@@ -253,26 +341,59 @@ def test_pay_flow_steps(state, event, after, effects, says):
 QR = QrIssued(uin="18810177000000000410", requisites="КБК 18210807010018000110", image_url="http://h/qr.png")
 
 
-@pytest.mark.parametrize("state, outcome, after, says, buttons", [
-    (st("method", fee=OOO, attempt=1), OrderCreated(order="o1"), st("method", fee=OOO, attempt=1, order="o1"),
-     [texts.CHOOSE_METHOD], [*METHODS, "flow:pay:x"]),
-    (st("await", order="o1"), QR, st("await", order="o1"),
-     ["Отсканируйте QR-код", "УИН 18810177000000000410"], AWAIT),
-    (st("await", order="o1"), CardPageIssued(amount="1\u00a0200\u00a0₽", url="https://pay.example/checkout/1"),
-     st("await", order="o1"), ["https://pay.example/checkout/1"], AWAIT),
-    (st("await", order="o1"), InvoiceSent(amount="200\u00a0₽"), st("await", order="o1"), ["Отправил счёт"], AWAIT),
-    (st("await", order="o1"), InvoiceNotDelivered(), st("method", order="o1"), [texts.TELEGRAM_UNAVAILABLE],
-     METHODS),
-    (st("await", order="o1"), ProviderDown(M.card), st("method", order="o1"), [texts.METHOD_UNAVAILABLE], METHODS),
-    (st("await", order="o1"), OrderChecked(facts(PaymentStatus.pending)), st("await", order="o1"),
-     ["пока не поступила"], AWAIT),
-    (st("await", order="o1"), OrderChecked(facts(PaymentStatus.created)), st("await", order="o1"),
-     ["пока не поступила"], AWAIT),
-    (st("await", order="o1"), OrderChecked(facts(PaymentStatus.paid)), None, ["Оплата получена", "pay-77"], []),
-    (st("await", order="o1"), OrderChecked(facts(PaymentStatus.failed)), None, ["не прошёл"], []),
-    (st("await", order="o1"), OrderChecked(facts(PaymentStatus.expired)), None, ["истёк"], []),
-    (st("await", order="o1"), OrderChecked(facts(PaymentStatus.refunded)), None, ["возвращён"], []),
-])
+@pytest.mark.parametrize(
+    "state, outcome, after, says, buttons",
+    [
+        (
+            st("method", fee=OOO, attempt=1),
+            OrderCreated(order="o1"),
+            st("method", fee=OOO, attempt=1, order="o1"),
+            [texts.CHOOSE_METHOD],
+            [*METHODS, "flow:pay:x"],
+        ),
+        (
+            st("await", order="o1"),
+            QR,
+            st("await", order="o1"),
+            ["Отсканируйте QR-код", "УИН 18810177000000000410"],
+            AWAIT,
+        ),
+        (
+            st("await", order="o1"),
+            CardPageIssued(amount="1\u00a0200\u00a0₽", url="https://pay.example/checkout/1"),
+            st("await", order="o1"),
+            ["https://pay.example/checkout/1"],
+            AWAIT,
+        ),
+        (st("await", order="o1"), InvoiceSent(amount="200\u00a0₽"), st("await", order="o1"), ["Отправил счёт"], AWAIT),
+        (
+            st("await", order="o1"),
+            InvoiceNotDelivered(),
+            st("method", order="o1"),
+            [texts.TELEGRAM_UNAVAILABLE],
+            METHODS,
+        ),
+        (st("await", order="o1"), ProviderDown(M.card), st("method", order="o1"), [texts.METHOD_UNAVAILABLE], METHODS),
+        (
+            st("await", order="o1"),
+            OrderChecked(facts(PaymentStatus.pending)),
+            st("await", order="o1"),
+            ["пока не поступила"],
+            AWAIT,
+        ),
+        (
+            st("await", order="o1"),
+            OrderChecked(facts(PaymentStatus.created)),
+            st("await", order="o1"),
+            ["пока не поступила"],
+            AWAIT,
+        ),
+        (st("await", order="o1"), OrderChecked(facts(PaymentStatus.paid)), None, ["Оплата получена", "pay-77"], []),
+        (st("await", order="o1"), OrderChecked(facts(PaymentStatus.failed)), None, ["не прошёл"], []),
+        (st("await", order="o1"), OrderChecked(facts(PaymentStatus.expired)), None, ["истёк"], []),
+        (st("await", order="o1"), OrderChecked(facts(PaymentStatus.refunded)), None, ["возвращён"], []),
+    ],
+)
 def test_pay_flow_words_what_its_effects_report(state, outcome, after, says, buttons):
     step = FLOW.step(state, FlowEvent(outcome=outcome), _ctx())
     assert step.state == after and step.effects == () and not step.passthrough
@@ -315,13 +436,16 @@ def test_pay_flow_offers_the_ways_to_pay_of_the_channel():
     assert FLOW.step(created.state, FlowEvent(text="оплачу в телеграме"), _ctx()).passthrough  # not offered in the API
 
 
-@pytest.mark.parametrize("state, says, buttons", [
-    (st("choose"), texts.CHOOSE_FEE, None),
-    (st("propose", fee=OOO), "Похоже, вам нужна", [f"flow:pay:f:{OOO}", "flow:pay:other", "flow:pay:x"]),
-    (st("confirm", fee=OOO), "Основание", ["flow:pay:ok", "flow:pay:other", "flow:pay:x"]),
-    (st("method", fee=OOO, order="o1"), texts.CHOOSE_METHOD, [*METHODS, "flow:pay:x"]),
-    (st("await", fee=OOO, order="o1"), "Вернёмся к оплате «Госпошлина за регистрацию ООО»", AWAIT),
-])
+@pytest.mark.parametrize(
+    "state, says, buttons",
+    [
+        (st("choose"), texts.CHOOSE_FEE, None),
+        (st("propose", fee=OOO), "Похоже, вам нужна", [f"flow:pay:f:{OOO}", "flow:pay:other", "flow:pay:x"]),
+        (st("confirm", fee=OOO), "Основание", ["flow:pay:ok", "flow:pay:other", "flow:pay:x"]),
+        (st("method", fee=OOO, order="o1"), texts.CHOOSE_METHOD, [*METHODS, "flow:pay:x"]),
+        (st("await", fee=OOO, order="o1"), "Вернёмся к оплате «Госпошлина за регистрацию ООО»", AWAIT),
+    ],
+)
 def test_pay_flow_asks_its_question_again_after_a_detour(state, says, buttons):
     step = FLOW.reprompt(state, _ctx())
     assert step.state == state and step.effects == ()
@@ -330,12 +454,15 @@ def test_pay_flow_asks_its_question_again_after_a_detour(state, says, buttons):
         assert _payloads(step) == buttons
 
 
-@pytest.mark.parametrize("told, ends", [
-    ([facts(PaymentStatus.paid)], True),
-    ([replace(facts(PaymentStatus.paid), id="other"), facts(PaymentStatus.expired)], True),
-    ([facts(PaymentStatus.pending)], False),
-    ([replace(facts(PaymentStatus.paid), id="other")], False),  # another order was paid, not this flow's
-])
+@pytest.mark.parametrize(
+    "told, ends",
+    [
+        ([facts(PaymentStatus.paid)], True),
+        ([replace(facts(PaymentStatus.paid), id="other"), facts(PaymentStatus.expired)], True),
+        ([facts(PaymentStatus.pending)], False),
+        ([replace(facts(PaymentStatus.paid), id="other")], False),  # another order was paid, not this flow's
+    ],
+)
 def test_the_flow_ends_when_the_client_was_told_its_order_is_settled(told, ends):
     state = st("await", fee=OOO, order="o1")
     step = FLOW.status_told(state, told)

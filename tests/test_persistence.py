@@ -11,7 +11,7 @@ async def test_conversation_survives_a_redis_restart(tmp_path, settings, rasa_ur
     runtime = await Runtime.create(settings, server.url, rasa_url, retriever)
     from bot.core.messages import Incoming
 
-    msg = dict(conversation_id="persist", channel="api", client_id="persist-client")
+    msg = {"conversation_id": "persist", "channel": "api", "client_id": "persist-client"}
     first = await runtime.engine.handle(Incoming(**msg, text="как закрыть ип"))
     assert first.replies[0].faq_id == "close_ip"
     await runtime.engine.profiles.set("persist-client", segment="ip")
@@ -37,8 +37,9 @@ async def test_answers_continue_from_the_knowledge_base_when_nlu_is_down(setting
 
     runtime = await Runtime.create(settings, redis_server.url, "http://127.0.0.1:9", retriever)
     try:
-        result = await runtime.engine.handle(Incoming(conversation_id="nlu-down", channel="api",
-                                                      client_id="x", text="как зарегистрировать ооо"))
+        result = await runtime.engine.handle(
+            Incoming(conversation_id="nlu-down", channel="api", client_id="x", text="как зарегистрировать ооо")
+        )
         assert result.understanding.faq_id == "register_ooo"
         assert result.replies[0].kind.value in ("answer", "clarify")
     finally:

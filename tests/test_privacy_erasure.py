@@ -10,15 +10,18 @@ import argparse
 import httpx
 
 from bot.app import create_app
+from bot.applications import keys as app_keys
 from bot.applications.service import change_status
 from bot.consent.ledger import Ledger, record_personal_data_consent
 from bot.consent.model import Action
 from bot.consent.notifications import Sender
 from bot.core.messages import Incoming
-from bot.privacy.__main__ import run as privacy_command
-from bot.applications import keys as app_keys
-from handoff import keys as handoff_keys
+from bot.indicators import keys as indicator_keys
+from bot.indicators.service import Indicators
 from bot.payments import keys as pay_keys
+from bot.privacy.__main__ import run as privacy_command
+from bot.store.events import anonymous_id
+from handoff import keys as handoff_keys
 from handoff.users import UserStore
 from tests import privacy_kit as kit
 from tests.chat import Chat
@@ -65,8 +68,12 @@ async def book_appointment(chat: Chat) -> int:
 
 
 async def test_an_erasure_request_is_understood_and_confirmed_first(api, runtime):
-    for phrase in ("удалите мои данные", "сотрите всё, что вы обо мне знаете",
-                   "хочу чтобы вы уничтожили мои персональные данные", "забудьте меня"):
+    for phrase in (
+        "удалите мои данные",
+        "сотрите всё, что вы обо мне знаете",
+        "хочу чтобы вы уничтожили мои персональные данные",
+        "забудьте меня",
+    ):
         chat = Chat(api, client_id=kit.unique("ask-erase"))
         result = await chat.say(phrase)
         assert result["understanding"]["intent"] == "revoke_consent", (phrase, result["understanding"])
@@ -94,16 +101,24 @@ async def test_erasure_leaves_nothing_but_what_the_law_requires(api, runtime, ha
     a, b, c = (Chat(api, cid=f"{token}-{n}", client_id=token) for n in "abc")
 
     # A: a question with personal data typed in, a submitted application, a draft, consents
-    await a.say(f"мой ИНН {who.inn}, телефон {who.phone_typed}, email {who.email} — как перейти на упрощенку?")
+    # (with an Idempotency-Key: the reply is kept for a retry, with the turn and in the API's store)
+    await a.say(
+        f"мой ИНН {who.inn}, телефон {who.phone_typed}, email {who.email} — как перейти на упрощенку?",
+        idempotency_key=f"{token}-first",
+    )
     number = await kit.submit_microloan(a, who)
     await a.say("хочу подать заявку на консультацию")
     await a.press_title("Да, всё верно")
     await a.say("отмена")
     assert await runtime.applications.drafts(client, ["consultation"])
     await a.press("flow:consent:g:*")
-    order = await runtime.payments.create_order("ip_registration", client_id=client,
-                                                conversation_id=kit.scoped(a.cid), channel="api",
-                                                idempotency_key=f"{kit.scoped(a.cid)}:1:1")
+    order = await runtime.payments.create_order(
+        "ip_registration",
+        client_id=client,
+        conversation_id=kit.scoped(a.cid),
+        channel="api",
+        idempotency_key=f"{kit.scoped(a.cid)}:1:1",
+    )
     await change_status(runtime.redis, runtime.applications, number, "in_review", by="tester")
     await Sender.for_runtime(runtime).drain()  # the status notification reaches the API outbox
     # B: a callback to a number, an appointment
@@ -117,6 +132,12 @@ async def test_erasure_leaves_nothing_but_what_the_law_requires(api, runtime, ha
     assert (hits := await kit.scan(runtime.redis, {**who.needles(), "client id": token}))  # there is data to erase
     assert {what for _k, what, _t in hits} >= {"surname", "inn", "ogrnip", "phone", "email", "client id"}
 
+    # the indicators remember the conversations by their anonymous ids (repeat requests): erased too
+    await Indicators(runtime.redis, runtime.kb, runtime.settings).fold.catch_up()
+    salt = runtime.engine.events.salt
+    remembered = [indicator_keys.indicator_conv(anonymous_id(kit.scoped(x.cid), salt)) for x in (a, b, c)]
+    assert await runtime.redis.exists(*remembered) == 3
+
     await a.say("удалите мои данные")
     confirm = a.text()
     assert number in confirm and "записи о платежах (1)" in confirm and "будет завершён" in confirm
@@ -127,9 +148,11 @@ async def test_erasure_leaves_nothing_but_what_the_law_requires(api, runtime, ha
     assert "обратный звонок" in done and number in done and "402-ФЗ" in done
 
     # THE SCAN: no string of the client anywhere, except the documented exceptions
-    leftovers = kit.without(await kit.scan(runtime.redis, {**who.needles(), "client id": token}),
-                            allowed_after_erasure([number]))
+    leftovers = kit.without(
+        await kit.scan(runtime.redis, {**who.needles(), "client id": token}), allowed_after_erasure([number])
+    )
     assert leftovers == [], "\n".join(f"{k} [{w}]: {t}" for k, w, t in leftovers)
+    assert await runtime.redis.exists(*remembered) == 0
 
     # what is kept is relinked to the pseudonym, without contacts
     pseudo = await runtime.privacy.pseudonym(client)
@@ -206,8 +229,9 @@ async def test_the_voice_line_erases_after_a_spoken_yes(runtime):
     client, cid = f"phone:+{digits}", kit.unique("voice:erase")
 
     async def say(text: str) -> str:
-        result = await runtime.engine.handle(Incoming(conversation_id=cid, channel="voice", client_id=client,
-                                                      text=text))
+        result = await runtime.engine.handle(
+            Incoming(conversation_id=cid, channel="voice", client_id=client, text=text)
+        )
         return "\n".join(r.text for r in result.replies)
 
     await record_personal_data_consent(runtime.redis, client, purpose="callback", text_version="1", channel="voice")
@@ -217,7 +241,10 @@ async def test_the_voice_line_erases_after_a_spoken_yes(runtime):
     assert await kit.scan(runtime.redis, {"number": digits[1:], "call": cid}) == []
     pseudo = await runtime.privacy.pseudonym(client)
     assert [(r.scope, r.action) for r in await Ledger(runtime.redis).records(pseudo)] == [
-        ("callback", Action.grant), ("callback", Action.withdraw), ("*", Action.erase)]
+        ("callback", Action.grant),
+        ("callback", Action.withdraw),
+        ("*", Action.erase),
+    ]
 
 
 async def _console(runtime) -> httpx.AsyncClient:
@@ -262,13 +289,18 @@ async def test_a_supervisor_erases_from_the_console_and_an_operator_cannot(api, 
         done = await supervisor.post(page_url + "/erase", data={"csrf": csrf_of(confirm.text), "confirm": "yes"})
         assert done.status_code == 303 and done.headers["location"].startswith("/console?note=")
 
-    leftovers = kit.without(await kit.scan(runtime.redis, {**who.needles(), "client id": token}),
-                            allowed_after_erasure([number]))
+    leftovers = kit.without(
+        await kit.scan(runtime.redis, {**who.needles(), "client id": token}), allowed_after_erasure([number])
+    )
     assert leftovers == [], leftovers
     pseudo = await runtime.privacy.pseudonym(kit.scoped(token))
     erase = [r async for r in Ledger(runtime.redis).audit() if r.client_id == pseudo][-1]
-    assert (erase.action, erase.actor, erase.settings["by"], erase.channel) == (Action.erase, "staff", "sv-erase",
-                                                                                "console")
+    assert (erase.action, erase.actor, erase.settings["by"], erase.channel) == (
+        Action.erase,
+        "staff",
+        "sv-erase",
+        "console",
+    )
 
 
 async def test_the_staff_command_erases_a_client(api, runtime, capsys):

@@ -6,23 +6,27 @@ from __future__ import annotations
 
 import inspect
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bot.consent.model import Category, Grant, Kind
 from bot.consent.notifications import unsubscribe_for
+from bot.flows.base import FlowContext, FlowEvent
 from bot.privacy import profile as pd_profile
 from bot.privacy.erasure import Eraser
 from bot.privacy.flow import CONFIRM_SECONDS, EraseClientData, ErasureFlow
 from bot.privacy.pseudonym import is_pseudonym, pseudonym
 from bot.store import keys
 from tests.test_keys import key_modules
-from bot.flows.base import FlowContext, FlowEvent
 
 
 def _key_functions() -> set[str]:
     """Every key function of every package's keys module (and the core's)."""
-    return {name for mod in key_modules() for name, fn in inspect.getmembers(mod, inspect.isfunction)
-            if fn.__module__ == mod.__name__}
+    return {
+        name
+        for mod in key_modules()
+        for name, fn in inspect.getmembers(mod, inspect.isfunction)
+        if fn.__module__ == mod.__name__
+    }
 
 
 def test_every_key_family_says_what_it_holds_about_a_client():
@@ -45,57 +49,68 @@ def test_the_pseudonym_is_keyed_stable_and_hides_the_id():
 
 
 def test_withdrawal_deletes_exactly_the_values_collected_under_the_consent():
-    profile = {"segment": "ip", "full_name": "Иванова Анна", "phone": "+79140000000", "inn": "500100732259",
-               pd_profile.SOURCES: json.dumps({"full_name": ["applications"], "phone": ["applications", "callback"]})}
+    profile = {
+        "segment": "ip",
+        "full_name": "Иванова Анна",
+        "phone": "+79140000000",
+        "inn": "500100732259",
+        pd_profile.SOURCES: json.dumps({"full_name": ["applications"], "phone": ["applications", "callback"]}),
+    }
     # callback withdrawn, applications still active: the phone was given for both and stays
     assert pd_profile.withdrawal_plan(profile, ["callback"], ["applications"]) == (
-        [], {"full_name": ["applications"], "phone": ["applications"]})
+        [],
+        {"full_name": ["applications"], "phone": ["applications"]},
+    )
     # applications withdrawn: its values go; the phone stays for the callback; the ИНН stored before
     # sources were recorded goes too (only the applications consent covers it)
     assert pd_profile.withdrawal_plan(profile, ["applications"], ["callback"]) == (
-        ["full_name", "inn"], {"phone": ["callback"]})
-    assert pd_profile.withdrawal_plan(profile, ["applications", "callback"], []) == (
-        ["full_name", "inn", "phone"], {})
+        ["full_name", "inn"],
+        {"phone": ["callback"]},
+    )
+    assert pd_profile.withdrawal_plan(profile, ["applications", "callback"], []) == (["full_name", "inn", "phone"], {})
     # nothing personal in the segment: it is never deleted by a withdrawal
     assert "segment" not in pd_profile.withdrawal_plan(profile, list(pd_profile.COVERS), [])[0]
 
 
-class _Turn:
-    def __init__(self, profile):
-        self.profile, self.profile_updates = dict(profile), {}
-
-
 def test_a_new_value_belongs_only_to_the_purpose_it_was_given_for():
-    turn = _Turn({"phone": "+79140000000", pd_profile.SOURCES: json.dumps({"phone": ["applications"]})})
-    pd_profile.remember(turn, "callback", {"phone": "+79140000000"})  # the same number, for a callback too
-    assert pd_profile.sources(turn.profile)["phone"] == ["applications", "callback"]
-    pd_profile.remember(turn, "callback", {"phone": "+79141111111"})  # another number: only the callback's
-    assert pd_profile.sources(turn.profile)["phone"] == ["callback"]
-    assert turn.profile_updates["phone"] == "+79141111111"
+    profile = {"phone": "+79140000000", pd_profile.SOURCES: json.dumps({"phone": ["applications"]})}
+    same = pd_profile.remembered(profile, "callback", {"phone": "+79140000000"})  # the same number, for a callback too
+    assert pd_profile.sources(same)["phone"] == ["applications", "callback"]
+    other = pd_profile.remembered(profile, "callback", {"phone": "+79141111111"})  # another number: only the callback's
+    assert pd_profile.sources(other)["phone"] == ["callback"] and other["phone"] == "+79141111111"
 
 
 def test_erasure_needs_a_clear_and_timely_yes():
-    flow, now = ErasureFlow(), datetime(2026, 3, 12, 10, 0, tzinfo=timezone.utc)
+    flow, now = ErasureFlow(), datetime(2026, 3, 12, 10, 0, tzinfo=UTC)
     ctx = FlowContext(conversation_id="c", client_id="k", channel="api", profile={}, now=now)
     started = flow.start(ctx, FlowEvent(intent="revoke_consent"))
     state = started.state
     assert state.step == "confirm" and [b.payload for b in started.replies[0].buttons] == [
-        "flow:privacy:yes", "flow:privacy:no"]
+        "flow:privacy:yes",
+        "flow:privacy:no",
+    ]
     assert "Что сохранится и почему" in started.replies[0].text and flow.accepts_free_text(state)
-    for event in (FlowEvent(payload="yes"), FlowEvent(text="да", intent="affirm", score=0.9),
-                  FlowEvent(text="Да, удалить", intent="affirm", score=0.3)):
+    for event in (
+        FlowEvent(payload="yes"),
+        FlowEvent(text="да", intent="affirm", score=0.9),
+        FlowEvent(text="Да, удалить", intent="affirm", score=0.3),
+    ):
         step = flow.step(state, event, ctx)
         assert step.state is None and step.effects == (EraseClientData(),), event
-    for event in (FlowEvent(payload="no"), FlowEvent(text="нет", intent="deny", score=0.9),
-                  FlowEvent(text="нет, оставить", intent="deny", score=0.2)):
+    for event in (
+        FlowEvent(payload="no"),
+        FlowEvent(text="нет", intent="deny", score=0.9),
+        FlowEvent(text="нет, оставить", intent="deny", score=0.2),
+    ):
         step = flow.step(state, event, ctx)
         assert step.state is None and not step.effects and "ничего не удаляю" in step.replies[0].text
     # anything else is not an answer: nothing happens, the text is a new request
     other = flow.step(state, FlowEvent(text="как открыть ип", intent="faq", score=0.9), ctx)
     assert other.passthrough and other.state is None and not other.effects
     # a «да» long after the question (e.g. a flow resumed after an operator) does not erase
-    late = FlowContext(conversation_id="c", client_id="k", channel="api", profile={},
-                       now=now + timedelta(seconds=CONFIRM_SECONDS + 1))
+    late = FlowContext(
+        conversation_id="c", client_id="k", channel="api", profile={}, now=now + timedelta(seconds=CONFIRM_SECONDS + 1)
+    )
     step = flow.step(state, FlowEvent(payload="yes"), late)
     assert not step.effects and "устарело" in step.replies[0].text
 

@@ -57,14 +57,26 @@ def private_tree(folder: Path) -> list[str]:
 class App:
     """The assistant as its own process on a free port, with its own data folder."""
 
-    def __init__(self, data: Path, rasa_url: str):
+    def __init__(self, data: Path, rasa_url: str, **env: str):
         self.data, self.port = data, free_port()
-        env = {**os.environ, "ASSISTANT_PORT": str(self.port), "ASSISTANT_API_KEY": KEY, "DATA_DIR": str(data),
-               "REDIS_URL": "", "RASA_URL": rasa_url, "RASA_TOKEN": RASA_TOKEN, "RATE_LIMIT_PER_MINUTE": "0",
-               "NLU_TIMEOUT_SECONDS": "30", "TELEGRAM_BOT_TOKEN": "", "LOG_LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            "ASSISTANT_PORT": str(self.port),
+            "ASSISTANT_API_KEY": KEY,
+            "DATA_DIR": str(data),
+            "REDIS_URL": "",
+            "RASA_URL": rasa_url,
+            "RASA_TOKEN": RASA_TOKEN,
+            "RATE_LIMIT_PER_MINUTE": "0",
+            "NLU_TIMEOUT_SECONDS": "30",
+            "TELEGRAM_BOT_TOKEN": "",
+            "LOG_LEVEL": "WARNING",
+            **env,
+        }
         self.log = open(data.parent / f"serve-{self.port}.log", "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env,
-                                     stdout=subprocess.DEVNULL, stderr=self.log)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log
+        )
         self.url = f"http://127.0.0.1:{self.port}"
 
     def wait_ready(self, timeout: float = 120) -> None:
@@ -95,16 +107,22 @@ async def burst(url: str, conversations: int, each: int, stop_after: int, on_eno
     `stop_after` replies arrived. Returns how many replies each conversation got."""
     answered: dict[str, int] = {f"crash{i}": 0 for i in range(conversations)}
     total = 0
-    questions = ["как открыть ип", "сколько стоит регистрация ооо", "какие налоги платит самозанятый",
-                 "как получить грант", "нужна ли касса"]
+    questions = [
+        "как открыть ип",
+        "сколько стоит регистрация ооо",
+        "какие налоги платит самозанятый",
+        "как получить грант",
+        "нужна ли касса",
+    ]
 
     async def talk(cid: str) -> None:
         nonlocal total
         async with httpx.AsyncClient(base_url=url, headers={"X-Api-Key": KEY}, timeout=30) as client:
             for i in range(each):
                 try:
-                    resp = await client.post(f"/api/v1/conversations/{cid}/messages",
-                                             json={"text": questions[i % len(questions)]})
+                    resp = await client.post(
+                        f"/api/v1/conversations/{cid}/messages", json={"text": questions[i % len(questions)]}
+                    )
                 except httpx.HTTPError:
                     return  # the app is gone
                 if resp.status_code == 200:
@@ -152,6 +170,8 @@ async def test_kill_minus_nine_mid_burst_leaves_one_redis_and_consistent_convers
         store = sync_redis.Redis(unix_socket_path=str(folder / "redis.sock"), decode_responses=True)
         for cid, replies in totals.items():
             raw = store.get(keys.conversation(scoped(cid)))
+            if raw is None and replies == 0:
+                continue  # killed before any message of it was acknowledged (or maybe even taken)
             assert raw, f"{cid}: a conversation that got {replies} replies is gone"
             state = json.loads(raw)
             history = [json.loads(h) for h in store.lrange(keys.history(scoped(cid)), 0, -1)]
@@ -162,8 +182,12 @@ async def test_kill_minus_nine_mid_burst_leaves_one_redis_and_consistent_convers
             assert 0 < store.pttl(lock) <= keys.LOCK_TTL_MS
         assert private_tree(data) == []
         # and the restarted assistant carries on
-        resp = httpx.post(f"{app.url}/api/v1/conversations/after-crash/messages", json={"text": "как закрыть ип"},
-                          headers={"X-Api-Key": KEY}, timeout=60)
+        resp = httpx.post(
+            f"{app.url}/api/v1/conversations/after-crash/messages",
+            json={"text": "как закрыть ип"},
+            headers={"X-Api-Key": KEY},
+            timeout=60,
+        )
         assert resp.status_code == 200 and resp.json()["replies"][0]["faq_id"] == "close_ip"
         store.close()
     finally:
@@ -195,8 +219,20 @@ def test_a_stale_socket_is_replaced_but_a_live_foreign_one_is_left_alone(tmp_pat
     server = EmbeddedRedis(folder).start()
     server.stop()
     # a server somebody started by hand on our socket, without our lock
-    foreign = subprocess.Popen([server._args()[0], "--port", "0", "--unixsocket", str(folder / "redis.sock"),
-                                "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    foreign = subprocess.Popen(
+        [
+            server._args()[0],
+            "--port",
+            "0",
+            "--unixsocket",
+            str(folder / "redis.sock"),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 10
         while not EmbeddedRedis(folder).running() and time.monotonic() < deadline:

@@ -53,8 +53,9 @@ async def _runtime(settings, redis_server, rasa_url, retriever, **telegram_setti
 @pytest_asyncio.fixture(scope="module")
 async def polling_bot(settings, redis_server, rasa_url, retriever, proxy):
     """The bot as `make run` starts it with TELEGRAM_BOT_TOKEN set: long polling."""
-    rt = await _runtime(settings, redis_server, rasa_url, retriever,
-                        telegram_bot_token=POLLING_TOKEN, telegram_api_base=proxy.url)
+    rt = await _runtime(
+        settings, redis_server, rasa_url, retriever, telegram_bot_token=POLLING_TOKEN, telegram_api_base=proxy.url
+    )
     jobs = [asyncio.create_task(job) for job in telegram.background(rt)]
     assert len(jobs) == 1
     yield rt
@@ -90,8 +91,7 @@ async def test_start_greets_and_shows_what_the_assistant_can_do(user, proxy):
     assert sent and all(c["parse_mode"] == "HTML" for c in sent)
     # «печатает…» was attempted while the core worked; the emulator refuses it
     # (HTTP 500), and the answer still came — as it must with a real hiccup.
-    assert any(c["chat_id"] == str(user.chat_id) and c["action"] == "typing"
-               for c in proxy.called("sendChatAction"))
+    assert any(c["chat_id"] == str(user.chat_id) and c["action"] == "typing" for c in proxy.called("sendChatAction"))
     # the commands menu was offered (also refused by the emulator, tolerated)
     menu = proxy.called("setMyCommands")
     assert menu and all(f'"{name}"' in menu[0]["commands"] for name in telegram.COMMANDS)
@@ -125,7 +125,9 @@ async def test_atypical_message_gets_three_likely_options(user):
         await user.press(texts.NO)
         got = await user.expect(_has_keyboard)
         buttons = buttons_of(got[-1])
-    topics = [b for b in buttons if b["callback_data"].startswith(("faq:", "do:")) and b["callback_data"] != "do:ask_operator"]
+    topics = [
+        b for b in buttons if b["callback_data"].startswith(("faq:", "do:")) and b["callback_data"] != "do:ask_operator"
+    ]
     assert len(topics) == 3, _text(got)
     assert buttons[-1]["callback_data"] == "do:ask_operator"
 
@@ -136,8 +138,11 @@ async def test_operator_request_is_handed_over(user):
     assert "оператор" in _text(got).lower()
 
 
-ALWAYS_OPEN = {"timezone": "Asia/Kamchatka", "timezone_title": "по камчатскому времени",
-               "week": {d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
+ALWAYS_OPEN = {
+    "timezone": "Asia/Kamchatka",
+    "timezone_title": "по камчатскому времени",
+    "week": {d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+}
 
 
 async def test_an_operator_takes_a_telegram_conversation_replies_and_resolves(user, polling_bot):
@@ -160,8 +165,9 @@ async def test_an_operator_takes_a_telegram_conversation_replies_and_resolves(us
 
         await svc.reply("olga", cid, "Здравствуйте! Госпошлину за ИП <при электронной подаче> платить не нужно.")
         got = await user.expect(lambda ms: "Госпошлину за ИП" in _text(ms))
-        assert _text(got) == ("👤 <b>Оператор</b>\nЗдравствуйте! Госпошлину за ИП "
-                              "&lt;при электронной подаче&gt; платить не нужно.")
+        assert _text(got) == (
+            "👤 <b>Оператор</b>\nЗдравствуйте! Госпошлину за ИП &lt;при электронной подаче&gt; платить не нужно."
+        )
 
         await user.say("спасибо, понятно")  # with the operator: recorded for them, the bot stays silent
         deadline = time.monotonic() + 30
@@ -178,6 +184,8 @@ async def test_an_operator_takes_a_telegram_conversation_replies_and_resolves(us
         await user.expect(lambda ms: "насколько легко" in _text(ms))
         await user.press("4 — Легко")
         await user.expect(lambda ms: "Спасибо за оценку" in _text(ms))
+        await user.press("Без комментария")  # the comment is optional
+        await user.expect(lambda ms: "вопросы" in _text(ms))
         state = await polling_bot.engine.conversations.load(cid)
         assert state.with_operator is False and state.flow is None
     finally:
@@ -194,8 +202,18 @@ async def test_commands_menu_maps_to_core_payloads(user):
 
 
 async def test_sticker_and_photo_get_a_friendly_explanation(user):
-    await user.send(sticker={"file_id": "st1", "file_unique_id": "st1u", "type": "regular", "width": 512,
-                             "height": 512, "is_animated": False, "is_video": False, "emoji": "😀"})
+    await user.send(
+        sticker={
+            "file_id": "st1",
+            "file_unique_id": "st1u",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "emoji": "😀",
+        }
+    )
     got = await user.expect(_has_keyboard)
     assert _text(got) == telegram.UNSUPPORTED_MEDIA
     assert [b["callback_data"] for b in buttons_of(got[-1])] == ["do:ask_operator"]
@@ -238,7 +256,7 @@ async def test_a_russian_voice_message_is_transcribed_shown_and_answered(user, p
     got = await user.expect(lambda ms: texts.ASK_RESOLVED in _text(ms), timeout=90)
     heard = _text(got).split("Распознал: «", 1)[1].split("»", 1)[0]
     assert "перейти на усн" in heard.lower() and "напишите вопрос текстом" in _text(got)
-    assert [b["callback_data"] for b in buttons_of(got[-1])][0] == "ok:usn"
+    assert next(b["callback_data"] for b in buttons_of(got[-1])) == "ok:usn"
 
 
 async def test_voice_with_a_registered_transcriber_reaches_the_core(user, polling_bot, proxy):
@@ -253,7 +271,7 @@ async def test_voice_with_a_registered_transcriber_reaches_the_core(user, pollin
     assert transcriber.heard == [(proxy.files["v1"], "audio/ogg")]
     # the emulator shows the HTML as sent: escaped, so Telegram displays «<срочно>» verbatim
     assert "Распознал: «как получить электронную подпись &lt;срочно&gt;»" in _text(got)
-    assert [b["callback_data"] for b in buttons_of(got[-1])][0] == "ok:digital_signature"
+    assert next(b["callback_data"] for b in buttons_of(got[-1])) == "ok:digital_signature"
 
 
 async def test_a_crash_in_a_turn_is_answered_politely_and_the_bot_keeps_working(user, polling_bot):
@@ -294,9 +312,12 @@ async def test_other_modules_can_send_to_a_telegram_conversation(user, polling_b
 async def test_an_image_is_sent_as_a_photo_and_the_text_arrives_when_the_photo_fails(user, polling_bot, proxy):
     """The emulator has no sendPhoto (HTTP 500), like a Telegram hiccup: the text must still arrive."""
     proxy.files["qr-e2e"] = qr_codes.png(b"ST00012|Name=Test|PersonalAcc=40102810945370000078")
-    reply = Reply(kind=ReplyKind.flow, text="Отсканируйте QR-код <в приложении банка>.",
-                  image_url=f"{proxy.url}/file/bot{POLLING_TOKEN}/photos/qr-e2e.png",
-                  buttons=[Button(title="Проверить оплату", payload="flow:pay:check")])
+    reply = Reply(
+        kind=ReplyKind.flow,
+        text="Отсканируйте QR-код <в приложении банка>.",
+        image_url=f"{proxy.url}/file/bot{POLLING_TOKEN}/photos/qr-e2e.png",
+        buttons=[Button(title="Проверить оплату", payload="flow:pay:check")],
+    )
     photos_before = len(proxy.called("sendPhoto"))
     assert await polling_bot.outbound.send("telegram", f"tg:{user.chat_id}", f"tg:{user.chat_id}", [reply])
     got = await user.expect(lambda ms: "Отсканируйте" in _text(ms))
@@ -319,9 +340,16 @@ async def webhook_replicas(settings, redis_server, rasa_url, retriever, proxy):
     """Two replicas of the production setup (webhook mode) on one Redis."""
     replicas = []
     for _ in range(2):
-        rt = await _runtime(settings, redis_server, rasa_url, retriever, telegram_bot_token=WEBHOOK_TOKEN,
-                            telegram_api_base=proxy.url, telegram_webhook_url="https://bot.example.org/",
-                            telegram_webhook_secret=SECRET)
+        rt = await _runtime(
+            settings,
+            redis_server,
+            rasa_url,
+            retriever,
+            telegram_bot_token=WEBHOOK_TOKEN,
+            telegram_api_base=proxy.url,
+            telegram_webhook_url="https://bot.example.org/",
+            telegram_webhook_secret=SECRET,
+        )
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(rt)), base_url="http://replica")
         replicas.append((rt, client))
     yield replicas
@@ -336,9 +364,16 @@ _updates = itertools.count(500_000)
 
 def _update(chat_id: int, text: str) -> dict:
     person = {"id": chat_id, "is_bot": False, "first_name": "Иван"}
-    return {"update_id": next(_updates), "message": {
-        "message_id": next(_updates), "date": int(time.time()), "text": text, "from": person,
-        "chat": {"id": chat_id, "type": "private", "first_name": "Иван"}}}
+    return {
+        "update_id": next(_updates),
+        "message": {
+            "message_id": next(_updates),
+            "date": int(time.time()),
+            "text": text,
+            "from": person,
+            "chat": {"id": chat_id, "type": "private", "first_name": "Иван"},
+        },
+    }
 
 
 async def test_webhook_mode_registers_the_webhook_with_its_secret(webhook_replicas, proxy):

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from bot.channels.telegram_render import (CHUNK_LIMIT, TELEGRAM_LIMIT, escape, keyboard, render, render_reply,
-                                          split_text, utf16_len)
+from bot.channels.telegram_render import (
+    CHUNK_LIMIT,
+    TELEGRAM_LIMIT,
+    escape,
+    keyboard,
+    render,
+    render_reply,
+    split_text,
+    utf16_len,
+)
 from bot.core import texts
 from bot.core.messages import Button, Reply, ReplyKind
 
@@ -17,9 +25,15 @@ def test_core_text_is_inert_under_html_parse_mode():
 
 
 def test_short_text_is_one_message_with_its_buttons():
-    reply = Reply(kind=ReplyKind.ask_resolved, text=texts.ASK_RESOLVED, buttons=[
-        Button(title=texts.YES_HELPED, payload="ok:usn"), Button(title=texts.NO_HELPED, payload="nok:usn"),
-        Button(title=texts.OPERATOR_BUTTON, payload="do:ask_operator")])
+    reply = Reply(
+        kind=ReplyKind.ask_resolved,
+        text=texts.ASK_RESOLVED,
+        buttons=[
+            Button(title=texts.YES_HELPED, payload="ok:usn"),
+            Button(title=texts.NO_HELPED, payload="nok:usn"),
+            Button(title=texts.OPERATOR_BUTTON, payload="do:ask_operator"),
+        ],
+    )
     [message] = render_reply(reply)
     assert message.html == texts.ASK_RESOLVED
     rows = message.keyboard.inline_keyboard
@@ -66,8 +80,15 @@ def test_limit_counts_utf16_units_so_emoji_do_not_overflow():
     assert "".join(chunks) == "👍" * 3000
 
 
-@pytest.mark.parametrize("kind,prefix", [(ReplyKind.error, "⚠️ "), (ReplyKind.clarify, "🤔 "),
-                                         (ReplyKind.operator, "👤 <b>Оператор</b>\n"), (ReplyKind.answer, "")])
+@pytest.mark.parametrize(
+    "kind,prefix",
+    [
+        (ReplyKind.error, "⚠️ "),
+        (ReplyKind.clarify, "🤔 "),
+        (ReplyKind.operator, "👤 <b>Оператор</b>\n"),
+        (ReplyKind.answer, ""),
+    ],
+)
 def test_kinds_get_a_light_label(kind, prefix):
     [message] = render_reply(Reply(kind=kind, text="Текст & <тег>"))
     assert message.html == prefix + "Текст &amp; &lt;тег&gt;"
@@ -82,16 +103,24 @@ QR = "http://127.0.0.1:8000/payments/qr/0123456789abcdef01234567.png"
 
 
 def test_an_image_becomes_a_photo_with_the_text_as_its_caption():
-    reply = Reply(kind=ReplyKind.flow, text="Отсканируйте QR-код <в приложении банка>.", image_url=QR,
-                  buttons=[Button(title="Проверить оплату", payload="flow:pay:check")])
+    reply = Reply(
+        kind=ReplyKind.flow,
+        text="Отсканируйте QR-код <в приложении банка>.",
+        image_url=QR,
+        buttons=[Button(title="Проверить оплату", payload="flow:pay:check")],
+    )
     [message] = render_reply(reply)
     assert message.photo == QR and message.html == "Отсканируйте QR-код &lt;в приложении банка&gt;."
     assert message.keyboard.inline_keyboard[0][0].callback_data == "flow:pay:check"
 
 
 def test_text_too_long_for_a_caption_follows_a_bare_photo():
-    reply = Reply(kind=ReplyKind.flow, text="Реквизиты платежа. " * 60, image_url=QR,
-                  buttons=[Button(title="Проверить оплату", payload="flow:pay:check")])
+    reply = Reply(
+        kind=ReplyKind.flow,
+        text="Реквизиты платежа. " * 60,
+        image_url=QR,
+        buttons=[Button(title="Проверить оплату", payload="flow:pay:check")],
+    )
     photo, *rest = render_reply(reply)
     assert photo.photo == QR and photo.html == "" and photo.keyboard is None
     assert rest and all(m.photo is None for m in rest) and rest[-1].keyboard is not None
@@ -101,7 +130,15 @@ def test_text_too_long_for_a_caption_follows_a_bare_photo():
 def test_the_terminal_chat_shows_an_image_as_its_url():
     from bot.channels.terminal import render as terminal_render
 
-    text, buttons = terminal_render([Reply(kind=ReplyKind.flow, text="Отсканируйте QR-код.", image_url=QR,
-                                           buttons=[Button(title="Проверить оплату", payload="flow:pay:check")])])
+    text, buttons = terminal_render(
+        [
+            Reply(
+                kind=ReplyKind.flow,
+                text="Отсканируйте QR-код.",
+                image_url=QR,
+                buttons=[Button(title="Проверить оплату", payload="flow:pay:check")],
+            )
+        ]
+    )
     assert text.splitlines()[:2] == ["Отсканируйте QR-код.", f"Картинка: {QR}"]
     assert "[1] Проверить оплату" in text and buttons[0].payload == "flow:pay:check"

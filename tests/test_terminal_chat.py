@@ -12,8 +12,8 @@ async def test_terminal_chat_greets_answers_and_presses_numbered_buttons(runtime
     stdout = io.StringIO()
     await chat(runtime.engine, stdin=stdin, stdout=stdout)
     screen = stdout.getvalue()
-    assert "Помощник: Здравствуйте" in screen          # a greeting without waiting for the NLU
-    assert "[1] 👍 Да, помогло" in screen               # buttons become numbered choices
-    assert "Рад, что смог помочь" in screen             # «1» pressed the first button
-    assert "Нет кнопки с номером 7" in screen           # a wrong number is explained
+    assert "Помощник: Здравствуйте" in screen  # a greeting without waiting for the NLU
+    assert "[1] 👍 Да, помогло" in screen  # buttons become numbered choices
+    assert "Рад, что смог помочь" in screen  # «1» pressed the first button
+    assert "Нет кнопки с номером 7" in screen  # a wrong number is explained
     assert screen.rstrip().endswith("До свидания!")

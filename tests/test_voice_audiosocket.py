@@ -11,12 +11,21 @@ import uuid
 import pytest
 
 from bot.core.engine import OPERATOR_PAYLOAD
-from voice.audiosocket import (AUDIO, DTMF, ERROR, HANGUP, UUID, AudioSocketServer, call_key, caller_number, encode,
-                               read_message)
+from tests.voice_kit import FixedDesk, korean_model, korean_speech, needs_espeak, needs_korean_model
+from voice.audiosocket import (
+    AUDIO,
+    DTMF,
+    ERROR,
+    HANGUP,
+    UUID,
+    AudioSocketServer,
+    call_key,
+    caller_number,
+    encode,
+    read_message,
+)
 from voice.recognizer import Choice
 from voice.service import VoiceService
-
-from tests.voice_kit import FixedDesk, korean_model, korean_speech, needs_espeak, needs_korean_model
 
 FRAME = 320  # 20 ms of 8 kHz slin16
 
@@ -41,11 +50,14 @@ async def test_read_message_round_trip():
         await read_message(reader)
 
 
-@pytest.mark.parametrize("call_id, number", [
-    ("12345678-1234-4000-a000-079141234567", "79141234567"),
-    ("12345678-1234-4000-a000-000000000000", None),  # no caller id
-    ("0f8fad5b-d9cb-469f-a165-70867728950e", None),  # an ordinary UUID
-])
+@pytest.mark.parametrize(
+    "call_id, number",
+    [
+        ("12345678-1234-4000-a000-079141234567", "79141234567"),
+        ("12345678-1234-4000-a000-000000000000", None),  # no caller id
+        ("0f8fad5b-d9cb-469f-a165-70867728950e", None),  # an ordinary UUID
+    ],
+)
 def test_caller_number_from_the_dialplan_uuid(call_id, number):
     assert caller_number(uuid.UUID(call_id)) == number
 
@@ -62,7 +74,7 @@ class Asterisk:
         self.task = asyncio.create_task(self._read())
 
     @classmethod
-    async def dial(cls, port: int, call_id: str) -> "Asterisk":
+    async def dial(cls, port: int, call_id: str) -> Asterisk:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(encode(UUID, uuid.UUID(call_id).bytes))
         await writer.drain()
@@ -87,7 +99,7 @@ class Asterisk:
 
     async def speak(self, pcm: bytes) -> None:
         for pos in range(0, len(pcm), FRAME):
-            await self.send(AUDIO, pcm[pos:pos + FRAME].ljust(FRAME, b"\0"))
+            await self.send(AUDIO, pcm[pos : pos + FRAME].ljust(FRAME, b"\0"))
 
     async def close(self) -> None:
         self.writer.close()
@@ -125,6 +137,7 @@ async def server(runtime):
 def _history(runtime, cid):
     async def read():
         return await runtime.engine.conversations.history(cid)
+
     return read
 
 

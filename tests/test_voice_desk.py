@@ -4,23 +4,26 @@ hears and a callback booked into the operators' queue, after consent."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from handoff.schedule import Schedule
 from handoff.voice_desk import HandoffDesk
+from tests.voice_kit import Recorder, needs_espeak
 from voice import texts
 from voice.call import Call
 from voice.recognizer import Choice
 from voice.service import VoiceService
 
-from tests.voice_kit import Recorder, needs_espeak
-
-OFFICE = Schedule.model_validate({"timezone": "Asia/Kamchatka", "timezone_title": "по камчатскому времени",
-                                  "week": {**{d: ["09:00-18:00"] for d in ("mon", "tue", "wed", "thu")},
-                                           "fri": ["09:00-17:00"]}})
-SATURDAY_NOON = datetime(2026, 11, 28, 0, 0, tzinfo=timezone.utc)  # 12:00 in Kamchatka
+OFFICE = Schedule.model_validate(
+    {
+        "timezone": "Asia/Kamchatka",
+        "timezone_title": "по камчатскому времени",
+        "week": {**{d: ["09:00-18:00"] for d in ("mon", "tue", "wed", "thu")}, "fri": ["09:00-17:00"]},
+    }
+)
+SATURDAY_NOON = datetime(2026, 11, 28, 0, 0, tzinfo=UTC)  # 12:00 in Kamchatka
 
 
 @pytest.fixture
@@ -43,8 +46,9 @@ def test_hours_come_from_the_schedule_and_are_said_for_the_ear(runtime, handoff)
     assert "(по камчатскому времени)" in voice.desk.hours_text()  # the written form, as chat shows it
     assert not voice.desk.is_open()
     spoken = voice.context().hours_text
-    assert spoken == ("Операторы работают: с понедельника по четверг с 9 до 18, в пятницу с 9 до 17 "
-                      "по камчатскому времени.")
+    assert spoken == (
+        "Операторы работают: с понедельника по четверг с 9 до 18, в пятницу с 9 до 17 по камчатскому времени."
+    )
     assert voice.context().operator_open is False
 
 

@@ -8,15 +8,13 @@ import asyncio
 
 import pytest
 
+from tests.voice_kit import FixedDesk, Recorder, korean_model, korean_speech, needs_espeak, needs_korean_model
 from voice import texts
 from voice.audio import duration_ms, frame_bytes
 from voice.call import Call
 from voice.recognizer import Choice
 from voice.service import VoiceService
 from voice.synthesizer import EspeakSynthesizer
-
-from tests.voice_kit import (FixedDesk, Recorder, korean_model, korean_speech, needs_espeak,
-                             needs_korean_model)
 
 pytestmark = [needs_espeak, needs_korean_model]
 
@@ -26,8 +24,8 @@ def stream(recognizer, pcm: bytes, rate: int, chunk_ms: int = 100):
     out = []
     step = frame_bytes(rate, chunk_ms)
     for pos in range(0, len(pcm), step):
-        for result in recognizer.feed(pcm[pos:pos + step]):
-            out.append((result, duration_ms(pcm[:pos + step], rate)))
+        for result in recognizer.feed(pcm[pos : pos + step]):
+            out.append((result, duration_ms(pcm[: pos + step], rate)))
     return out
 
 
@@ -93,7 +91,7 @@ async def test_speech_in_a_call_reaches_the_conversation_core(runtime):
     await out.next_say()  # greeting
     speech = korean_speech("아니요", 8000)
     for pos in range(0, len(speech), 320):  # 20 ms frames, as Asterisk sends them
-        await call.audio(speech[pos:pos + 320])
+        await call.audio(speech[pos : pos + 320])
     reply = await out.next_say()
     assert reply["text"]
     assert [t["text"] for t in out.transcripts if t["final"]] == ["아니요"]

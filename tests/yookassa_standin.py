@@ -21,7 +21,7 @@ import hashlib
 import json
 import socket
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import uvicorn
@@ -30,7 +30,7 @@ from fastapi.responses import JSONResponse
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _free_port() -> int:
@@ -89,8 +89,12 @@ class YooKassaStandIn:
             if key in self.idempotence:
                 seen_digest, response = self.idempotence[key]
                 if seen_digest != digest:
-                    return _error(400, "invalid_request",
-                                  "Idempotence key duplicated with a different request body", "Idempotence-Key")
+                    return _error(
+                        400,
+                        "invalid_request",
+                        "Idempotence key duplicated with a different request body",
+                        "Idempotence-Key",
+                    )
                 return await self._answer(response)
             amount = body.get("amount") or {}
             if amount.get("currency") != "RUB" or not str(amount.get("value", "")).replace(".", "", 1).isdigit():
@@ -100,14 +104,21 @@ class YooKassaStandIn:
                 return _error(400, "invalid_request", "confirmation.return_url is required", "confirmation")
             payment_id = f"{uuid.uuid4().hex[:8]}-000f-5000-8000-{uuid.uuid4().hex[:12]}"
             payment = {
-                "id": payment_id, "status": "pending", "paid": False,
+                "id": payment_id,
+                "status": "pending",
+                "paid": False,
                 "amount": {"value": amount["value"], "currency": "RUB"},
-                "confirmation": {"type": "redirect", "return_url": confirmation["return_url"],
-                                 "confirmation_url": f"http://127.0.0.1:{self.port}/checkout/{payment_id}"},
-                "created_at": _now(), "description": body.get("description", ""),
+                "confirmation": {
+                    "type": "redirect",
+                    "return_url": confirmation["return_url"],
+                    "confirmation_url": f"http://127.0.0.1:{self.port}/checkout/{payment_id}",
+                },
+                "created_at": _now(),
+                "description": body.get("description", ""),
                 "metadata": body.get("metadata", {}),
                 "recipient": {"account_id": self.shop_id, "gateway_id": "100700"},
-                "refundable": False, "test": True,
+                "refundable": False,
+                "test": True,
             }
             self.payments[payment_id] = payment
             self.idempotence[key] = (digest, payment)
@@ -136,16 +147,28 @@ class YooKassaStandIn:
 
     def succeed(self, payment_id: str) -> dict:
         p = self.payments[payment_id]
-        p.update(status="succeeded", paid=True, captured_at=_now(), refundable=True,
-                 income_amount=dict(p["amount"]),
-                 payment_method={"type": "bank_card", "id": payment_id, "saved": False,
-                                 "card": {"first6": "555555", "last4": "4444", "card_type": "MasterCard"}})
+        p.update(
+            status="succeeded",
+            paid=True,
+            captured_at=_now(),
+            refundable=True,
+            income_amount=dict(p["amount"]),
+            payment_method={
+                "type": "bank_card",
+                "id": payment_id,
+                "saved": False,
+                "card": {"first6": "555555", "last4": "4444", "card_type": "MasterCard"},
+            },
+        )
         return copy.deepcopy(p)
 
     def cancel(self, payment_id: str) -> dict:
         p = self.payments[payment_id]
-        p.update(status="canceled", paid=False,
-                 cancellation_details={"party": "yoo_money", "reason": "expired_on_confirmation"})
+        p.update(
+            status="canceled",
+            paid=False,
+            cancellation_details={"party": "yoo_money", "reason": "expired_on_confirmation"},
+        )
         return copy.deepcopy(p)
 
     def snapshot(self, payment_id: str) -> dict:
@@ -161,7 +184,7 @@ class YooKassaStandIn:
             return await client.post(self.notify_url, json=body)
 
     # ------------------------------------------------------------- running
-    async def start(self) -> "YooKassaStandIn":
+    async def start(self) -> YooKassaStandIn:
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())

@@ -31,15 +31,15 @@ def parse_wav(data: bytes) -> tuple[bytes, int]:
         raise ValueError("not a WAV file")
     pos, rate, pcm, fmt = 12, 0, b"", (1, 1, 16)
     while pos + 8 <= len(data):
-        chunk, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        chunk, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
         body = pos + 8
         if chunk == b"fmt ":
-            tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", data[body:body + 16])
+            tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", data[body : body + 16])
             if tag == 0xFFFE and size >= 40:  # WAVE_FORMAT_EXTENSIBLE: the real tag starts the sub-format GUID
-                tag = struct.unpack("<H", data[body + 24:body + 26])[0]
+                tag = struct.unpack("<H", data[body + 24 : body + 26])[0]
             fmt = (tag, channels, bits)
         elif chunk == b"data":
-            pcm = data[body:body + size] if size < 0x7F000000 else data[body:]
+            pcm = data[body : body + size] if size < 0x7F000000 else data[body:]
             break
         pos = body + size + (size & 1)
     if not rate:
@@ -83,6 +83,7 @@ def read_audio(data: bytes) -> tuple[bytes, int]:
     out = bytearray()
     with av.open(io.BytesIO(data)) as container:
         resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
+        assert isinstance(container, av.container.InputContainer)  # opened for reading
         for frame in container.decode(audio=0):
             for piece in resampler.resample(frame):
                 out += piece.to_ndarray().tobytes()
@@ -116,7 +117,7 @@ def resample(pcm: bytes, src: int, dst: int) -> bytes:
     x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
     if dst < src:
         x = _lowpass(x, 0.45 * dst / src)
-    n_out = int(round(len(x) * dst / src))
+    n_out = round(len(x) * dst / src)
     positions = np.arange(n_out) * (src / dst)
     y = np.interp(positions, np.arange(len(x)), x)
     return np.clip(np.round(y), -32768, 32767).astype("<i2").tobytes()

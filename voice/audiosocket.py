@@ -116,6 +116,7 @@ class AudioSocketServer:
     async def serve_forever(self) -> None:
         if self.server is None:
             await self.start()
+        assert self.server is not None
         await self.service.load()
         async with self.server:
             await self.server.serve_forever()
@@ -135,7 +136,7 @@ class AudioSocketServer:
                 await output.hang_up()
                 return
             call_id = uuid.UUID(bytes=payload)
-        except (asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionError):
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
             await output.hang_up()
             return
         status = self.service.status()

@@ -22,8 +22,29 @@ from bot.core.messages import Incoming
 from bot.store.conversations import ConversationBusy
 
 from .audio import frame_bytes
-from .session import (Answered, Ask, BookCallback, Booked, CallState, ConsentRecorded, Event, Failed, HangUp, Heard,
-                      HungUp, Key, Phase, PlaybackDone, RecordConsent, Say, Silence, Speech, Start, StopPlayback, step)
+from .session import (
+    Answered,
+    Ask,
+    BookCallback,
+    Booked,
+    CallState,
+    ConsentRecorded,
+    Event,
+    Failed,
+    HangUp,
+    Heard,
+    HungUp,
+    Key,
+    Phase,
+    PlaybackDone,
+    RecordConsent,
+    Say,
+    Silence,
+    Speech,
+    Start,
+    StopPlayback,
+    step,
+)
 
 if TYPE_CHECKING:
     from .service import VoiceService
@@ -62,7 +83,7 @@ class _Timed:
 
 
 class Call:
-    def __init__(self, service: "VoiceService", call_id: str, output: Output, number: str | None = None):
+    def __init__(self, service: VoiceService, call_id: str, output: Output, number: str | None = None):
         self.service = service
         self.call_id = call_id
         self.output = output
@@ -149,8 +170,7 @@ class Call:
     async def _perform(self, action) -> None:
         if isinstance(action, Say):
             await self._stop_playback()
-            await self.output.notify({"type": "say", "text": action.prompt.speech,
-                                      "keys": sorted(action.prompt.keys)})
+            await self.output.notify({"type": "say", "text": action.prompt.speech, "keys": sorted(action.prompt.keys)})
             self._play_gen += 1
             self._player = asyncio.create_task(self._play(action.prompt.speech, self._play_gen))
         elif isinstance(action, StopPlayback):
@@ -161,15 +181,16 @@ class Call:
             try:
                 await self.service.record_callback_consent(self.client_id, self.conversation_id, action.granted)
                 ok = True
-            except Exception:  # noqa: BLE001 - no consent saved: no booking; the caller hears what to do
+            except Exception:
                 log.exception("call %s: consent not recorded", self.call_id)
                 ok = False
             await self._handle(ConsentRecorded(action.granted, ok))
         elif isinstance(action, BookCallback):
             try:
-                text = await self.service.desk.book_callback(action.phone, self.conversation_id,
-                                                             client_id=self.client_id)
-            except Exception:  # noqa: BLE001 - the caller hears an apology and what to do
+                text = await self.service.desk.book_callback(
+                    action.phone, self.conversation_id, client_id=self.client_id
+                )
+            except Exception:
                 log.exception("call %s: callback booking failed", self.call_id)
                 text = None
             await self._handle(Booked(text))
@@ -177,22 +198,30 @@ class Call:
             await self.output.hang_up()
 
     async def _ask(self, action: Ask) -> Event:
-        incoming = Incoming(conversation_id=self.conversation_id, channel="voice", client_id=self.client_id,
-                            text=action.text, payload=action.payload)
+        incoming = Incoming(
+            conversation_id=self.conversation_id,
+            channel="voice",
+            client_id=self.client_id,
+            text=action.text,
+            payload=action.payload,
+        )
         try:
             result = await self.service.runtime.engine.handle(incoming)
         except ConversationBusy:
             return Failed()
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("call %s: turn failed", self.call_id)
             return Failed()
-        return Answered(tuple(result.replies), with_operator=result.state.with_operator,
-                        intent=result.understanding.intent if result.understanding else None)
+        return Answered(
+            tuple(result.replies),
+            with_operator=result.state.with_operator,
+            intent=result.understanding.intent if result.understanding else None,
+        )
 
     async def _consent_given(self) -> bool:
         try:
             return await self.service.callback_consent(self.client_id)
-        except Exception:  # noqa: BLE001 - unknown: ask again, which is always allowed
+        except Exception:
             log.exception("call %s: cannot read the consent ledger", self.call_id)
             return False
 
@@ -205,10 +234,11 @@ class Call:
         try:
             upcoming = asyncio.create_task(self._synthesize(sentences[0])) if sentences else None
             for i in range(len(sentences)):
+                assert upcoming is not None  # one task per sentence
                 pcm = await upcoming
                 upcoming = asyncio.create_task(self._synthesize(sentences[i + 1])) if i + 1 < len(sentences) else None
                 for pos in range(0, len(pcm), frame):
-                    chunk = pcm[pos:pos + frame]
+                    chunk = pcm[pos : pos + frame]
                     await self.output.send_audio(chunk + bytes(frame - len(chunk)))
                     if self.service.pace:
                         clock = max(clock, loop.time() - PLAYBACK_LEAD_S) + self.output.frame_ms / 1000
@@ -221,7 +251,7 @@ class Call:
             if upcoming:
                 upcoming.cancel()
             raise
-        except Exception:  # noqa: BLE001 - a broken synthesizer must not end the call silently mid-way
+        except Exception:
             log.exception("call %s: playback failed", self.call_id)
         self.post(_Timed(PlaybackDone(), generation))
 
@@ -272,18 +302,18 @@ def first_piece(text: str) -> str:
     return pieces[0] if pieces else ""
 
 
-async def announce(service: "VoiceService", output: Output, text: str) -> None:
+async def announce(service: VoiceService, output: Output, text: str) -> None:
     """Say one message outside a call (e.g. «voice is off») and hang up."""
     loop = asyncio.get_running_loop()
     frame = frame_bytes(output.rate, output.frame_ms)
     try:
         pcm = await service.synthesizer.synthesize(text, output.rate)
-    except Exception:  # noqa: BLE001 - nothing more we can say; just end the call
+    except Exception:
         log.exception("cannot synthesize an announcement")
         pcm = b""
     clock = loop.time()
     for pos in range(0, len(pcm), frame):
-        chunk = pcm[pos:pos + frame]
+        chunk = pcm[pos : pos + frame]
         await output.send_audio(chunk + bytes(frame - len(chunk)))
         if service.pace:
             clock = max(clock, loop.time() - PLAYBACK_LEAD_S) + output.frame_ms / 1000

@@ -13,12 +13,13 @@ adapts them for the ear before speaking.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
+from bot.core import phones
 from voice import keys as voice_keys
 
 
@@ -42,24 +43,38 @@ WEEKDAYS = ("понедельника", "вторника", "среды", "че�
 
 
 class DefaultDesk:
-    def __init__(self, redis: Redis, open_hour: int = 9, close_hour: int = 18, workdays: int = 5,
-                 tz: str = "Europe/Moscow", tz_spoken: str = "по московскому времени"):
+    def __init__(
+        self,
+        redis: Redis,
+        open_hour: int = 9,
+        close_hour: int = 18,
+        workdays: int = 5,
+        tz: str = "Europe/Moscow",
+        tz_spoken: str = "по московскому времени",
+    ):
         self.redis = redis
         self.open_hour, self.close_hour, self.workdays = open_hour, close_hour, workdays
         self.tz, self.tz_spoken = ZoneInfo(tz), tz_spoken
 
     def hours_text(self) -> str:
-        return (f"Операторы работают с {WEEKDAYS[0]} по {WEEKDAYS[self.workdays - 1]}, "
-                f"с {self.open_hour} до {self.close_hour} часов {self.tz_spoken}.")
+        return (
+            f"Операторы работают с {WEEKDAYS[0]} по {WEEKDAYS[self.workdays - 1]}, "
+            f"с {self.open_hour} до {self.close_hour} часов {self.tz_spoken}."
+        )
 
     def is_open(self, now: datetime | None = None) -> bool:
-        local = (now or datetime.now(timezone.utc)).astimezone(self.tz)
+        local = (now or datetime.now(UTC)).astimezone(self.tz)
         return local.weekday() < self.workdays and self.open_hour <= local.hour < self.close_hour
 
     async def book_callback(self, phone: str, conversation_id: str, client_id: str = "") -> str:
-        await self.redis.xadd(voice_keys.voice_callbacks(), {"phone": phone, "conversation_id": conversation_id,
-                                                       "client_id": client_id, "ts": str(time.time())},
-                              maxlen=voice_keys.VOICE_CALLBACKS_MAXLEN)
+        number = phones.parse(phone)  # stored as E.164, like every callback
+        await self.redis.xadd(
+            voice_keys.voice_callbacks(),
+            {"phone": number, "conversation_id": conversation_id, "client_id": client_id, "ts": str(time.time())},
+            maxlen=voice_keys.VOICE_CALLBACKS_MAXLEN,
+        )
         tail = phone[-4:]
-        return (f"Записал: оператор перезвонит вам на номер, который заканчивается на {tail[:2]} {tail[2:]}, "
-                "в рабочее время.")
+        return (
+            f"Записал: оператор перезвонит вам на номер, который заканчивается на {tail[:2]} {tail[2:]}, "
+            "в рабочее время."
+        )

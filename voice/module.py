@@ -1,7 +1,7 @@
 """The voice line as a feature module (registered in bot/modules.py).
 
 install     creates the VoiceService, delivers operator messages into live calls, lends its
-            recogniser to Telegram voice messages and, when the handoff module is enabled
+            recogniser to voice messages in Telegram and MAX and, when the handoff module is enabled
             (installed first: MODULE uses it), uses its working hours and callback queue
 routes      GET /call (the «позвонить помощнику» page), GET /call/status, WS /call/ws
 background  loads the speech recogniser; runs the AudioSocket server when VOICE_AUDIOSOCKET_PORT is set
@@ -11,10 +11,10 @@ Another desk can be set with `use_desk(runtime, desk)` (any `voice.desk.Operator
 
 from __future__ import annotations
 
-from bot.modules import Module
-
 import asyncio
 import logging
+
+from bot.modules import Module
 
 from .audiosocket import AudioSocketServer
 from .desk import OperatorDesk
@@ -24,6 +24,16 @@ from .transcriber import ServiceTranscriber
 from .web import router
 
 log = logging.getLogger("voice.module")
+
+# What the channel table in the README says of the voice line (tests/test_channels_table.py).
+FEATURES = {
+    "text": "speech, both ways",
+    "buttons": "keypad digits, said aloud",
+    "operator": "yes, during the call",
+    "notifications": "no (only during a call)",
+    "payments": "the requisites, spoken",
+    "voice messages": "—",
+}
 
 
 def service(runtime) -> VoiceService:
@@ -48,9 +58,9 @@ def install(runtime) -> None:
 
         use_desk(runtime, HandoffDesk(handoff))
     if voice.choice.engine:
-        from bot.channels import telegram
+        from bot.channels import messenger
 
-        telegram.set_transcriber(runtime, ServiceTranscriber(voice))
+        messenger.set_transcriber(runtime, ServiceTranscriber(voice))
 
 
 def routes(app, runtime) -> None:
@@ -64,7 +74,8 @@ def launcher_note(settings) -> str:
     choice = choose(settings)
     synth = choose_synthesizer(settings.data_dir / "voice-cache", settings.voice_tts, settings.voice_tts_voice)
     speech = {"vosk": f"Vosk ({choice.path})", "whisper": f"Whisper ({choice.path or 'packaged base model'})"}.get(
-        choice.engine, f"keypad only — {choice.why_none.split(' — ', 1)[-1]}")
+        choice.engine, f"keypad only — {choice.why_none.split(' — ', 1)[-1]}"
+    )
     voice = f"{synth.engine} ({synth.voice})" if synth.available() else "none — apt-get install festival festvox-ru"
     return f"/call  ·  speech: {speech}  ·  voice: {voice}"
 
@@ -93,5 +104,11 @@ async def _serve(voice: VoiceService, host: str, port: int) -> None:
         await asyncio.Event().wait()
 
 
-MODULE = Module("voice", provides=("voice",), uses=("handoff", "telegram"), install=install, routes=routes,
-                background=background)
+MODULE = Module(
+    "voice",
+    provides=("voice",),
+    uses=("handoff", "telegram", "max"),
+    install=install,
+    routes=routes,
+    background=background,
+)

@@ -94,7 +94,7 @@ class VoskModel:
         finally:
             stream.close()
 
-    def recognizer(self, rate: int, end_silence_ms: int = 400) -> "StreamingRecognizer":
+    def recognizer(self, rate: int, end_silence_ms: int = 400) -> StreamingRecognizer:
         with self._lock:
             pooled = self._pool.get(rate)
             kaldi = pooled.pop() if pooled else None
@@ -152,7 +152,7 @@ class StreamingRecognizer:
     def _track_quiet(self, pcm: bytes) -> None:
         step = self.rate // 50 * SAMPLE_WIDTH  # 20 ms
         for i in range(0, len(pcm), step):
-            frame = pcm[i:i + step]
+            frame = pcm[i : i + step]
             if rms(frame) >= SPEECH_RMS:
                 self._quiet_ms = 0.0
             else:
@@ -202,4 +202,3 @@ def open_model(choice: Choice, settings, grammar: list[str] | None = None) -> Sp
     from .whisper import WhisperSpeechModel
 
     return WhisperSpeechModel(choice.path, beam_size=settings.whisper_beam_size, threads=settings.whisper_threads)
-

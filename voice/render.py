@@ -7,13 +7,15 @@
   numbers and abbreviations are put into words later, for the synthesizer
   alone (speech_text.py).
 - Buttons become keypad digits 1…9 in order, read as «1 — тема. … Скажите
-  номер или нажмите 1, 2 или 3.»; the operator button is always 0.
+  номер или нажмите 1, 2 или 3.»; the operator button is always 0. More than
+  nine options (a booking's free times) are read eight at a time, with 9 for
+  «другие варианты» (on the last page: «к началу списка»); * repeats the page.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.core.engine import OPERATOR_PAYLOAD
 from bot.core.messages import Reply
@@ -28,6 +30,10 @@ class Prompt:
     body: str
     keys: dict[str, str] = field(default_factory=dict)  # digit → payload or voice:<action>
     menu: str = ""  # the keys, read out
+    # All the options of a list longer than the keypad, (payload, title for the ear), and the page
+    # read now: 9 turns the page (`PAGE_KEY`); () when every option has its own digit.
+    choices: tuple[tuple[str, str], ...] = ()
+    page: int = 0
 
     @property
     def speech(self) -> str:
@@ -36,7 +42,7 @@ class Prompt:
 
 _URL = re.compile(r"(https?://|www\.)\S+")
 _SOURCE = re.compile(r"Источник:\s*(.+?)\s*[—-]\s*(https?://|www\.)\S+")
-_EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F\u200D]")
+_EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200d]")
 _THOUSANDS = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}\b)")
 _BULLET = re.compile(r"^\s*(?:[•·*▪–-]|\d+[.)])\s+")
 _CYR = "А-Яа-яЁё"
@@ -52,9 +58,15 @@ EAR_WORDING = [
 ]
 # Times and weekday ranges as people say them: «пн–чт с 9:00» → «с понедельника по четверг с 9».
 _TIME = re.compile(r"\b(\d{1,2}):(\d{2})\b")
-_DAYS = {"пн": ("понедельника", "понедельник"), "вт": ("вторника", "вторник"), "ср": ("среды", "среду"),
-         "чт": ("четверга", "четверг"), "пт": ("пятницы", "пятницу"), "сб": ("субботы", "субботу"),
-         "вс": ("воскресенья", "воскресенье")}
+_DAYS = {
+    "пн": ("понедельника", "понедельник"),
+    "вт": ("вторника", "вторник"),
+    "ср": ("среды", "среду"),
+    "чт": ("четверга", "четверг"),
+    "пт": ("пятницы", "пятницу"),
+    "сб": ("субботы", "субботу"),
+    "вс": ("воскресенья", "воскресенье"),
+}
 _DAY = "|".join(_DAYS)
 _DAY_RANGE = re.compile(rf"(?<![{_CYR}])({_DAY})\s*[–-]\s*({_DAY})(?![{_CYR}])")
 _ONE_DAY = re.compile(rf"(?<![{_CYR}])({_DAY})(?=\s+с\s+\d)")
@@ -65,7 +77,7 @@ SYMBOLS = {"₽": " рублей", "%": " процентов", "№": "номе�
 
 def _masked_phone(m: re.Match) -> str:
     # a comma keeps the digits apart from a date that may follow («… 45 67, 30 ноября»)
-    comma = "," if re.match(r"\s+\w", m.string[m.end():]) else ""
+    comma = "," if re.match(r"\s+\w", m.string[m.end() :]) else ""
     return f"с окончанием {m.group(1)} {m.group(2)}{comma}"
 
 
@@ -90,7 +102,7 @@ def speakable(text: str) -> str:
         line = re.sub(r"\s*[—-]\s*$", "", line)  # a dash left where a URL was
         if not line:
             continue
-        if line[-1] not in ".!?:…»\"":
+        if line[-1] not in '.!?:…»"':
             line += "."
         sentences.append(line[0].upper() + line[1:])
     return re.sub(r"\s{2,}", " ", " ".join(sentences)).replace(" .", ".").strip()
@@ -125,24 +137,58 @@ def for_keypad(text: str) -> str:
     return _SPEAK.sub("", text).strip()
 
 
+KEYPAD_OPTIONS = 9  # digits 1…9
+PER_PAGE = KEYPAD_OPTIONS - 1  # a longer list: 8 options a page, 9 turns the page
+PAGE_KEY = "voice:page:"  # + the page 9 leads to
+
+
 def render(replies: list[Reply], speech: bool = True) -> Prompt:
     body = " ".join(s for s in (speakable(r.text) for r in replies) if s)
     if not speech:
         body = for_keypad(body)
-    keys: dict[str, str] = {}
-    options: list[tuple[str, str]] = []
-    for button in (b for r in replies for b in r.buttons):
+    operator = False
+    choices: dict[str, str] = {}  # payload → title, in order
+    for button in (
+        b for r in replies for b in r.buttons if b.payload
+    ):  # a link (a web page) cannot be pressed by phone
         if button.payload == OPERATOR_PAYLOAD:
-            keys["0"] = button.payload
-        elif button.payload not in keys.values() and len(options) < 9:
-            digit = str(len(options) + 1)
-            keys[digit] = button.payload
-            options.append((digit, title_for_ear(button.title)))
-    return Prompt(body=body, keys=keys, menu=keypad(options, operator="0" in keys, speech=speech))
+            operator = True
+        else:
+            choices.setdefault(button.payload, title_for_ear(button.title))
+    listed = tuple(choices.items())
+    if len(listed) > KEYPAD_OPTIONS:
+        return page_of(Prompt(body=body, choices=listed, keys={"0": OPERATOR_PAYLOAD} if operator else {}), 0, speech)
+    keys = {str(n): payload for n, (payload, _) in enumerate(listed, 1)}
+    options = [(str(n), title) for n, (_, title) in enumerate(listed, 1)]
+    if operator:
+        keys["0"] = OPERATOR_PAYLOAD
+    return Prompt(body=body, keys=keys, menu=keypad(options, operator=operator, speech=speech))
 
 
-def menu(body: str, items: dict[str, tuple[str, str]], lead: str = "", operator: bool = True,
-         speech: bool = True) -> Prompt:
+def page_of(prompt: Prompt, page: int, speech: bool = True) -> Prompt:
+    """`prompt`'s long list at `page` (eight options; 9 for the next page, or back to the first
+    from the last). Another page than the first is led by its own words, not the whole text again."""
+    pages = -(-len(prompt.choices) // PER_PAGE)
+    page = page % pages if pages else 0
+    shown = prompt.choices[page * PER_PAGE : (page + 1) * PER_PAGE]
+    last = page == pages - 1
+    options = [(str(n), title) for n, (_, title) in enumerate(shown, 1)]
+    options.append(("9", texts.FIRST_PAGE_KEY if last else texts.NEXT_PAGE_KEY))
+    keys = {str(n): payload for n, (payload, _) in enumerate(shown, 1)}
+    keys["9"] = f"{PAGE_KEY}{0 if last else page + 1}"
+    operator = prompt.keys.get("0") == OPERATOR_PAYLOAD
+    if operator:
+        keys["0"] = OPERATOR_PAYLOAD
+    if page == 0:
+        body = prompt.body if prompt.page == 0 or not prompt.choices else texts.FIRST_PAGE
+    else:
+        body = texts.NEXT_PAGE
+    return replace(prompt, body=body, keys=keys, menu=keypad(options, operator=operator, speech=speech), page=page)
+
+
+def menu(
+    body: str, items: dict[str, tuple[str, str]], lead: str = "", operator: bool = True, speech: bool = True
+) -> Prompt:
     """A prompt of the voice line's own keypad menu (items: digit → (action, title))."""
     options = [(digit, title) for digit, (_, title) in items.items()]
     spoken = " ".join(p for p in (lead, keypad(options, operator=operator, speech=speech)) if p)

@@ -9,7 +9,9 @@ core, book a callback, hang up. Tested with plain tables.
 
 Keys work at every step: 0 = operator, * = repeat, digits = the options of
 the last prompt (or the main menu when it offered none), # ends a typed
-phone number. Two low-confidence recognitions in a row switch the call to
+phone number. A list longer than the keypad is read eight options at a time:
+9 (or «ещё», «другие варианты», «дальше») turns the page, from the last one
+back to the first (voice/render.py `page_of`). Two low-confidence recognitions in a row switch the call to
 the keypad menu. Silence: a re-prompt, then an offer of the operator, then
 a polite goodbye.
 
@@ -27,12 +29,13 @@ import re
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
+from bot.core import phones
 from bot.core.engine import OPERATOR_PAYLOAD
 from bot.core.messages import Reply
 from bot.core.numbers import is_digits
 
 from . import texts
-from .render import Prompt, menu, render, speakable
+from .render import PAGE_KEY, Prompt, menu, page_of, render, speakable
 
 
 class Phase(str, Enum):
@@ -135,8 +138,20 @@ class HungUp:
     pass
 
 
-Event = (Start | Speech | Heard | Key | Silence | PlaybackDone | Answered | OperatorSaid | Booked | ConsentRecorded
-         | Failed | HungUp)
+Event = (
+    Start
+    | Speech
+    | Heard
+    | Key
+    | Silence
+    | PlaybackDone
+    | Answered
+    | OperatorSaid
+    | Booked
+    | ConsentRecorded
+    | Failed
+    | HungUp
+)
 
 
 # ----------------------------------------------------------------- actions
@@ -195,6 +210,7 @@ COMMANDS = [  # (action, phrase stems), checked in order on short utterances
     ("operator", ("оператор", "человек", "сотрудник", "специалист")),
     ("hours", ("часы работы", "во сколько", "когда работа", "режим работы", "график работы")),
     ("callback", ("перезвон", "обратный звонок", "обратного звонка")),
+    ("more", ("ещё", "еще", "другие", "другое", "дальше", "следующ")),
 ]
 SHORT_UTTERANCE = 6  # words; longer speech is a question for the core
 CONSENT_YES, CONSENT_NO = "voice:consent_yes", "voice:consent_no"
@@ -214,8 +230,16 @@ def spoken_key(text: str, keys: dict[str, str]) -> str | None:
                 return digit
     phrase = " ".join(words)
     for action, stems in COMMANDS:
+        if action == "more" and not keys.get("9", "").startswith(PAGE_KEY):
+            continue  # «другие» means another page only where there is one
         if any(stem in phrase for stem in stems):
-            return {"repeat": "*", "operator": "0", "hours": "voice:hours", "callback": "voice:callback"}[action]
+            return {
+                "repeat": "*",
+                "operator": "0",
+                "hours": "voice:hours",
+                "callback": "voice:callback",
+                "more": "9",
+            }[action]
     return None
 
 
@@ -357,6 +381,9 @@ def _target(state: CallState, target: str, ctx: CallContext) -> tuple[CallState,
         return _say(state, _main(state, f"{ctx.hours_text} {texts.HOURS_FOLLOW_UP}"))
     if target == "voice:menu":
         return _say(state, _main(state, texts.HOURS_FOLLOW_UP))
+    if target.startswith(PAGE_KEY) and state.prompt.choices:
+        page = target.removeprefix(PAGE_KEY)
+        return _say(state, page_of(state.prompt, int(page) if is_digits(page) else 0, speech=not state.keypad_only))
     if target == "voice:callback":
         if not state.consented:
             return _say(replace(state, asking_consent=True), consent_prompt())
@@ -369,33 +396,34 @@ def _consent(state: CallState, granted: bool, ctx: CallContext) -> tuple[CallSta
     if granted:  # booked once the ledger has the consent (ConsentRecorded)
         return replace(state, phase=Phase.thinking), [RecordConsent(True)]
     new, actions = _say(state, _main(state, texts.CONSENT_REFUSED.format(hours=ctx.hours_text)))
-    return new, actions + [RecordConsent(False)]
+    return new, [*actions, RecordConsent(False)]
 
 
 def _callback(state: CallState) -> tuple[CallState, list[Action]]:
     """Book for the known number, or have it typed (consent is already given)."""
-    if state.number:
-        return replace(state, phase=Phase.thinking), [BookCallback(state.number)]
-    return _say(replace(state, entry=""), Prompt(texts.ENTER_NUMBER))
+    if state.number and (number := normalize_phone(state.number)):
+        return replace(state, phase=Phase.thinking), [BookCallback(number)]
+    ask = texts.NOT_RUSSIAN_CALLER if state.number else texts.ENTER_NUMBER  # another country's caller id
+    return _say(replace(state, entry=""), Prompt(ask))
 
 
 def _operator(state: CallState, ctx: CallContext) -> tuple[CallState, list[Action]]:
     if ctx.operator_open:
         return replace(state, phase=Phase.thinking), [Ask(payload=OPERATOR_PAYLOAD)]
     body = texts.OPERATOR_CLOSED.format(hours=ctx.hours_text)
-    return _say(state, menu(body, texts.CLOSED_ITEMS, operator=False, speech=not state.keypad_only))  # operators are away: don't offer 0
+    return _say(
+        state, menu(body, texts.CLOSED_ITEMS, operator=False, speech=not state.keypad_only)
+    )  # operators are away: don't offer 0
 
 
-PHONE_DIGITS = (10, 15)
+MAX_TYPED_DIGITS = 16  # more than any number has: longer typing is cut here
 
 
 def normalize_phone(digits: str) -> str | None:
-    """Russian numbers typed as 8XXXXXXXXXX become 7XXXXXXXXXX; None if not a number."""
-    if len(digits) == 11 and digits.startswith("8"):
-        digits = "7" + digits[1:]
-    elif len(digits) == 10 and digits.startswith("9"):
-        digits = "7" + digits
-    return digits if PHONE_DIGITS[0] <= len(digits) <= PHONE_DIGITS[1] else None
+    """The voice line keeps a number as its digits: a Russian number typed or shown as
+    8XXXXXXXXXX or XXXXXXXXXX becomes 7XXXXXXXXXX (bot/core/phones); None if it is not one."""
+    number = phones.e164(digits)
+    return number.removeprefix("+") if number else None
 
 
 def _entry(state: CallState, digit: str) -> tuple[CallState, list[Action]]:
@@ -403,10 +431,12 @@ def _entry(state: CallState, digit: str) -> tuple[CallState, list[Action]]:
     if digit == "*":
         return _say(replace(state, entry=None), _main(state, texts.HOURS_FOLLOW_UP))
     if digit != "#":
-        return replace(state, entry=(entry + digit)[: PHONE_DIGITS[1] + 1]), []
-    phone = normalize_phone(entry)
-    if phone is None:
-        return _say(replace(state, entry=""), Prompt(texts.BAD_NUMBER))
+        return replace(state, entry=(entry + digit)[:MAX_TYPED_DIGITS]), []
+    try:
+        phone = phones.parse(entry).removeprefix("+")
+    except phones.NotAPhone as refused:
+        short = refused.problem is phones.Problem.length
+        return _say(replace(state, entry=""), Prompt(texts.BAD_NUMBER if short else texts.NOT_RUSSIAN_NUMBER))
     return replace(state, entry=None, number=phone, phase=Phase.thinking), [BookCallback(phone)]
 
 
@@ -419,7 +449,8 @@ def _silence(state: CallState) -> tuple[CallState, list[Action]]:
         return _say(state, replace(state.prompt, body=texts.REPROMPT_KEYPAD if state.keypad_only else texts.REPROMPT))
     if count == 2:
         offer = texts.OFFER_OPERATOR_KEYPAD if state.keypad_only else texts.OFFER_OPERATOR
-        return _say(state, Prompt(offer, keys=dict(state.prompt.keys)))
+        kept = state.prompt  # its keys still work, a long list's pages too
+        return _say(state, Prompt(offer, keys=dict(kept.keys), choices=kept.choices, page=kept.page))
     return _say(state, Prompt(texts.GOODBYE_SILENCE), hang_up=True)
 
 

@@ -28,11 +28,33 @@ _CYR = "А-Яа-яЁё"
 
 # How abbreviations are said (syllables joined by hyphens: every synthesizer pauses less than at a space).
 ABBREVIATIONS = {
-    "ИП": "и-пэ", "ООО": "о-о-о", "ИНН": "и-эн-эн", "УСН": "у-эс-эн", "ЕНП": "е-эн-пэ", "ЕНС": "е-эн-эс",
-    "ПСН": "пэ-эс-эн", "НПД": "эн-пэ-дэ", "АО": "а-о", "МФЦ": "эм-эф-цэ", "ФНС": "эф-эн-эс", "ОГРН": "о-гэ-эр-эн",
-    "ОГРНИП": "о-гэ-эр-эн-и-пэ", "ЕГРЮЛ": "е-гэ-рюл", "ЕГРИП": "е-гэ-рип", "ККТ": "ка-ка-тэ", "УИН": "у-и-эн",
-    "РФ": "эр-эф", "КЭП": "кэп", "ЭЦП": "э-цэ-пэ", "МСП": "эм-эс-пэ", "НДС": "эн-дэ-эс", "НДФЛ": "эн-дэ-эф-эл",
-    "СНИЛС": "снилс", "ПФР": "пэ-эф-эр", "СФР": "эс-эф-эр", "ОКВЭД": "оквэд",
+    "ИП": "и-пэ",
+    "ООО": "о-о-о",
+    "ИНН": "и-эн-эн",
+    "УСН": "у-эс-эн",
+    "ЕНП": "е-эн-пэ",
+    "ЕНС": "е-эн-эс",
+    "ПСН": "пэ-эс-эн",
+    "НПД": "эн-пэ-дэ",
+    "АО": "а-о",
+    "МФЦ": "эм-эф-цэ",
+    "ФНС": "эф-эн-эс",
+    "ОГРН": "о-гэ-эр-эн",
+    "ОГРНИП": "о-гэ-эр-эн-и-пэ",
+    "ЕГРЮЛ": "е-гэ-рюл",
+    "ЕГРИП": "е-гэ-рип",
+    "ККТ": "ка-ка-тэ",
+    "УИН": "у-и-эн",
+    "РФ": "эр-эф",
+    "КЭП": "кэп",
+    "ЭЦП": "э-цэ-пэ",
+    "МСП": "эм-эс-пэ",
+    "НДС": "эн-дэ-эс",
+    "НДФЛ": "эн-дэ-эф-эл",
+    "СНИЛС": "снилс",
+    "ПФР": "пэ-эф-эр",
+    "СФР": "эс-эф-эр",
+    "ОКВЭД": "оквэд",
 }
 _ABBR = re.compile(rf"(?<![{_CYR}])({'|'.join(sorted(ABBREVIATIONS, key=len, reverse=True))})(?![{_CYR}])")
 
@@ -65,7 +87,7 @@ def number_words(digits: str) -> str:
 
 def digit_groups(digits: str) -> list[str]:
     """Groups of three, the last ones two and two rather than leaving a single digit."""
-    groups = [digits[i:i + 3] for i in range(0, len(digits), 3)]
+    groups = [digits[i : i + 3] for i in range(0, len(digits), 3)]
     if len(groups) > 1 and len(groups[-1]) == 1:
         tail = groups[-2] + groups[-1]
         groups[-2:] = [tail[:2], tail[2:]]
@@ -74,7 +96,7 @@ def digit_groups(digits: str) -> list[str]:
 
 def _phone(m: re.Match) -> str:
     lead = "плюс семь" if m.group(1) == "+7" else "восемь"
-    groups = re.findall(r"\d+", m.group(0)[len(m.group(1)):])
+    groups = re.findall(r"\d+", m.group(0)[len(m.group(1)) :])
     return ", ".join([lead] + [number_words(g) for g in groups])
 
 
@@ -100,9 +122,11 @@ def _spoken_pattern(spoken: str) -> str:
     return r"[\s-]*".join(re.escape(part) for part in spoken.split("-"))
 
 
-_HEARD_ABBR = [(re.compile(rf"(?<![{_CYR}]){_spoken_pattern(spoken)}(?![{_CYR}])", re.IGNORECASE), written.lower())
-               for written, spoken in sorted(ABBREVIATIONS.items(), key=lambda kv: -len(kv[1]))
-               if "-" in spoken and written != "АО"]  # «а о чём» is no company
+_HEARD_ABBR = [
+    (re.compile(rf"(?<![{_CYR}]){_spoken_pattern(spoken)}(?![{_CYR}])", re.IGNORECASE), written.lower())
+    for written, spoken in sorted(ABBREVIATIONS.items(), key=lambda kv: -len(kv[1]))
+    if "-" in spoken and written != "АО"
+]  # «а о чём» is no company
 
 
 def heard_text(text: str) -> str:

@@ -112,8 +112,11 @@ class CachedSynthesizer:
         """Run the engine's command; its WAV comes on stdout."""
         try:
             proc = await asyncio.create_subprocess_exec(
-                *args, stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+                *args,
+                stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
         except FileNotFoundError as exc:
             raise SynthesisError(f"{args[0]} is not installed") from exc
         out, err = await proc.communicate(stdin)
@@ -159,18 +162,24 @@ class FestivalSynthesizer(CachedSynthesizer):
         self._serial = 0
 
     def available(self) -> bool:
-        return super().available() and any(Path(root, self.voice).is_dir() for root in (
-            "/usr/share/festival/voices/russian", "/usr/share/festival/voices/ru"))
+        return super().available() and any(
+            Path(root, self.voice).is_dir()
+            for root in ("/usr/share/festival/voices/russian", "/usr/share/festival/voices/ru")
+        )
 
     async def _process(self) -> asyncio.subprocess.Process:
         if self._proc is None or self._proc.returncode is not None:
             try:
                 self._proc = await asyncio.create_subprocess_exec(
-                    self.binary, "--pipe", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
-                    stderr=asyncio.subprocess.PIPE)
+                    self.binary,
+                    "--pipe",
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.PIPE,
+                )
             except FileNotFoundError as exc:
                 raise SynthesisError("festival is not installed") from exc
-            self._proc.stdin.write(f"(voice_{self.voice})\n".encode())
+            _stdin(self._proc).write(f"(voice_{self.voice})\n".encode())
         return self._proc
 
     async def _wav(self, text: str) -> bytes:
@@ -186,12 +195,14 @@ class FestivalSynthesizer(CachedSynthesizer):
             with tempfile.TemporaryDirectory(prefix="festival-") as tmp:
                 out = Path(tmp) / "out.wav"
                 proc = await self._process()
-                proc.stdin.write(f'(utt.save.wave (utt.synth (Utterance Text "{text}")) "{out}" \'riff)\n'
-                                 f'(format stderr "{marker}\\n")\n'.encode("utf-8"))
+                _stdin(proc).write(
+                    f'(utt.save.wave (utt.synth (Utterance Text "{text}")) "{out}" \'riff)\n'
+                    f'(format stderr "{marker}\\n")\n'.encode()
+                )
                 try:
-                    await proc.stdin.drain()
+                    await _stdin(proc).drain()
                     await asyncio.wait_for(self._until(proc, marker), 30)
-                except (asyncio.TimeoutError, ConnectionError, asyncio.IncompleteReadError) as exc:
+                except (TimeoutError, ConnectionError, asyncio.IncompleteReadError) as exc:
                     proc.kill()
                     self._proc = None
                     raise SynthesisError(f"festival did not answer: {exc.__class__.__name__}") from exc
@@ -202,6 +213,7 @@ class FestivalSynthesizer(CachedSynthesizer):
     @staticmethod
     async def _until(proc: asyncio.subprocess.Process, marker: str) -> None:
         while True:
+            assert proc.stderr is not None  # started with stderr=PIPE
             line = await proc.stderr.readline()
             if not line:
                 raise asyncio.IncompleteReadError(b"", None)
@@ -215,11 +227,15 @@ class FestivalSynthesizer(CachedSynthesizer):
 
 
 ENGINES: dict[str, type[CachedSynthesizer]] = {
-    "rhvoice": RHVoiceSynthesizer, "festival": FestivalSynthesizer, "espeak": EspeakSynthesizer}
+    "rhvoice": RHVoiceSynthesizer,
+    "festival": FestivalSynthesizer,
+    "espeak": EspeakSynthesizer,
+}
 
 
 def choose(cache_dir: Path, engine: str = "auto", voice: str = "", speed: int = 165) -> CachedSynthesizer:
     """The synthesizer VOICE_TTS names, or the best one installed (espeak-ng when none is)."""
+
     def make(name: str) -> CachedSynthesizer:
         if name == "espeak":
             return EspeakSynthesizer(cache_dir, voice, speed)
@@ -232,3 +248,8 @@ def choose(cache_dir: Path, engine: str = "auto", voice: str = "", speed: int = 
         if candidate.available():
             return candidate
     return make("espeak")
+
+
+def _stdin(proc: asyncio.subprocess.Process) -> asyncio.StreamWriter:
+    assert proc.stdin is not None  # started with stdin=PIPE
+    return proc.stdin

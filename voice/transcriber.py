@@ -18,7 +18,7 @@ MAX_SECONDS = 300  # a longer voice message is cut: it would hold the recogniser
 
 
 class ServiceTranscriber:
-    def __init__(self, service: "VoiceService"):
+    def __init__(self, service: VoiceService):
         self.service = service
 
     async def transcribe(self, audio: bytes, mime_type: str) -> str | None:

@@ -31,8 +31,9 @@ def _session():
     opts.inter_op_num_threads = 1
     opts.intra_op_num_threads = 1
     opts.log_severity_level = 4
-    return onnxruntime.InferenceSession(os.path.join(get_assets_path(), "silero_vad_v6.onnx"),
-                                        providers=["CPUExecutionProvider"], sess_options=opts)
+    return onnxruntime.InferenceSession(
+        os.path.join(get_assets_path(), "silero_vad_v6.onnx"), providers=["CPUExecutionProvider"], sess_options=opts
+    )
 
 
 def available() -> bool:
@@ -58,7 +59,7 @@ class StreamingVad:
         if n == 0:
             return []
         windows = self._pending[: n * WINDOW].reshape(n, WINDOW)
-        self._pending = self._pending[n * WINDOW:]
+        self._pending = self._pending[n * WINDOW :]
         contexts = np.vstack([self._context[None, :], windows[:-1, -CONTEXT:]])
         self._context = windows[-1, -CONTEXT:].copy()
         batch = np.ascontiguousarray(np.concatenate([contexts, windows], axis=1))

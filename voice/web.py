@@ -12,6 +12,7 @@ WebSocket protocol (JSON text messages + binary audio):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -63,10 +64,8 @@ class WebSocketOutput:
     async def hang_up(self) -> None:
         await self._send(self.ws.send_text(json.dumps({"type": "hangup"})))
         self.closed = True
-        try:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, ConnectionError):  # the browser has gone already
             await self.ws.close()
-        except (WebSocketDisconnect, RuntimeError, ConnectionError):
-            pass  # the browser has gone already
 
 
 def router(service: VoiceService) -> APIRouter:

@@ -17,7 +17,8 @@ are joined in memory. Nothing is downloaded (HF_HUB_OFFLINE).
 
 Confidence: Whisper's mean token log-probability mapped linearly so that
 −1.5 becomes 0.5, VOICE_MIN_CONFIDENCE's default (Whisper's own retry
-threshold, −1.0, rejects a clear «да» too often: one-word answers score low). Text Whisper is known to invent from noise («Продолжение
+threshold, −1.0, rejects a clear «да» too often: one-word answers score low).
+Text Whisper is known to invent from noise («Продолжение
 следует…», subtitle credits) counts as nothing heard.
 """
 
@@ -52,10 +53,15 @@ MIN_SPEECH_MS = 200  # voiced audio shorter than this is not an utterance
 PRE_ROLL_MS = 320  # audio kept from before the detected start (the first consonant)
 # Said before each utterance as «previous text»: Whisper then writes the centre's words as they are
 # written (ИП, not «и пэ» or «ТП») and knows them when the line is poor.
-DOMAIN_PROMPT = ("Консультация центра «Мой бизнес»: ИП, ООО, УСН, ЭЦП, ИНН, самозанятость, госпошлина, "
-                 "микрозайм, господдержка, патент, касса, грант.")
-HALLUCINATIONS = re.compile(r"продолжение следует|субтитр|редактор|корректор|спасибо за просмотр|подписывайтесь|"
-                            r"dimatorzok|amara\.org", re.IGNORECASE)
+DOMAIN_PROMPT = (
+    "Консультация центра «Мой бизнес»: ИП, ООО, УСН, ЭЦП, ИНН, самозанятость, госпошлина, "
+    "микрозайм, господдержка, патент, касса, грант."
+)
+HALLUCINATIONS = re.compile(
+    r"продолжение следует|субтитр|редактор|корректор|спасибо за просмотр|подписывайтесь|"
+    r"dimatorzok|amara\.org",
+    re.IGNORECASE,
+)
 NO_SPEECH_PROB = 0.6
 
 
@@ -63,9 +69,15 @@ def packaged_installed() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in PACKAGED)
 
 
+def _package_folder(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"the package {name} is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
 def _packaged_files() -> dict[str, bytes]:
-    first, second = (Path(list(importlib.util.find_spec(name).submodule_search_locations)[0]) / "data"
-                     for name in PACKAGED)
+    first, second = (_package_folder(name) / "data" for name in PACKAGED)
     files = {name: (first / name).read_bytes() for name in ("config.json", "tokenizer.json", "vocabulary.txt")}
     files["model.bin"] = (first / "model.bin.part1").read_bytes() + (second / "model.bin.part2").read_bytes()
     return files
@@ -85,11 +97,11 @@ def _without_loops(text: str) -> str:
     words = " ".join(kept).split()
     for start in range(len(words)):
         for size in range(1, (len(words) - start) // 2 + 1):
-            unit = [_key(w) for w in words[start:start + size]]
-            again = [_key(w) for w in words[start + size:start + 2 * size]]
-            third = [_key(w) for w in words[start + 2 * size:start + 3 * size]]
+            unit = [_key(w) for w in words[start : start + size]]
+            again = [_key(w) for w in words[start + size : start + 2 * size]]
+            third = [_key(w) for w in words[start + 2 * size : start + 3 * size]]
             if unit == again and (size > 1 or unit == third):
-                return " ".join(words[:start + size])
+                return " ".join(words[: start + size])
     return " ".join(words)
 
 
@@ -112,19 +124,25 @@ class WhisperSpeechModel:
             self.model = WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=threads)
             self.name = f"Whisper ({Path(path).name})"
         else:
-            self.model = WhisperModel("whisper-base", device="cpu", compute_type="int8", cpu_threads=threads,
-                                      files=_packaged_files())
+            self.model = WhisperModel(
+                "whisper-base", device="cpu", compute_type="int8", cpu_threads=threads, files=_packaged_files()
+            )
             self.name = PACKAGED_NAME
         self.path = path
         self.beam_size = beam_size
-        self.tokenizer = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe",
-                                   language="ru")
-        self._prompt = [self.tokenizer.sot_prev, *self.tokenizer.encode(" " + DOMAIN_PROMPT),
-                        *self.tokenizer.sot_sequence, self.tokenizer.no_timestamps]
+        self.tokenizer = Tokenizer(
+            self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe", language="ru"
+        )
+        self._prompt = [
+            self.tokenizer.sot_prev,
+            *self.tokenizer.encode(" " + DOMAIN_PROMPT),
+            *self.tokenizer.sot_sequence,
+            self.tokenizer.no_timestamps,
+        ]
         self._suppress = list(get_suppressed_tokens(self.tokenizer, [-1]))
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="whisper")  # one decode at a time
 
-    def recognizer(self, rate: int, end_silence_ms: int = 400) -> "WhisperStream":
+    def recognizer(self, rate: int, end_silence_ms: int = 400) -> WhisperStream:
         return WhisperStream(self, rate, end_silence_ms)
 
     def decode(self, audio: np.ndarray) -> Recognition:
@@ -136,12 +154,19 @@ class WhisperSpeechModel:
         audio = np.pad(audio, (pad, pad + max(0, int(MIN_SECONDS * RATE) - len(audio))))
         features = self.model.feature_extractor(audio)
         frames = min(features.shape[-1] // 2 * 2, 3000)
-        encoded = self.model.model.encode(ctranslate2.StorageView.from_array(
-            np.ascontiguousarray(features[None, :, :frames], dtype=np.float32)))
+        encoded = self.model.model.encode(
+            ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None, :, :frames], dtype=np.float32))
+        )
         result = self.model.model.generate(  # max_length counts the prompt too
-            encoded, [self._prompt], beam_size=self.beam_size,
+            encoded,
+            [self._prompt],
+            beam_size=self.beam_size,
             max_length=len(self._prompt) + min(200, 16 + int(seconds * 15)),
-            return_scores=True, return_no_speech_prob=True, suppress_blank=True, suppress_tokens=self._suppress)[0]
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=self._suppress,
+        )[0]
         text = _without_loops(self.tokenizer.decode(result.sequences_ids[0]).strip())
         logprob = result.scores[0] if result.scores else -5.0
         if not text or HALLUCINATIONS.search(text) or (result.no_speech_prob > NO_SPEECH_PROB and logprob < -1.0):
@@ -151,11 +176,20 @@ class WhisperSpeechModel:
 
     def transcribe(self, pcm: bytes, rate: int) -> str:
         """A whole recording (a voice message, a file): Silero cuts it, each piece is transcribed."""
-        segments, _ = self.model.transcribe(to_float16k(pcm, rate), language="ru", beam_size=self.beam_size,
-                                            vad_filter=True, without_timestamps=True, initial_prompt=DOMAIN_PROMPT,
-                                            condition_on_previous_text=False)
-        texts = [s.text.strip() for s in segments
-                 if s.text.strip() and not HALLUCINATIONS.search(s.text) and s.no_speech_prob < 0.9]
+        segments, _ = self.model.transcribe(
+            to_float16k(pcm, rate),
+            language="ru",
+            beam_size=self.beam_size,
+            vad_filter=True,
+            without_timestamps=True,
+            initial_prompt=DOMAIN_PROMPT,
+            condition_on_previous_text=False,
+        )
+        texts = [
+            s.text.strip()
+            for s in segments
+            if s.text.strip() and not HALLUCINATIONS.search(s.text) and s.no_speech_prob < 0.9
+        ]
         return heard_text(" ".join(texts))
 
 

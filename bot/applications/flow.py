@@ -17,9 +17,10 @@ help, send, edit, e:<field>, x (cancel), pd_yes / pd_no (consent).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import date, timezone, tzinfo
-from typing import Callable, ClassVar, Mapping
+from datetime import UTC, date, tzinfo
+from typing import ClassVar
 
 from bot.consent.gate import RecordConsent, consent_gate, has_personal_data_consent
 from bot.core.messages import Button, Reply, ReplyKind
@@ -27,7 +28,7 @@ from bot.flows.base import Effect, FlowContext, FlowEvent, FlowState, Step, butt
 
 from . import known, texts
 from .forms import FieldType, Form, FormField, Forms
-from .reading import BACK_WORDS, HELP_WORDS, SKIP_WORDS, asks_a_question, is_question, pressed, said, words
+from .reading import BACK_WORDS, SKIP_WORDS, asks_a_question, asks_for_help, is_question, pressed, said, words
 from .state import FORM_STEPS, AlreadySubmitted, ApplicationState, Draft, SaveDraft, Submit, Submitted
 from .validators import Invalid
 
@@ -50,11 +51,12 @@ def _cancel() -> Button:
 
 class ApplicationFlow:
     name = NAME
+    what = texts.FLOW_WHAT  # «Продолжим заявку или …?»
     start_intents: tuple[str, ...] = START_INTENTS
     State: ClassVar[type[FlowState]] = ApplicationState
     effects: ClassVar[tuple[type[Effect], ...]] = (SaveDraft, Submit, RecordConsent)
 
-    def __init__(self, forms: Forms, *, org: str, tz: tzinfo = timezone.utc):
+    def __init__(self, forms: Forms, *, org: str, tz: tzinfo = UTC):
         self.forms = forms
         self.org = org
         self.tz = tz
@@ -85,6 +87,24 @@ class ApplicationFlow:
         """Filling in fields: any text is an answer (a phone, an ИНН, a name)."""
         return state.step in FORM_STEPS
 
+    def fits(self, state: ApplicationState, text: str, ctx: FlowContext) -> bool | None:
+        """Is `text` a value the current question can take? (the engine's interruption policy).
+        None where any words may be an answer (choosing a form, the summary)."""
+        form = self.forms.get(state.form)
+        field = form.field(state.current) if form else None
+        if state.step != "ask" or state.gate is not None or field is None:
+            return None
+        low = words(text)
+        if low in BACK_WORDS or low in SKIP_WORDS or asks_for_help(low):
+            return True
+        if field.type is FieldType.text and text.rstrip().endswith("?"):
+            return False  # a question, not a description
+        try:
+            field.answer(text, self._today(ctx))
+        except Invalid:
+            return False
+        return True
+
     def reprompt(self, state: ApplicationState, ctx: FlowContext) -> AppStep:
         """Back after a detour: the question of the current step again."""
         form = self.forms.get(state.form)
@@ -113,9 +133,14 @@ class ApplicationFlow:
         if event.payload == "x":
             return self.cancel(state, ctx)
         on: dict[str, Callable[[ApplicationState, FlowEvent, FlowContext], AppStep]] = {
-            "choose": self._on_choose, "resume": self._on_resume, "prefill": self._on_prefill,
-            "ask": self._on_ask, "confirm": self._on_confirm, "submitting": self._on_confirm,
-            "edit": self._on_edit}
+            "choose": self._on_choose,
+            "resume": self._on_resume,
+            "prefill": self._on_prefill,
+            "ask": self._on_ask,
+            "confirm": self._on_confirm,
+            "submitting": self._on_confirm,
+            "edit": self._on_edit,
+        }
         return on[state.step](state, event, ctx)
 
     @staticmethod
@@ -146,9 +171,18 @@ class ApplicationFlow:
         draft = state.drafts.get(form.id)
         if draft and draft.progress():
             text = texts.RESUME_OFFER.format(title=form.title, done=draft.progress(), count=len(form.fields))
-            return Step(state.model_copy(update={"step": "resume", "form": form.id}), (reply(
-                text, _b(texts.RESUME_BUTTON, "r"), _b(texts.RESTART_BUTTON, "n"),
-                _b(texts.OTHER_FORM_BUTTON, "other"), _cancel()),))
+            return Step(
+                state.model_copy(update={"step": "resume", "form": form.id}),
+                (
+                    reply(
+                        text,
+                        _b(texts.RESUME_BUTTON, "r"),
+                        _b(texts.RESTART_BUTTON, "n"),
+                        _b(texts.OTHER_FORM_BUTTON, "other"),
+                        _cancel(),
+                    ),
+                ),
+            )
         return self._begin(form, state, ctx)
 
     def _on_resume(self, state: ApplicationState, event: FlowEvent, ctx: FlowContext) -> AppStep:
@@ -174,10 +208,14 @@ class ApplicationFlow:
     def _resume(self, form: Form, draft: Draft, state: ApplicationState, ctx: FlowContext) -> AppStep:
         names = {f.name for f in form.fields}  # the form may have changed since the draft was saved
         resumed = ApplicationState(
-            step="ask", run=state.run, form=form.id,
+            step="ask",
+            run=state.run,
+            form=form.id,
             answers={k: v for k, v in draft.answers.items() if k in names},
-            skipped=tuple(k for k in draft.skipped if k in names), asked=tuple(k for k in draft.asked if k in names),
-            prefill_done=draft.prefill_done)
+            skipped=tuple(k for k in draft.skipped if k in names),
+            asked=tuple(k for k in draft.asked if k in names),
+            prefill_done=draft.prefill_done,
+        )
         return self._advance(resumed, ctx, lead=(reply(texts.RESUMED.format(title=form.title)),))
 
     # ------------------------------------------------------- the next thing
@@ -195,8 +233,10 @@ class ApplicationFlow:
                 return self._ask_consent(state, ctx, lead)
             if offered:
                 items = "\n".join(f"• {f.title}: {f.shown(offered[f.name])}" for f in form.fields if f.name in offered)
-                return Step(state.model_copy(update={"step": "prefill", "prefill": offered}), (*lead, reply(
-                    texts.PREFILL.format(items=items), *self._prefill_buttons())))
+                return Step(
+                    state.model_copy(update={"step": "prefill", "prefill": offered}),
+                    (*lead, reply(texts.PREFILL.format(items=items), *self._prefill_buttons())),
+                )
             state = state.model_copy(update={"prefill_done": True})
         field = next((f for f in form.fields if f.name not in state.done()), None)
         if field is None:
@@ -209,8 +249,9 @@ class ApplicationFlow:
         asked = consent_gate(NAME, PURPOSE, None, FlowEvent(), ctx, org=self.org).step_for(state)
         return replace(asked, replies=(*lead, *asked.replies))
 
-    def _ask(self, form: Form, field: FormField, state: ApplicationState, lead: Lead = (),
-             text: str | None = None) -> AppStep:
+    def _ask(
+        self, form: Form, field: FormField, state: ApplicationState, lead: Lead = (), text: str | None = None
+    ) -> AppStep:
         buttons: list[Button] = []
         if field.type is FieldType.choice:
             buttons += [_b(o.title, f"c:{o.id}") for o in field.options]
@@ -239,7 +280,7 @@ class ApplicationFlow:
             if field.required:
                 return self._ask(form, field, state, text=texts.CANNOT_SKIP.format(help=field.help))
             return self._store(form, field, state, None, ctx)
-        if p == "help" or low in HELP_WORDS:
+        if p == "help" or (not p and asks_for_help(low)):
             return self._ask(form, field, state, text=f"{field.help}\n\n{field.prompt}")
         if not p and "продолж" in low and event.intent == "start_application":
             return self._ask(form, field, state, lead=(reply(texts.RESUMED.format(title=form.title)),))
@@ -256,8 +297,9 @@ class ApplicationFlow:
             return self._ask(form, field, state, text=bad.message)
         return self._store(form, field, state, value, ctx)
 
-    def _store(self, form: Form, field: FormField, state: ApplicationState, value: str | None,
-               ctx: FlowContext) -> AppStep:
+    def _store(
+        self, form: Form, field: FormField, state: ApplicationState, value: str | None, ctx: FlowContext
+    ) -> AppStep:
         """Keep an answer (None: skipped) and go on: to the next field, or back to the summary."""
         answers = {k: v for k, v in state.answers.items() if k != field.name}
         skipped = tuple(s for s in state.skipped if s != field.name)
@@ -276,9 +318,17 @@ class ApplicationFlow:
         previous = form.field(state.asked[-1]) if state.asked else None
         if previous is None:
             return self._ask(form, field, state, text=f"{texts.FIRST_QUESTION} {field.prompt}")
-        return self._ask(form, previous, state.model_copy(update={
-            "answers": {k: v for k, v in state.answers.items() if k != previous.name},
-            "skipped": tuple(s for s in state.skipped if s != previous.name), "asked": state.asked[:-1]}))
+        return self._ask(
+            form,
+            previous,
+            state.model_copy(
+                update={
+                    "answers": {k: v for k, v in state.answers.items() if k != previous.name},
+                    "skipped": tuple(s for s in state.skipped if s != previous.name),
+                    "asked": state.asked[:-1],
+                }
+            ),
+        )
 
     def _on_prefill(self, state: ApplicationState, event: FlowEvent, ctx: FlowContext) -> AppStep:
         if event.payload == "pok" or said(event, "affirm", "thank"):
@@ -322,8 +372,9 @@ class ApplicationFlow:
     def _submitted(self, state: ApplicationState, done: Submitted, ctx: FlowContext) -> AppStep:
         """Say the number, and keep what the client told us so the next form asks only what is
         missing (personal values with the consent they were given under)."""
-        text = texts.SUBMITTED.format(number=done.number, title=done.title, date=done.date, status=done.status,
-                                      next=done.next)
+        text = texts.SUBMITTED.format(
+            number=done.number, title=done.title, date=done.date, status=done.status, next=done.next
+        )
         if isinstance(done, AlreadySubmitted):
             text = f"{texts.ALREADY_SUBMITTED}\n\n{text}"
         form = self.forms.get(state.form)
@@ -332,8 +383,10 @@ class ApplicationFlow:
 
     def _edit_menu(self, form: Form, state: ApplicationState) -> AppStep:
         buttons = [_b(f.title, f"e:{f.name}") for f in form.fields]
-        return Step(state.model_copy(update={"step": "edit"}), (reply(
-            texts.EDIT_CHOOSE, *buttons, _b(texts.BACK_BUTTON, "back")),))
+        return Step(
+            state.model_copy(update={"step": "edit"}),
+            (reply(texts.EDIT_CHOOSE, *buttons, _b(texts.BACK_BUTTON, "back")),),
+        )
 
     def _on_edit(self, state: ApplicationState, event: FlowEvent, ctx: FlowContext) -> AppStep:
         form = self.forms.get(state.form)
@@ -341,8 +394,9 @@ class ApplicationFlow:
             return self._choose(state)
         p, low = event.payload or "", words(event.text)
         kind, _, name = p.partition(":")
-        field = form.field(name) if kind == "e" else next(
-            (f for f in form.fields if low and f.title.lower() in low), None)
+        field = (
+            form.field(name) if kind == "e" else next((f for f in form.fields if low and f.title.lower() in low), None)
+        )
         if field is not None:
             return self._ask(form, field, state.model_copy(update={"editing": True}))
         if p == "back" or low in BACK_WORDS:

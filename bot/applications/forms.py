@@ -7,15 +7,17 @@ with the validators; `shown()` renders a stored value for the summary.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from enum import Enum
 from pathlib import Path
-from typing import Mapping
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from . import texts, validators as v
+from . import texts
+from . import validators as v
 
 SEGMENT_FIELD = "segment"  # the profile field the core keeps (knowledge_base.models.Segment)
 
@@ -55,7 +57,7 @@ class FormField(BaseModel):
     max_age_years: int | None = None  # date of birth
 
     @model_validator(mode="after")
-    def _consistent(self) -> "FormField":
+    def _consistent(self) -> FormField:
         if (self.type is FieldType.choice) != bool(self.options):
             raise ValueError("`options` are required for type choice and only for it")
         if len({o.id for o in self.options}) != len(self.options):
@@ -124,8 +126,11 @@ class FormField(BaseModel):
         if self.type is FieldType.choice:
             return raw if self.option(raw) else None
         try:
-            return self.answer(raw, today) if self.type is not FieldType.date else v.parse_date(
-                v.show_date(raw), today, when=self.when, max_age_years=self.max_age_years).isoformat()
+            return (
+                self.answer(raw, today)
+                if self.type is not FieldType.date
+                else v.parse_date(v.show_date(raw), today, when=self.when, max_age_years=self.max_age_years).isoformat()
+            )
         except (v.Invalid, ValueError):
             return None
 
@@ -141,7 +146,7 @@ class Form(BaseModel):
     fields: list[FormField] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _unique_fields(self) -> "Form":
+    def _unique_fields(self) -> Form:
         names = [f.name for f in self.fields]
         if len(set(names)) != len(names):
             raise ValueError(f"field names must be unique: {names}")
@@ -155,7 +160,7 @@ class FormsFile(BaseModel):
     forms: list[Form] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _unique_forms(self) -> "FormsFile":
+    def _unique_forms(self) -> FormsFile:
         ids = [f.id for f in self.forms]
         if len(set(ids)) != len(ids):
             raise ValueError(f"form ids must be unique: {ids}")
@@ -196,7 +201,7 @@ def load_forms(path: Path) -> Forms:
         raise FormsError("\n".join(_explain(path, raw, err) for err in exc.errors())) from None
 
 
-def _explain(path: Path, raw: dict, err: dict) -> str:
+def _explain(path: Path, raw: dict, err: Mapping[str, Any]) -> str:
     loc, where = list(err["loc"]), []
     if len(loc) >= 2 and loc[0] == "forms" and isinstance(loc[1], int):
         forms = raw.get("forms") or []

@@ -53,7 +53,9 @@ def application_draft(client_id: str, form_id: str) -> str:
 # Store a new application once per submission key. KEYS: create key,
 # application key, client zset, all zset, draft key. ARGV: number, json,
 # created ts, create-key ttl. Returns the number owning the key (ours or earlier).
-CREATE_APPLICATION_ONCE = APP.script("create_application_once", """
+CREATE_APPLICATION_ONCE = APP.script(
+    "create_application_once",
+    """
 local existing = redis.call('get', KEYS[1])
 if existing then return existing end
 redis.call('set', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[4]))
@@ -62,4 +64,5 @@ redis.call('zadd', KEYS[3], tonumber(ARGV[3]), ARGV[1])
 redis.call('zadd', KEYS[4], tonumber(ARGV[3]), ARGV[1])
 redis.call('del', KEYS[5])
 return ARGV[1]
-""")
+""",
+)

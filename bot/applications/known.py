@@ -9,8 +9,8 @@ withdrawing it deletes them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
-from typing import Mapping
 
 from bot.privacy.profile import remembered
 from knowledge_base.models import Segment

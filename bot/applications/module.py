@@ -33,8 +33,11 @@ START_PAYLOAD = "do:start_application"
 def install(runtime: Runtime) -> None:
     settings = runtime.settings
     forms = load_forms(settings.applications_forms_file)
-    store = ApplicationStore(runtime.redis, prefix=settings.applications_number_prefix,
-                             draft_ttl_s=int(settings.applications_draft_ttl_days * 24 * 3600))
+    store = ApplicationStore(
+        runtime.redis,
+        prefix=settings.applications_number_prefix,
+        draft_ttl_s=int(settings.applications_draft_ttl_days * 24 * 3600),
+    )
     tz = ZoneInfo(settings.notify_timezone)
     runtime.applications = store
     runtime.application_forms = forms
@@ -52,8 +55,9 @@ def _start(flow: ApplicationFlow, store: ApplicationStore, forms: Forms) -> Inte
         entities = dict(u.entities) if u else {}
         if form := forms.for_topic(await engine.last_answered_topic(turn)):
             entities[CONTEXT_FORM] = form.id
-        event = FlowEvent(text=turn.text, intent=u.intent if u else None, score=u.confidence if u else 1.0,
-                          entities=entities)
+        event = FlowEvent(
+            text=turn.text, intent=u.intent if u else None, score=u.confidence if u else 1.0, entities=entities
+        )
         await engine.run_step(turn, flow, flow.start(engine.flow_context(turn), event, drafts=drafts))
 
     return start
@@ -83,5 +87,4 @@ def _status(store: ApplicationStore, forms: Forms, tz: tzinfo) -> IntentHandler:
     return status
 
 
-MODULE = Module("applications", provides=("applications", "application_forms"), requires=("consent",),
-                install=install)
+MODULE = Module("applications", provides=("applications", "application_forms"), requires=("consent",), install=install)

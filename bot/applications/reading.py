@@ -19,6 +19,15 @@ def words(text: str | None) -> str:
     return " ".join((text or "").lower().replace("ё", "е").strip(" .!").split())
 
 
+_HELP_CUES = ("где взять", "где найти", "где посмотреть", "где узнать", "что это", "что такое", "зачем")
+
+
+def asks_for_help(low: str) -> bool:
+    """«подсказка», «а где взять ОГРНИП?»: the client asks about the question itself
+    (`low`: the message through `words`); its help answers it."""
+    return low in HELP_WORDS or (low.endswith("?") and any(cue in low for cue in _HELP_CUES))
+
+
 def said(event: FlowEvent, intent: str, *more: str) -> bool:
     """The client said this (in words, not by a button) with some confidence."""
     return not event.payload and event.intent in (intent, *more) and event.score >= MIN_SCORE

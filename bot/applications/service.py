@@ -42,17 +42,29 @@ def next_step(app: Application) -> str:
 
 
 def status_line(app: Application, tz: tzinfo) -> str:
-    return texts.STATUS_ITEM.format(number=app.number, title=app.title, date=local_date(app.created, tz),
-                                    status=status_title(app).capitalize(), next=next_step(app))
+    return texts.STATUS_ITEM.format(
+        number=app.number,
+        title=app.title,
+        date=local_date(app.created, tz),
+        status=status_title(app).capitalize(),
+        next=next_step(app),
+    )
 
 
 def notification_text(app: Application) -> str:
-    return texts.NOTIFY_TEXT.format(number=app.number, title=app.title, status=status_title(app),
-                                    next=next_step(app))
+    return texts.NOTIFY_TEXT.format(number=app.number, title=app.title, status=status_title(app), next=next_step(app))
 
 
-async def change_status(redis: Redis, store: ApplicationStore, number: str, status: ApplicationStatus | str, *,
-                        comment: str = "", by: str = "staff", tz: tzinfo | str = "Asia/Kamchatka") -> Application:
+async def change_status(
+    redis: Redis,
+    store: ApplicationStore,
+    number: str,
+    status: ApplicationStatus | str,
+    *,
+    comment: str = "",
+    by: str = "staff",
+    tz: tzinfo | str = "Asia/Kamchatka",
+) -> Application:
     """Change an application's status and notify the client (transactional).
 
     Raises KeyError (unknown number) or status.TransitionError (not allowed).
@@ -64,9 +76,14 @@ async def change_status(redis: Redis, store: ApplicationStore, number: str, stat
         return app
     from bot.consent.notifications import enqueue  # the consent module owns delivery and preferences
 
-    await enqueue(redis, app.client_id, "transactional", notification_text(app),
-                  basis=texts.NOTIFY_BASIS.format(number=app.number, date=local_date(app.created, tz)),
-                  key=notification_key(app))
+    await enqueue(
+        redis,
+        app.client_id,
+        "transactional",
+        notification_text(app),
+        basis=texts.NOTIFY_BASIS.format(number=app.number, date=local_date(app.created, tz)),
+        key=notification_key(app),
+    )
     log.info("application status changed", extra={"status": app.status.value, "changes": len(app.history)})
     return app
 

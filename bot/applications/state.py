@@ -7,8 +7,9 @@ effects and the outcomes their handlers report back (bot/flows/base.py).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Mapping
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -77,6 +78,11 @@ class Submitted(Outcome):
     title: str
     date: str
     status: str
+
+    @property
+    def completes_service(self) -> bool:
+        return True
+
     next: str
 
 

@@ -1,6 +1,6 @@
 """Application statuses and the allowed changes — the one place they live.
 
-    submitted → in_review → need_info → in_review … → approved | rejected
+submitted → in_review → need_info → in_review … → approved | rejected
 """
 
 from __future__ import annotations

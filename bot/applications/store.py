@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
 from bot.applications import keys as app_keys
 from bot.store.documents import update_document
+from bot.store.durable import replicated
 
 from .state import Draft
 from .status import Application, ApplicationStatus, StatusChange, check_transition
@@ -38,25 +39,54 @@ class ApplicationStore:
         self.draft_ttl_s = draft_ttl_s
 
     # ------------------------------------------------------------ submit
-    async def create(self, *, form: str, title: str, client_id: str, conversation_id: str, channel: str,
-                     answers: dict[str, str], review_days: int, submit_key: str) -> tuple[Application, bool]:
+    async def create(
+        self,
+        *,
+        form: str,
+        title: str,
+        client_id: str,
+        conversation_id: str,
+        channel: str,
+        answers: dict[str, str],
+        review_days: int,
+        submit_key: str,
+    ) -> tuple[Application, bool]:
         """The application of this submission key, and whether this call stored it (False: an
         earlier call with the same key did)."""
         existing = await self.redis.get(app_keys.application_create(submit_key))
         if existing and (app := await self.get(existing)):
             return app, False
         now = time.time()
-        year = datetime.fromtimestamp(now, timezone.utc).year
+        year = datetime.fromtimestamp(now, UTC).year
         seq = await self.redis.incr(app_keys.application_sequence(year))
         number = f"{self.prefix}-{year}-{seq:06d}"
-        app = Application(number=number, form=form, title=title, client_id=client_id,
-                          conversation_id=conversation_id, channel=channel, answers=answers,
-                          review_days=review_days, created=now, updated=now,
-                          history=[StatusChange(status=ApplicationStatus.submitted, ts=now, by="client")])
+        app = Application(
+            number=number,
+            form=form,
+            title=title,
+            client_id=client_id,
+            conversation_id=conversation_id,
+            channel=channel,
+            answers=answers,
+            review_days=review_days,
+            created=now,
+            updated=now,
+            history=[StatusChange(status=ApplicationStatus.submitted, ts=now, by="client")],
+        )
         owner = await self.redis.eval(
-            app_keys.CREATE_APPLICATION_ONCE, 5, app_keys.application_create(submit_key), app_keys.application(number),
-            app_keys.application_client(client_id), app_keys.applications_all(), app_keys.application_draft(client_id, form),
-            number, app.model_dump_json(), f"{now:.3f}", app_keys.APP_CREATE_TTL_S)
+            app_keys.CREATE_APPLICATION_ONCE,
+            5,
+            app_keys.application_create(submit_key),
+            app_keys.application(number),
+            app_keys.application_client(client_id),
+            app_keys.applications_all(),
+            app_keys.application_draft(client_id, form),
+            number,
+            app.model_dump_json(),
+            f"{now:.3f}",
+            app_keys.APP_CREATE_TTL_S,
+        )
+        await replicated(self.redis)  # a submitted application must outlive a failover
         if owner == number:
             return app, True
         earlier = await self.get(owner)
@@ -80,10 +110,12 @@ class ApplicationStore:
         return [a for a in apps if a]
 
     # ------------------------------------------------------------ status
-    async def set_status(self, number: str, status: ApplicationStatus | str, *, comment: str = "",
-                         by: str = "staff") -> Application:
+    async def set_status(
+        self, number: str, status: ApplicationStatus | str, *, comment: str = "", by: str = "staff"
+    ) -> Application:
         """Change the status; raises KeyError (no such application) or TransitionError."""
         status = ApplicationStatus(status)
+
         def change(app: Application) -> Application:
             check_transition(app.status, status)
             now = time.time()
@@ -96,9 +128,11 @@ class ApplicationStore:
 
     # ------------------------------------------------------------ drafts
     async def save_draft(self, client_id: str, form: str, draft: Draft) -> None:
-        await self.redis.set(app_keys.application_draft(client_id, form),
-                             json.dumps({**draft.model_dump(mode="json"), "saved": time.time()}, ensure_ascii=False),
-                             ex=self.draft_ttl_s)
+        await self.redis.set(
+            app_keys.application_draft(client_id, form),
+            json.dumps({**draft.model_dump(mode="json"), "saved": time.time()}, ensure_ascii=False),
+            ex=self.draft_ttl_s,
+        )
 
     async def drafts(self, client_id: str, form_ids: list[str]) -> dict[str, Draft]:
         if not form_ids:

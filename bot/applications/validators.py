@@ -9,9 +9,12 @@ Tax Service algorithms.
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from bot.core.numbers import digits_of, is_digits
+import dateparser
+
+from bot.core import phones
+from bot.core.numbers import is_digits
 
 from . import texts
 
@@ -90,22 +93,15 @@ def parse_ogrn(text: str) -> str:
 
 # ----------------------------------------------------------------- phone
 def parse_phone(text: str) -> str:
-    """A Russian number as +7XXXXXXXXXX (same format as the handoff callbacks)."""
-    if re.search(r"[A-Za-zА-Яа-яЁё]", text or ""):
-        raise Invalid(texts.PHONE_LETTERS)
-    digits = digits_of(text)
-    if len(digits) == 11 and digits[0] in "78":
-        digits = digits[1:]
-    if len(digits) != 10:
-        raise Invalid(texts.PHONE_LENGTH.format(n=len(digits)))
-    if digits[0] not in "3489":
-        raise Invalid(texts.PHONE_CODE)
-    return "+7" + digits
+    """A Russian number as E.164, +7XXXXXXXXXX (bot/core/phones, like every stored phone)."""
+    try:
+        return phones.parse(text)
+    except phones.NotAPhone as refused:
+        raise Invalid(refused.reason) from None
 
 
 def show_phone(phone: str) -> str:
-    d = phone[2:]
-    return f"+7 {d[:3]} {d[3:6]}-{d[6:8]}-{d[8:]}" if len(d) == 10 else phone
+    return phones.display(phone)
 
 
 # ----------------------------------------------------------------- e-mail
@@ -129,8 +125,20 @@ def parse_email(text: str) -> str:
 
 
 # ------------------------------------------------------------------ dates
-_MONTHS = {"январ": 1, "феврал": 2, "март": 3, "апрел": 4, "ма": 5, "июн": 6, "июл": 7, "август": 8,
-           "сентябр": 9, "октябр": 10, "ноябр": 11, "декабр": 12}
+_MONTHS = {
+    "январ": 1,
+    "феврал": 2,
+    "март": 3,
+    "апрел": 4,
+    "ма": 5,
+    "июн": 6,
+    "июл": 7,
+    "август": 8,
+    "сентябр": 9,
+    "октябр": 10,
+    "ноябр": 11,
+    "декабр": 12,
+}
 _RELATIVE = {"сегодня": 0, "завтра": 1, "послезавтра": 2, "вчера": -1, "позавчера": -2}
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})[./\-\s](\d{1,2})[./\-\s](\d{2}|\d{4})$")
 _WORD_DATE = re.compile(r"^(\d{1,2})\s+([а-яё]+)\.?\s+(\d{4})(\s*г(ода?|\.)?)?$")
@@ -155,10 +163,10 @@ def parse_date(text: str, today: date, *, when: str = "any", max_age_years: int 
         if m:
             d, mo, y = int(m[1]), int(m[2]), int(m[3])
             y = y + 2000 if y < 100 and y + 2000 <= today.year + 1 else (y + 1900 if y < 100 else y)
-        elif w and _month(w[2]):
-            d, mo, y = int(w[1]), _month(w[2]), int(w[3])
+        elif w and (month := _month(w[2])):
+            d, mo, y = int(w[1]), month, int(w[3])
         else:
-            raise Invalid(texts.DATE_FORMAT)
+            d, mo, y = _in_words(low, today, when)
         try:
             day = date(y, mo, d)
         except ValueError:
@@ -176,12 +184,34 @@ def parse_date(text: str, today: date, *, when: str = "any", max_age_years: int 
     return day
 
 
+def _in_words(text: str, today: date, when: str) -> tuple[int, int, int]:
+    """Any other way of writing a date («3 мая 2001 года», «1 февраля 85», «неделю назад»)
+    through the Russian date parser; a weekday alone («в пятницу») is not a date of a form."""
+    settings = {
+        "DATE_ORDER": "DMY",
+        "RELATIVE_BASE": datetime(today.year, today.month, today.day),
+        "PREFER_DATES_FROM": {"past": "past", "future": "future"}.get(when, "current_period"),
+        "REQUIRE_PARTS": ["day", "month"],
+        "RETURN_AS_TIMEZONE_AWARE": False,
+    }
+    iso = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
+    if iso:  # year first: never read as day-month-year
+        return int(iso[3]), int(iso[2]), int(iso[1])
+    text = re.sub(r"(\d)-?(го|ое|е)\b", r"\1", text)  # «3-го мая»
+    found = dateparser.parse(text, languages=["ru"], settings=settings)
+    if found is None or re.search(r"понедельн|вторник|сред[уа]|четверг|пятниц|суббот|воскресен", text):
+        raise Invalid(texts.DATE_FORMAT)
+    return found.day, found.month, found.year
+
+
 def show_date(value: str) -> str:
     return date.fromisoformat(value).strftime("%d.%m.%Y")
 
 
 # ---------------------------------------------------------------- amounts
-_AMOUNT = re.compile(r"(\d[\d\s\u00a0]*(?:[.,]\d+)?)\s*(млрд|миллиард\w*|млн|миллион\w*|мил\w*|тыс\w*|т\.?\s?р\.?|к|k)?")
+_AMOUNT = re.compile(
+    r"(\d[\d\s\u00a0]*(?:[.,]\d+)?)\s*(млрд|миллиард\w*|млн|миллион\w*|мил\w*|тыс\w*|т\.?\s?р\.?|к|k)?"
+)
 
 
 def parse_amount(text: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -240,10 +270,20 @@ def parse_text(text: str, *, min_length: int = 2, max_length: int = 1000) -> str
     return value
 
 
+_NAME_WORD = re.compile(r"^[^\W\d_]+(?:[-'’.][^\W\d_]*)*\.?$")
+
+
 def parse_full_name(text: str) -> str:
+    """A person's name: letters only (hyphens, apostrophes and initials allowed), two or
+    three words, no question: «а можно сначала записаться?» is a request, not a name."""
     value = parse_text(text, min_length=3, max_length=150)
     if re.search(r"\d", value):
         raise Invalid(texts.NAME_DIGITS)
-    if len(value.split()) < 2:
+    if "?" in value:
+        raise Invalid(texts.NAME_QUESTION)
+    parts = value.split()
+    if len(parts) < 2:
         raise Invalid(texts.NAME_ONE_WORD)
+    if len(parts) > 3 or not all(_NAME_WORD.match(p) for p in parts):
+        raise Invalid(texts.NAME_NOT_A_NAME)
     return value

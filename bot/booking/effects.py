@@ -14,16 +14,22 @@ from typing import Literal
 
 from bot.flows.base import Effect, Outcome
 
+from .wishes import Wish
+
 Retry = Literal["taken", "gone", "same"]  # why a chosen slot could not be booked
 
 
 # ------------------------------------------------------------------ effects
 @dataclass(frozen=True)
 class OfferSlots(Effect):
-    """Find free slots of a topic (→ SlotsFound); `after`: from the day after that slot on."""
+    """The free slots of one day of a topic (→ SlotsFound): the first day with any, or
+    `day` (ISO date, paging) or later, or after the day of the slot `after`; with a
+    `wish` («в четверг после обеда») the first day with slots that fit it."""
 
     topic: str
     after: int = 0
+    day: str = ""
+    wish: Wish | None = None
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,8 @@ class CancelAppointment(Effect):
 class FreeSlot:
     slot: int  # the start, unix seconds
     when: str  # in words: «вторник, 17 марта, 10:00»
-    when_short: str  # for its button: «вт 17 марта, 10:00»
+    when_short: str  # «вт 17 марта, 10:00»
+    hm: str = ""  # its button on a day's page: «10:00»
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,13 @@ class SlotsFound(Outcome):
     horizon_days: int  # how far ahead slots are offered
     later: bool = False  # the client asked for later dates
     retry: Retry | None = None  # the chosen slot could not be booked: choose again
+    day: str = ""  # the day shown, in words: «четверг, 21 марта»
+    prev_day: str = ""  # the nearest earlier / later day with free slots (ISO), for paging
+    next_day: str = ""
+    prev_title: str = ""  # those days on their buttons: «ср 20 марта»
+    next_title: str = ""
+    asked: str = ""  # the client's wish these slots fit, in words
+    unmatched: str = ""  # the client's wish nothing fits (the nearest free day is shown instead)
 
 
 @dataclass(frozen=True)
@@ -87,7 +101,12 @@ class Booked(Outcome):
     appointment: str
     when: str
     zone: str
-    reminder: bool  # a reminder will come the day before
+    reminder: bool  # a reminder will come …
+    reminder_soon: bool = False  # … a few hours before (booked under a day ahead), not the evening before
+
+    @property
+    def completes_service(self) -> bool:
+        return True
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Booking, moving and cancelling a consultation (R-11) as one pure flow.
 
-topic → slot (3 nearest free + «Другие даты») → personal-data consent (once)
+topic → slot (one day's free times, ← / → to other days, or typed «в четверг после
+обеда», bot/booking/wishes.py) → personal-data consent (once)
 → confirm → booked. Managing: the client's upcoming appointments → move
 (a new slot, the old one freed atomically) or cancel.
 
@@ -9,7 +10,8 @@ Steps never touch Redis: anything that reads or changes places is an effect
 renders every reply (replies.py) from its state and those outcomes. Button values
 (`flow:booking:<value>`):
   t:<topic>  topics          choose a topic / show the topics again
-  s:<epoch>  more:<epoch>    choose a slot / later dates (after that slot's day)
+  s:<epoch>  d:<iso date>     choose a slot / another day's free times (more:<epoch>: the day
+                             after that slot's, from older messages)
   pd_yes  pd_no              the personal-data consent question
   ok  again  x               confirm / other time / leave
   book  list                 start booking / the client's appointments
@@ -21,30 +23,55 @@ working later.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from bot.consent.gate import ConsentGate, RecordConsent, consent_gate
+from bot.core.answers import asks_something
 from bot.core.numbers import parse_epoch
 from bot.flows.base import Effect, FlowContext, FlowEvent, FlowState, Outcome, Step
 
 from . import texts
-from .effects import (EFFECTS, AppointmentsFound, Booked, BookSlot, CancelAppointment, Cancelled, FindAppointment,
-                      ListAppointments, MoveAppointment, NotBooked, OfferSlots, SlotsFound)
+from .effects import (
+    EFFECTS,
+    AppointmentsFound,
+    Booked,
+    BookSlot,
+    CancelAppointment,
+    Cancelled,
+    FindAppointment,
+    ListAppointments,
+    MoveAppointment,
+    NotBooked,
+    OfferSlots,
+    SlotsFound,
+)
 from .replies import NAME as NAME  # the flow's name, in its buttons
 from .replies import Replies, info, slot_by_buttons, unknown_button
 from .topics import Topic, Topics
+from .wishes import Wish, read_wish, typed_wish
 
 PURPOSE = "appointments"  # the personal-data consent text `pd_appointments`
 START_INTENTS = ("book_appointment", "cancel_appointment")
 MIN_SCORE = 0.5
-OFFERED_MAX = 30  # slots remembered with their times (the client may press an earlier offer's button)
+# «другой день», «а попозже?», «ещё варианты»: at the times, a wish for other ones (offered again).
+OTHER_TIMES = re.compile(r"\b(?:друг\w*|ещ[её]|позже|попозже|пораньше|раньше|следующ\w*|другие)\b")
+OFFERED_MAX = 60  # slots remembered with their times (the client may press an earlier offer's button)
 
-Position = Literal["topic", "slot", "confirm", "saving",
-                   # waiting for the service within one turn (an outcome ends the flow)
-                   "listing", "showing", "asking_cancel", "cancelling"]
+Position = Literal[
+    "topic",
+    "slot",
+    "confirm",
+    "saving",
+    # waiting for the service within one turn (an outcome ends the flow)
+    "listing",
+    "showing",
+    "asking_cancel",
+    "cancelling",
+]
 
 
 class OfferedSlot(BaseModel):
@@ -63,6 +90,7 @@ class BookingState(FlowState):
     zone: str = ""  # the time zone of the offered times, in words
     appointment: str = ""  # the appointment being shown or cancelled
     gate: ConsentGate | None = None  # the personal-data consent question stands
+    wish: Wish | None = None  # when the client would like to come, in their words
 
 
 def _lookup(step: Position, effect: Effect, appointment: str = "") -> Step[BookingState]:
@@ -71,6 +99,7 @@ def _lookup(step: Position, effect: Effect, appointment: str = "") -> Step[Booki
 
 class BookingFlow:
     name: str = NAME
+    what = texts.FLOW_WHAT  # «Продолжим запись или …?»
     start_intents: tuple[str, ...] = START_INTENTS
     State: ClassVar[type[FlowState]] = BookingState
     effects: ClassVar[tuple[type[Effect], ...]] = (*EFFECTS, RecordConsent)
@@ -84,10 +113,11 @@ class BookingFlow:
     def start(self, ctx: FlowContext, event: FlowEvent) -> Step[BookingState]:
         if event.intent == "cancel_appointment":
             return _lookup("listing", ListAppointments())
+        wish = read_wish(event.text)
         topic = self._topic_from(event)
         if topic is not None:
-            return self._offer(topic)
-        return self._ask_topic()
+            return self._offer(topic, wish=wish)
+        return self._ask_topic(wish)
 
     def step(self, state: BookingState, event: FlowEvent, ctx: FlowContext) -> Step[BookingState]:
         if event.outcome is not None:
@@ -99,14 +129,23 @@ class BookingFlow:
             return self._confirm(state.model_copy(update={"gate": None})).after(*gate.effects)
         if event.payload is not None:
             return self._press(state, event.payload, ctx)
+        wish = typed_wish(event.text)
+        if wish is not None and state.step in ("slot", "confirm") and event.intent != "cancel_appointment":
+            # «а в четверг после обеда?»: that day and time of the same topic
+            return self._offer(self.topics[state.topic], move=state.move, offered=state.offered, wish=wish)
         if event.intent in START_INTENTS and event.score >= MIN_SCORE and state.step != "topic":
             return self.start(ctx, event)  # «запишите по налогам» / «отменить запись» mid-flow: start over
         if state.step == "topic":
             topic = self._topic_from(event)
             if topic is not None:
-                return self._offer(topic)
+                return self._offer(topic, wish=wish or state.wish)
+            if wish is not None:  # the time first, the topic next
+                return Step(
+                    state=state.model_copy(update={"wish": wish}),
+                    replies=(self.say.topics_question(texts.TOPIC_AFTER_WISH.format(wish=wish.said)),),
+                )
             if event.intent == "book_appointment":
-                return self._ask_topic()
+                return self._ask_topic(state.wish)
             if event.intent == "faq":
                 return Step(state=state, passthrough=True)  # a question mid-flow: answer it, keep the step
             return Step(state=state, replies=(self.say.topics_question(texts.TOPIC_BY_BUTTONS),))
@@ -122,11 +161,35 @@ class BookingFlow:
             if event.intent == "faq":
                 return Step(state=state, passthrough=True)
             return Step(state=state, replies=(self.say.confirm_by_buttons(moving=bool(state.move)),))
+        if state.step == "asking_cancel" and state.appointment:
+            if event.intent == "affirm" and event.score >= MIN_SCORE:
+                return _lookup("cancelling", CancelAppointment(state.appointment), state.appointment)
+            if event.intent == "deny" and event.score >= MIN_SCORE:
+                return Step(state=None, replies=(info(texts.KEEP),))
+            return Step(state=None, passthrough=True)  # something else: a request of its own
         return Step(state=None, replies=(unknown_button(),))
 
     def cancel(self, state: BookingState | None, ctx: FlowContext) -> Step[BookingState]:
         """«отмена» mid-flow: nothing is booked or changed."""
         return Step(state=None, replies=(info(texts.KEEP if state and state.move else texts.CANCELLED_FLOW),))
+
+    def fits(self, state: BookingState, text: str, ctx: FlowContext) -> bool | None:
+        """Is `text` an answer to the booking's question (the engine's interruption policy)?
+        A day or a time («в четверг после обеда», «14:30») or «другой день» at the times, a
+        topic's name at the topics: yes; a question («а сколько стоит госпошлина?») or
+        anything else at the times: no — it is served, then the times offered again. None
+        where a «да» / «нет» or the NLU's reading decides (consent, confirm, cancelling)."""
+        if state.gate is not None or state.step not in ("topic", "slot", "confirm"):
+            return None
+        if typed_wish(text) is not None:
+            return True
+        if asks_something(text):
+            return False
+        if state.step == "topic":
+            return True if self._topic_named(text) else None
+        if state.step == "slot":
+            return bool(OTHER_TIMES.search(text.lower()))
+        return None
 
     def reprompt(self, state: BookingState, ctx: FlowContext) -> Step[BookingState]:
         """Back after a detour: the question of the current step again."""
@@ -138,7 +201,7 @@ class BookingFlow:
         if state.step == "topic":
             return Step(state=state, replies=(self.say.topics_question(texts.TOPIC_BY_BUTTONS),))
         if state.step == "slot":
-            return self._offer(self.topics[state.topic], move=state.move, offered=state.offered)
+            return self._offer(self.topics[state.topic], move=state.move, offered=state.offered, wish=state.wish)
         if state.step in ("confirm", "saving"):
             return self._confirm(state)
         if state.step == "listing":
@@ -159,7 +222,7 @@ class BookingFlow:
         if action == "topics" and not (state and state.move):
             return self._ask_topic()
         if action == "t" and arg in self.topics:
-            return self._offer(self.topics[arg])
+            return self._offer(self.topics[arg], wish=state.wish if state else None)
         if action == "list":
             return _lookup("listing", ListAppointments())
         if action == "a" and arg:
@@ -174,7 +237,7 @@ class BookingFlow:
             return _lookup("cancelling", CancelAppointment(arg), arg)
         if action == "keep":  # «Оставить как есть» under the cancel question
             kept = info(texts.KEEP)
-            if state is None:
+            if state is None or state.step == "asking_cancel":
                 return Step(state=None, replies=(kept,))
             again = self.reprompt(state, ctx)  # pressed mid-booking: go on with it
             return replace(again, replies=(kept, *again.replies))
@@ -183,10 +246,18 @@ class BookingFlow:
         if state is not None and state.step in ("slot", "confirm") and state.topic in self.topics:
             epoch = parse_epoch(arg)  # a slot's start; None for anything that cannot be one
             if action == "more" and epoch is not None:
-                return Step(state=state.model_copy(update={"step": "slot", "slot": None}),
-                            effects=(OfferSlots(state.topic, after=epoch),))
+                return Step(
+                    state=state.model_copy(update={"step": "slot", "slot": None}),
+                    effects=(OfferSlots(state.topic, after=epoch),),
+                )
+            if action == "d" and arg:  # another day: the time of day asked for still applies
+                hours = state.wish.hours_only() if state.wish else None
+                return Step(
+                    state=state.model_copy(update={"step": "slot", "slot": None, "wish": hours}),
+                    effects=(OfferSlots(state.topic, day=arg, wish=hours),),
+                )
             if action == "again":
-                return self._offer(self.topics[state.topic], move=state.move, offered=state.offered)
+                return self._offer(self.topics[state.topic], move=state.move, offered=state.offered, wish=state.wish)
             if action == "s" and epoch is not None:
                 return self._chose_slot(state, epoch, ctx)
             if action == "ok" and state.step == "confirm":
@@ -197,22 +268,33 @@ class BookingFlow:
     def _topic_from(self, event: FlowEvent) -> Topic | None:
         topic = self.topics.for_situation(event.entities.get("life_situation"))
         if topic is None and event.text:
-            words = event.text.strip().lower()
-            topic = next((t for t in self.topics.all if words and words in t.title.lower()), None)
+            topic = self._topic_named(event.text)
         return topic
 
-    def _ask_topic(self) -> Step[BookingState]:
-        return Step(state=BookingState(step="topic"), replies=(self.say.topics_question(texts.ASK_TOPIC),))
+    def _topic_named(self, text: str) -> Topic | None:
+        """A topic typed as (a part of) its title: «налоги», «меры поддержки»."""
+        words = text.strip().strip(".!").lower()
+        return next((t for t in self.topics.all if words and words in t.title.lower()), None)
 
-    def _offer(self, topic: Topic, *, move: str = "",
-               offered: tuple[OfferedSlot, ...] = ()) -> Step[BookingState]:
-        return Step(state=BookingState(step="slot", topic=topic.id, move=move, offered=offered),
-                    effects=(OfferSlots(topic.id),))
+    def _ask_topic(self, wish: Wish | None = None) -> Step[BookingState]:
+        text = texts.TOPIC_AFTER_WISH.format(wish=wish.said) if wish else texts.ASK_TOPIC
+        return Step(state=BookingState(step="topic", wish=wish), replies=(self.say.topics_question(text),))
+
+    def _offer(
+        self, topic: Topic, *, move: str = "", offered: tuple[OfferedSlot, ...] = (), wish: Wish | None = None
+    ) -> Step[BookingState]:
+        return Step(
+            state=BookingState(step="slot", topic=topic.id, move=move, offered=offered, wish=wish),
+            effects=(OfferSlots(topic.id, wish=wish),),
+        )
 
     def _offer_again(self, state: BookingState) -> Step[BookingState]:
         """Typed text, or a slot button of an offer not made in this booking: the free slots again."""
-        return Step(state=state.model_copy(update={"step": "slot", "slot": None}),
-                    replies=(slot_by_buttons(),), effects=(OfferSlots(state.topic),))
+        return Step(
+            state=state.model_copy(update={"step": "slot", "slot": None}),
+            replies=(slot_by_buttons(),),
+            effects=(OfferSlots(state.topic, wish=state.wish),),
+        )
 
     def _chose_slot(self, state: BookingState, epoch: int, ctx: FlowContext) -> Step[BookingState]:
         if _when(state, epoch) is None:
@@ -228,8 +310,10 @@ class BookingFlow:
         when = _when(state, state.slot)
         if when is None:  # e.g. a state saved before the times were kept in it
             return self._offer_again(state)
-        return Step(state=state.model_copy(update={"step": "confirm"}), replies=(
-            self.say.confirm(self.topics[state.topic], when, state.zone, moving=bool(state.move)),))
+        return Step(
+            state=state.model_copy(update={"step": "confirm"}),
+            replies=(self.say.confirm(self.topics[state.topic], when, state.zone, moving=bool(state.move)),),
+        )
 
     def _commit(self, state: BookingState) -> Step[BookingState]:
         saving = state.model_copy(update={"step": "saving"})
@@ -243,13 +327,14 @@ class BookingFlow:
         if isinstance(outcome, SlotsFound):
             return self._slots(state, outcome)
         if isinstance(outcome, Booked):
-            return Step(state=None, replies=(
-                self.say.booked(self.topics[state.topic], outcome, moved=bool(state.move)),))
+            return Step(
+                state=None, replies=(self.say.booked(self.topics[state.topic], outcome, moved=bool(state.move)),)
+            )
         if isinstance(outcome, AppointmentsFound):
             if not outcome.appointments:  # nothing upcoming (the list)
                 return Step(state=None, replies=(self.say.appointments(outcome),))
-            if state.step == "asking_cancel":
-                return Step(state=None, replies=(self.say.ask_cancel(outcome.appointments[0], outcome.zone),))
+            if state.step == "asking_cancel":  # the question stands: a typed «да» / «нет» answers it
+                return Step(state=state, replies=(self.say.ask_cancel(outcome.appointments[0], outcome.zone),))
             if state.step == "showing":
                 return Step(state=None, replies=(self.say.appointment(outcome.appointments[0], outcome.zone),))
             return Step(state=None, replies=(self.say.appointments(outcome),))
@@ -269,9 +354,10 @@ class BookingFlow:
         known = {o.slot: o for o in state.offered}
         known.update((s.slot, OfferedSlot(slot=s.slot, when=s.when)) for s in found.slots)
         offered = tuple(known.values())[-OFFERED_MAX:]
-        return Step(state=state.model_copy(update={"step": "slot", "slot": None, "offered": offered,
-                                                   "zone": found.zone}),
-                    replies=(self.say.slots(topic, found, moving=moving),))
+        return Step(
+            state=state.model_copy(update={"step": "slot", "slot": None, "offered": offered, "zone": found.zone}),
+            replies=(self.say.slots(topic, found, moving=moving),),
+        )
 
 
 def _when(state: BookingState, slot: int | None) -> str | None:

@@ -6,22 +6,45 @@ touch the conversation: the flow renders the outcome."""
 from __future__ import annotations
 
 import logging
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.flows.base import EffectContext, EffectHandler
 
 from . import texts
-from .effects import (AppointmentsFound, AppointmentView, Booked, BookSlot, CancelAppointment, Cancelled,
-                      FindAppointment, FreeSlot, ListAppointments, MoveAppointment, NotBooked, OfferSlots, Retry,
-                      SlotsFound)
+from .effects import (
+    AppointmentsFound,
+    AppointmentView,
+    Booked,
+    BookSlot,
+    CancelAppointment,
+    Cancelled,
+    FindAppointment,
+    FreeSlot,
+    ListAppointments,
+    MoveAppointment,
+    NotBooked,
+    OfferSlots,
+    Retry,
+    SlotsFound,
+)
 from .store import Appointment
+from .wishes import Wish
 
 if TYPE_CHECKING:
     from .service import BookingService
 
 log = logging.getLogger("booking")
 
-OFFERED = 3  # free slots offered at a time
+# A reminder this close to the start is the «a few hours before» kind (the evening one is earlier).
+LATEST_EVENING = timedelta(hours=6)
+
+
+def _iso(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 class BookingHandlers:
@@ -29,34 +52,82 @@ class BookingHandlers:
         self.svc = service
 
     def table(self) -> dict[type, EffectHandler]:
-        return {OfferSlots: self.offer_slots, BookSlot: self.book_slot, MoveAppointment: self.move_appointment,
-                ListAppointments: self.list_appointments, FindAppointment: self.find_appointment,
-                CancelAppointment: self.cancel_appointment}
+        return {
+            OfferSlots: self.offer_slots,
+            BookSlot: self.book_slot,
+            MoveAppointment: self.move_appointment,
+            ListAppointments: self.list_appointments,
+            FindAppointment: self.find_appointment,
+            CancelAppointment: self.cancel_appointment,
+        }
 
     # ---------------------------------------------------------------- slots
     async def offer_slots(self, effect: OfferSlots, ctx: EffectContext) -> SlotsFound:
-        return await self._free(effect.topic, after=effect.after)
+        return await self._free(effect.topic, after=effect.after, day=effect.day, wish=effect.wish)
 
-    async def _free(self, topic_id: str, *, after: int = 0, retry: Retry | None = None) -> SlotsFound:
+    async def _free(
+        self, topic_id: str, *, after: int = 0, day: str = "", wish: Wish | None = None, retry: Retry | None = None
+    ) -> SlotsFound:
+        """One day's free slots: the first day from `day` / after `after` / fitting `wish`."""
         svc = self.svc
-        topic, tz = svc.topics.by_id.get(topic_id), svc.schedule.zone
-        starts = await svc.book.free_slots(svc.schedule, topic, svc.now(), limit=OFFERED, after=after) if topic else []
+        topic, tz, now = svc.topics.by_id.get(topic_id), svc.schedule.zone, svc.now()
+        days = await svc.book.free_days(svc.schedule, topic, now) if topic else {}
+        today = now.astimezone(tz).date()
+        fitting = {d: [s for s in ss if wish.fits(s, today)] for d, ss in days.items()} if wish else {}
+        fitting = {d: ss for d, ss in fitting.items() if ss}
+        shown: date | None = None
+        if after:
+            shown = next((d for d in days if d > datetime.fromtimestamp(after, tz).date()), None)
+        elif day:
+            wanted = _iso(day)
+            shown = next((d for d in days if wanted and d >= wanted), None)
+        elif fitting:
+            shown = next(iter(fitting))
+        elif days:
+            shown = next(iter(days))
+        starts = (fitting.get(shown) or days.get(shown, [])) if shown else []
+        earlier = [d for d in days if shown and d < shown]
+        later = [d for d in days if shown and d > shown]
         epochs = [int(s.timestamp()) for s in starts]
-        return SlotsFound(slots=tuple(FreeSlot(e, texts.when(e, tz), texts.when_short(e, tz)) for e in epochs),
-                          zone=svc.zone_title, horizon_days=svc.book.horizon_days, later=bool(after), retry=retry)
+        return SlotsFound(
+            slots=tuple(FreeSlot(e, texts.when(e, tz), texts.when_short(e, tz), texts.hm(e, tz)) for e in epochs),
+            zone=svc.zone_title,
+            horizon_days=svc.book.horizon_days,
+            later=bool(after),
+            retry=retry,
+            day=texts.day(shown) if shown else "",
+            prev_day=earlier[-1].isoformat() if earlier else "",
+            next_day=later[0].isoformat() if later else "",
+            prev_title=texts.day_short(earlier[-1]) if earlier else "",
+            next_title=texts.day_short(later[0]) if later else "",
+            asked=wish.said if wish and shown in fitting else "",
+            unmatched=wish.said if wish and not fitting else "",
+        )
 
     async def _booked(self, appointment_id: str, epoch: int) -> Booked:
-        reminder = await self.svc.book.reminder_due(appointment_id) is not None
-        return Booked(appointment=appointment_id, when=texts.when(epoch, self.svc.schedule.zone),
-                      zone=self.svc.zone_title, reminder=reminder)
+        due = await self.svc.book.reminder_due(appointment_id)
+        return Booked(
+            appointment=appointment_id,
+            when=texts.when(epoch, self.svc.schedule.zone),
+            zone=self.svc.zone_title,
+            reminder=due is not None,
+            reminder_soon=due is not None and epoch - due < LATEST_EVENING.total_seconds(),
+        )
 
     async def book_slot(self, effect: BookSlot, ctx: EffectContext) -> Booked | SlotsFound:
         svc, now = self.svc, self.svc.now()
         topic = svc.topics.by_id.get(effect.topic)
         if topic is None or not svc.book.is_slot(svc.schedule, topic, now, effect.slot):
             return await self._free(effect.topic, retry="gone")
-        appt = await svc.book.book(topic, effect.slot, client_id=ctx.client_id, conversation_id=ctx.conversation_id,
-                                   channel=ctx.channel, now=now)
+        appt = await svc.book.book(
+            topic,
+            effect.slot,
+            client_id=ctx.client_id,
+            conversation_id=ctx.conversation_id,
+            channel=ctx.channel,
+            now=now,
+            tz=svc.schedule.zone,
+        )
         if appt is None:
             return await self._free(effect.topic, retry="taken")
         log.info("appointment booked", extra={"conversation": ctx.conversation_id, "topic": topic.id})
@@ -70,7 +141,7 @@ class BookingHandlers:
         topic = svc.topics.by_id.get(effect.topic)
         if topic is None or not svc.book.is_slot(svc.schedule, topic, now, effect.slot):
             return await self._free(effect.topic, retry="gone")
-        result = await svc.book.move(appt, topic, effect.slot, now=now)
+        result = await svc.book.move(appt, topic, effect.slot, now=now, tz=svc.schedule.zone)
         if result in (0, -2):
             return await self._free(effect.topic, retry="taken" if result == 0 else "same")
         if result == -1:
@@ -80,8 +151,9 @@ class BookingHandlers:
     # --------------------------------------------------------- appointments
     def _view(self, appt: Appointment) -> AppointmentView:
         tz = self.svc.schedule.zone
-        return AppointmentView(id=appt.id, topic=appt.topic, when=texts.when(appt.slot, tz),
-                               when_short=texts.when_short(appt.slot, tz))
+        return AppointmentView(
+            id=appt.id, topic=appt.topic, when=texts.when(appt.slot, tz), when_short=texts.when_short(appt.slot, tz)
+        )
 
     async def _mine(self, appointment_id: str, ctx: EffectContext) -> Appointment | None:
         """The client's own appointment, while it is booked."""

@@ -61,7 +61,9 @@ def appointment_reminders() -> str:
 # KEYS: slot set, record, client zset, all zset, reminders zset.
 # ARGV: capacity, id, slot epoch, reminder due ('' = none), ttl, field, value …
 # Returns 1 booked, 0 the slot is full.
-BOOK_APPOINTMENT = BOOKING.script("book_appointment", """
+BOOK_APPOINTMENT = BOOKING.script(
+    "book_appointment",
+    """
 if redis.call('scard', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
 redis.call('sadd', KEYS[1], ARGV[2])
 redis.call('expire', KEYS[1], tonumber(ARGV[5]))
@@ -71,7 +73,8 @@ redis.call('zadd', KEYS[3], tonumber(ARGV[3]), ARGV[2])
 redis.call('zadd', KEYS[4], tonumber(ARGV[3]), ARGV[2])
 if ARGV[4] ~= '' then redis.call('zadd', KEYS[5], tonumber(ARGV[4]), ARGV[2]) end
 return 1
-""")
+""",
+)
 
 
 # Move a booked appointment to another slot of its topic: take the new place
@@ -80,7 +83,9 @@ return 1
 # ARGV: capacity, id, new epoch, reminder due ('' = none), ttl, slot key prefix,
 # Returns 1 moved, 0 the new slot is full, -1 not a booked appointment of this
 # client, -2 it is already in that slot.
-MOVE_APPOINTMENT = BOOKING.script("move_appointment", """
+MOVE_APPOINTMENT = BOOKING.script(
+    "move_appointment",
+    """
 if redis.call('hget', KEYS[2], 'status') ~= 'booked'
    or redis.call('hget', KEYS[2], 'client_id') ~= ARGV[7] then return -1 end
 local old = redis.call('hget', KEYS[2], 'slot')
@@ -95,13 +100,16 @@ redis.call('zadd', KEYS[4], tonumber(ARGV[3]), ARGV[2])
 if ARGV[4] ~= '' then redis.call('zadd', KEYS[5], tonumber(ARGV[4]), ARGV[2])
 else redis.call('zrem', KEYS[5], ARGV[2]) end
 return 1
-""")
+""",
+)
 
 
 # Cancel a booked appointment: free its place and drop its reminder.
 # KEYS: record, reminders zset. ARGV: id, slot key prefix, client id, now.
 # Returns 1 cancelled, -1 not a booked appointment of this client.
-CANCEL_APPOINTMENT = BOOKING.script("cancel_appointment", """
+CANCEL_APPOINTMENT = BOOKING.script(
+    "cancel_appointment",
+    """
 if redis.call('hget', KEYS[1], 'status') ~= 'booked'
    or redis.call('hget', KEYS[1], 'client_id') ~= ARGV[3] then return -1 end
 local slot = ARGV[2] .. redis.call('hget', KEYS[1], 'topic') .. ':' .. redis.call('hget', KEYS[1], 'slot')
@@ -109,13 +117,32 @@ redis.call('srem', slot, ARGV[1])
 redis.call('hset', KEYS[1], 'status', 'cancelled', 'cancelled_at', ARGV[4])
 redis.call('zrem', KEYS[2], ARGV[1])
 return 1
-""")
+""",
+)
 
+
+# A consultant marks whether the client came: booked (or already marked, to correct
+# it) → attended | no_show, with who and when; a reminder still queued is dropped.
+# KEYS: record, reminders zset. ARGV: id, status, staff name, now.
+# Returns 1 marked, -1 no such appointment or it was cancelled.
+MARK_VISIT = BOOKING.script(
+    "mark_visit",
+    """
+local status = redis.call('hget', KEYS[1], 'status')
+if status ~= 'booked' and status ~= 'attended' and status ~= 'no_show' then return -1 end
+redis.call('hset', KEYS[1], 'status', ARGV[2], 'visit_by', ARGV[3], 'visit_at', ARGV[4])
+redis.call('zrem', KEYS[2], ARGV[1])
+return 1
+""",
+)
 
 # Take the reminders that are due (remove them from the zset in the same step,
 # so two workers never both send one). KEYS: reminders zset. ARGV: now, limit.
-TAKE_DUE_REMINDERS = BOOKING.script("take_due_reminders", """
+TAKE_DUE_REMINDERS = BOOKING.script(
+    "take_due_reminders",
+    """
 local due = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, member in ipairs(due) do redis.call('zrem', KEYS[1], member) end
 return due
-""")
+""",
+)

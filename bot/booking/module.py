@@ -5,6 +5,8 @@ install: the booking flow and its effect handlers (the service is
   conversation; an interceptor that runs the «Перенести» / «Отменить» buttons
   of an earlier booking message in any state — aside of another active flow,
   which comes back with its question when the booking part is done;
+routes: the consultants' screen in the operator console (console.py), when
+  handoff is installed;
 background: the reminder worker (a delayed queue polled every
   BOOKING_REMINDER_INTERVAL_SECONDS).
 """
@@ -13,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, Coroutine
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 from bot.core.messages import Incoming
 from bot.modules import Module
@@ -23,6 +26,8 @@ from .service import BookingService
 from .topics import load_topics
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from bot.core.engine import Engine, Turn
     from bot.runtime import Runtime
 
@@ -44,13 +49,20 @@ def install(runtime: Runtime) -> None:
         payload = msg.payload or ""
         if not payload.startswith(BUTTON_PREFIX) or turn.state.flow == NAME:
             return False
-        value = payload[len(BUTTON_PREFIX):]
+        value = payload[len(BUTTON_PREFIX) :]
         if not value.startswith(STATELESS):
             return False  # a stale step button: the engine says it is outdated
         await engine_.run_aside(turn, svc.flow, svc.flow.press(value, engine_.flow_context(turn)))
         return True
 
     engine.interceptors.append(intercept)
+
+
+def routes(app: FastAPI, runtime: Runtime) -> None:
+    if runtime.booking is not None and runtime.handoff is not None:  # the screen lives in the operator console
+        from .console import install as console_pages
+
+        console_pages(app)
 
 
 def background(runtime: Runtime) -> list[Coroutine[Any, Any, None]]:
@@ -63,10 +75,17 @@ async def remind(runtime: Runtime) -> None:
     while True:
         try:
             await svc.send_due_reminders()
-        except Exception:  # noqa: BLE001 - keep the worker alive; the next round retries
+        except Exception:
             log.exception("reminder round failed")
         await asyncio.sleep(runtime.settings.booking_reminder_interval_seconds)
 
 
-MODULE = Module("booking", provides=("booking",), requires=("consent",), uses=("handoff",), install=install,
-                background=background)
+MODULE = Module(
+    "booking",
+    provides=("booking",),
+    requires=("consent",),
+    uses=("handoff",),
+    install=install,
+    routes=routes,
+    background=background,
+)

@@ -50,17 +50,27 @@ class Replies:
         return reply(text, *(button(NAME, t.title, f"t:{t.id}") for t in self.topics.all), _cancel())
 
     def slots(self, topic: Topic, found: SlotsFound, *, moving: bool) -> Reply:
-        buttons = [button(NAME, s.when_short, f"s:{s.slot}") for s in found.slots]
-        buttons.append(button(NAME, texts.TOPIC_BUTTON_MORE, f"more:{found.slots[-1].slot}"))
+        """One day's free times, the nearest earlier / later days with free times beside them."""
+        buttons = [button(NAME, s.hm or s.when_short, f"s:{s.slot}") for s in found.slots]
+        if found.prev_day:
+            buttons.append(button(NAME, texts.PREV_DAY.format(day=found.prev_title), f"d:{found.prev_day}"))
+        if found.next_day:
+            buttons.append(button(NAME, texts.NEXT_DAY.format(day=found.next_title), f"d:{found.next_day}"))
         if not moving:
             buttons.append(button(NAME, texts.OTHER_TOPIC, "topics"))
         buttons.append(_cancel())
         if found.retry is not None:
             text = RETRY_LEAD[found.retry]
+        elif found.unmatched:
+            text = texts.PICK_SLOT_UNMATCHED.format(asked=found.unmatched, day=found.day, zone=found.zone)
+        elif found.asked:
+            text = texts.PICK_SLOT_ASKED.format(asked=found.asked, day=found.day, zone=found.zone)
         elif found.later:
-            text = texts.PICK_SLOT_LATER.format(zone=found.zone)
+            text = texts.PICK_SLOT_LATER.format(day=found.day, zone=found.zone)
         else:
-            text = texts.PICK_SLOT.format(topic=topic.title, minutes=topic.duration_minutes, zone=found.zone)
+            text = texts.PICK_SLOT.format(
+                topic=topic.title, minutes=topic.duration_minutes, day=found.day, zone=found.zone
+            )
         return reply(text, *buttons)
 
     def no_slots(self, topic: Topic | None, found: SlotsFound, *, moving: bool) -> Reply:
@@ -74,8 +84,13 @@ class Replies:
         if moving:
             text = texts.CONFIRM_MOVE.format(topic=topic.title, when=when, zone=zone)
         else:
-            text = texts.CONFIRM.format(topic=topic.title, when=when, zone=zone, minutes=topic.duration_minutes,
-                                        place=texts.place(topic.online, topic.location))
+            text = texts.CONFIRM.format(
+                topic=topic.title,
+                when=when,
+                zone=zone,
+                minutes=topic.duration_minutes,
+                place=texts.place(topic.online, topic.location),
+            )
         return reply(text, *self.confirm_buttons(moving=moving))
 
     def confirm_by_buttons(self, *, moving: bool) -> Reply:
@@ -87,8 +102,15 @@ class Replies:
 
     def booked(self, topic: Topic, booked: Booked, *, moved: bool) -> Reply:
         text = (texts.MOVED if moved else texts.BOOKED).format(
-            topic=topic.title, when=booked.when, zone=booked.zone, minutes=topic.duration_minutes,
-            place=texts.place(topic.online, topic.location), reminder=texts.REMINDER_PROMISE if booked.reminder else "")
+            topic=topic.title,
+            when=booked.when,
+            zone=booked.zone,
+            minutes=topic.duration_minutes,
+            place=texts.place(topic.online, topic.location),
+            reminder=(texts.REMINDER_PROMISE_SOON if booked.reminder_soon else texts.REMINDER_PROMISE)
+            if booked.reminder
+            else "",
+        )
         return reply(text, *self._manage(booked.appointment, topic.id))
 
     # ------------------------------------------------------------ managing
@@ -100,26 +122,34 @@ class Replies:
             return self.appointment(found.appointments[0], found.zone)
         listed = found.appointments[:LISTED_MAX]
         lines = [texts.APPOINTMENT_LINE.format(topic=self.title(a.topic), when=a.when) for a in listed]
-        return reply(texts.MANY_APPOINTMENTS.format(zone=found.zone, items="\n".join(lines)),
-                     *(button(NAME, f"{self.title(a.topic)}: {a.when_short}"[:60], f"a:{a.id}") for a in listed))
+        return reply(
+            texts.MANY_APPOINTMENTS.format(zone=found.zone, items="\n".join(lines)),
+            *(button(NAME, f"{self.title(a.topic)}: {a.when_short}"[:60], f"a:{a.id}") for a in listed),
+        )
 
     def appointment(self, appt: AppointmentView, zone: str) -> Reply:
         topic = self.topics.by_id.get(appt.topic)
         place = texts.place(topic.online, topic.location) if topic else ""
-        return reply(texts.ONE_APPOINTMENT.format(topic=self.title(appt.topic), when=appt.when, zone=zone,
-                                                  place=place), *self._manage(appt.id, appt.topic))
+        return reply(
+            texts.ONE_APPOINTMENT.format(topic=self.title(appt.topic), when=appt.when, zone=zone, place=place),
+            *self._manage(appt.id, appt.topic),
+        )
 
     def ask_cancel(self, appt: AppointmentView, zone: str) -> Reply:
-        return reply(texts.ASK_CANCEL.format(topic=self.title(appt.topic), when=appt.when, zone=zone),
-                     button(NAME, texts.YES_CANCEL, f"cy:{appt.id}"), button(NAME, texts.KEEP_BUTTON, "keep"))
+        return reply(
+            texts.ASK_CANCEL.format(topic=self.title(appt.topic), when=appt.when, zone=zone),
+            button(NAME, texts.YES_CANCEL, f"cy:{appt.id}"),
+            button(NAME, texts.KEEP_BUTTON, "keep"),
+        )
 
     def cancelled(self, cancelled: Cancelled) -> Reply:
-        return info(texts.CANCELLED_APPT.format(topic=self.title(cancelled.topic), when=cancelled.when),
-                    _book_again())
+        return info(texts.CANCELLED_APPT.format(topic=self.title(cancelled.topic), when=cancelled.when), _book_again())
 
     def not_booked(self, outcome: NotBooked) -> Reply:
         return info(texts.NOT_BOOKED, *((_book_again(),) if outcome.book_again else ()))
 
     def _manage(self, appointment: str, topic_id: str) -> tuple[Button, ...]:
-        return (button(NAME, texts.MOVE_BUTTON, f"m:{appointment}:{topic_id}"),
-                button(NAME, texts.CANCEL_APPT_BUTTON, f"c:{appointment}"))
+        return (
+            button(NAME, texts.MOVE_BUTTON, f"m:{appointment}:{topic_id}"),
+            button(NAME, texts.CANCEL_APPT_BUTTON, f"c:{appointment}"),
+        )

@@ -14,7 +14,7 @@ based on the client's consent `personal_data:appointments`.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.consent import notifications
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("booking")
 
 REMINDER_SCOPE = f"personal_data:{PURPOSE}"  # the consent a reminder relies on
+# The earliest a reminder goes: the evening before (18:00) a consultation late the next day.
+LATEST_REMINDER = timedelta(hours=36)
 SITUATION_WITHIN = 40  # history entries searched for the topic the client was asking about
 
 
@@ -46,8 +48,13 @@ class BookingService:
         self.redis = runtime.redis
         self.topics = topics
         self.clock = clock
-        self.book = AppointmentBook(runtime.redis, lead_minutes=s.booking_lead_minutes,
-                                    horizon_days=s.booking_horizon_days, reminder_hours=s.booking_reminder_hours)
+        self.book = AppointmentBook(
+            runtime.redis,
+            lead_minutes=s.booking_lead_minutes,
+            horizon_days=s.booking_horizon_days,
+            evening_hour=s.booking_reminder_evening_hour,
+            soon_hours=s.booking_reminder_soon_hours,
+        )
         self._own_schedule: Schedule | None = None
         if runtime.handoff is None:
             self._own_schedule = load_schedule(s.handoff_schedule_file, s.handoff_timezone)
@@ -83,8 +90,9 @@ class BookingService:
             situation = engine.kb[faq_id].life_situation if faq_id and faq_id in engine.kb else None
             if situation:
                 entities["life_situation"] = situation
-        event = FlowEvent(text=turn.text, intent=intent or "book_appointment", score=u.confidence if u else 1.0,
-                          entities=entities)
+        event = FlowEvent(
+            text=turn.text, intent=intent or "book_appointment", score=u.confidence if u else 1.0, entities=entities
+        )
         await engine.run_step(turn, self.flow, self.flow.start(engine.flow_context(turn), event))
 
     # ------------------------------------------------------------ reminders
@@ -96,8 +104,8 @@ class BookingService:
             appt = await self.book.get(appointment_id)
             if appt is None or appt.status != "booked":
                 continue  # cancelled after it was taken: never remind
-            if appt.slot - self.book.reminder.total_seconds() > now.timestamp() + 60:
-                continue  # moved to a later slot meanwhile: its own reminder is queued
+            if appt.slot - now.timestamp() > LATEST_REMINDER.total_seconds():
+                continue  # moved to a later day meanwhile: its own reminder is queued
             nid = await self.remind(appt)
             if nid:
                 queued.append(nid)
@@ -108,12 +116,18 @@ class BookingService:
         if topic is None:
             return None
         tz = self.schedule.zone
-        text = texts.REMINDER.format(when=texts.when(appt.slot, tz), zone=self.zone_title, topic=topic.title,
-                                     minutes=topic.duration_minutes, place=texts.place(topic.online, topic.location))
+        text = texts.REMINDER.format(
+            when=texts.when(appt.slot, tz),
+            zone=self.zone_title,
+            topic=topic.title,
+            minutes=topic.duration_minutes,
+            place=texts.place(topic.online, topic.location),
+        )
         basis = texts.REMINDER_BASIS.format(date=texts.date(appt.created_at, tz))
         # The key holds the slot: a moved appointment gets its own reminder, a repeat never a second one.
-        return await notifications.notify(self.runtime, appt.client_id, "trigger", text, basis=basis,
-                                          scope=REMINDER_SCOPE, key=reminder_key(appt))
+        return await notifications.notify(
+            self.runtime, appt.client_id, "trigger", text, basis=basis, scope=REMINDER_SCOPE, key=reminder_key(appt)
+        )
 
     async def upcoming(self, limit: int = 200) -> list[Appointment]:
         """Booked appointments from now on, soonest first (for staff and exports)."""

@@ -15,7 +15,7 @@ generic JSON 405 also gets a Russian message in the API's error shape.
 from __future__ import annotations
 
 import json
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.routing import BaseRoute, Match, Mount
@@ -30,8 +30,10 @@ def _json(status: int, error: str, message: str, headers: dict[str, str] | None 
     body = json.dumps({"error": error, "message": message, "details": []}, ensure_ascii=False).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    return ({"type": "http.response.start", "status": status, "headers": raw},
-            {"type": "http.response.body", "body": body})
+    return (
+        {"type": "http.response.start", "status": status, "headers": raw},
+        {"type": "http.response.body", "body": body},
+    )
 
 
 class BodyLimit:
@@ -40,9 +42,14 @@ class BodyLimit:
         self.max_bytes = max_bytes
 
     def _too_large(self) -> tuple[Message, Message]:
-        return _json(413, "too_large", (
-            f"Запрос слишком большой: тело больше {self.max_bytes // 1024} КБ. Сократите сообщение "
-            "(текст — до 4096 символов) и отправьте его снова."))
+        return _json(
+            413,
+            "too_large",
+            (
+                f"Запрос слишком большой: тело больше {self.max_bytes // 1024} КБ. Сократите сообщение "
+                "(текст — до 4096 символов) и отправьте его снова."
+            ),
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -119,9 +126,12 @@ class AllowHeader:
                 if headers.get("content-type", "").startswith("application/json"):
                     replaced = True  # the framework's English {"detail": …}: answer in words
                     usable = ", ".join(m for m in allow.split(", ") if m != "HEAD")
-                    for answer in _json(405, "method_not_allowed", (
-                            f"Метод {scope['method']} здесь не поддерживается. Для этого адреса используйте: "
-                            f"{usable}."), {"Allow": allow}):
+                    for answer in _json(
+                        405,
+                        "method_not_allowed",
+                        (f"Метод {scope['method']} здесь не поддерживается. Для этого адреса используйте: {usable}."),
+                        {"Allow": allow},
+                    ):
                         await send(answer)
                     return
                 headers["Allow"] = allow

@@ -47,7 +47,7 @@ async def claim_or_wait(redis: Redis, stored: str, request: str, wait: float = 2
     claim = json.dumps({"request": request, "reply": None})
     deadline = time.monotonic() + wait
     while True:
-        if await redis.set(stored, claim, nx=True, ex=keys.IDEMPOTENCY_TTL_S):
+        if await redis.set(stored, claim, nx=True, ex=keys.IDEMPOTENCY_CLAIM_TTL_S):
             return None
         while time.monotonic() < deadline:
             value = await redis.get(stored)

@@ -5,7 +5,7 @@ conversation; senders return False when delivery is impossible right now."""
 from __future__ import annotations
 
 import logging
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from bot.core.messages import Reply
 

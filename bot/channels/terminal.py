@@ -14,10 +14,22 @@ from bot.core.numbers import is_digits
 
 PROMPT = "\nВы: "
 IMAGE = "Картинка: {url}"
+LINK = "  {title}: {url}"
+
+# What the channel table in the README says of the terminal chat (tests/test_channels_table.py).
+FEATURES = {
+    "text": "yes",
+    "buttons": "yes, numbered choices",
+    "operator": "yes",
+    "notifications": "yes",
+    "payments": "the QR code's address",
+    "voice messages": "no",
+}
 
 
 def render(replies: list[Reply]) -> tuple[str, list[Button]]:
-    lines, buttons = [], []
+    lines: list[str] = []
+    buttons: list[Button] = []
     for reply in replies:
         if lines:
             lines.append("")
@@ -25,6 +37,9 @@ def render(replies: list[Reply]) -> tuple[str, list[Button]]:
         if reply.image_url:
             lines.append(IMAGE.format(url=reply.image_url))
         for button in reply.buttons:
+            if button.url:  # a web page (a payment page): shown, not pressed
+                lines.append(LINK.format(title=button.title, url=button.url))
+                continue
             buttons.append(button)
             lines.append(f"  [{len(buttons)}] {button.title}")
     return "\n".join(lines), buttons
@@ -54,8 +69,9 @@ async def chat(engine: Engine, *, stdin=sys.stdin, stdout=sys.stdout) -> None:
 
     out("Локальный чат с помощником. Пишите вопросы; цифра — нажать кнопку; «выход» — завершить.\n")
     lines = _line_reader(stdin)
-    result = await engine.handle(Incoming(conversation_id=cid, channel="terminal", client_id=client,
-                                          payload="do:greet"))
+    result = await engine.handle(
+        Incoming(conversation_id=cid, channel="terminal", client_id=client, payload="do:greet")
+    )
     text, buttons = render(result.replies)
     out(f"\nПомощник: {text}\n")
     while True:
@@ -69,8 +85,9 @@ async def chat(engine: Engine, *, stdin=sys.stdin, stdout=sys.stdout) -> None:
         if not line:
             continue
         if is_digits(line) and 1 <= int(line) <= len(buttons):
-            msg = Incoming(conversation_id=cid, channel="terminal", client_id=client,
-                           payload=buttons[int(line) - 1].payload)
+            msg = Incoming(
+                conversation_id=cid, channel="terminal", client_id=client, payload=buttons[int(line) - 1].payload
+            )
         elif is_digits(line) and buttons:
             out(f"Нет кнопки с номером {line}. Выберите от 1 до {len(buttons)} или напишите вопрос.\n")
             continue

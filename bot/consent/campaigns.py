@@ -26,8 +26,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from redis.asyncio import Redis
 
-from bot.store import keys
 from bot.consent import keys as consent_keys
+from bot.store import keys
 from knowledge_base.models import LIFE_SITUATIONS, Segment
 
 from .ledger import Ledger
@@ -44,7 +44,7 @@ class Campaign(BaseModel):
     category: Category
     text: str = Field(min_length=10, max_length=1500)
     life_situation: str | None = None  # None and no service: clients who agreed to «все темы»
-    service: str | None = Field(None, pattern=r"^[a-z0-9_.-]{1,%d}$" % (MAX_SCOPE - 1))
+    service: str | None = Field(None, pattern=rf"^[a-z0-9_.-]{{1,{MAX_SCOPE - 1}}}$")
     segments: list[Segment] = Field(default_factory=list)  # empty: every segment
     created_by: str = "cli"
     created_at: float = Field(default_factory=time.time)
@@ -57,7 +57,7 @@ class Campaign(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _proactive_only(self) -> "Campaign":
+    def _proactive_only(self) -> Campaign:
         if self.category is Category.transactional:
             raise ValueError("transactional messages are not campaigns: modules send them with notify()")
         if self.life_situation and self.service:
@@ -112,8 +112,9 @@ async def list_campaigns(redis: Redis) -> list[Campaign]:
     return [c for c in [await get_campaign(redis, i) for i in ids] if c]
 
 
-async def launch_campaign(redis: Redis, campaign_id: str, *, clock: Clock = time.time,
-                          dry_run: bool = False) -> LaunchReport:
+async def launch_campaign(
+    redis: Redis, campaign_id: str, *, clock: Clock = time.time, dry_run: bool = False
+) -> LaunchReport:
     """Queue the campaign for every client whose consent and segment fit.
 
     `dry_run` only counts (`queued` = would be queued now): the console shows
@@ -136,8 +137,16 @@ async def launch_campaign(redis: Redis, campaign_id: str, *, clock: Clock = time
             report.already_queued += bool(done)
             report.queued += not done
             continue
-        nid = await enqueue(redis, client_id, campaign.category, campaign.text, scope=campaign.scope,
-                            campaign=campaign.id, key=f"c:{campaign.id}:{client_id}", clock=clock)
+        nid = await enqueue(
+            redis,
+            client_id,
+            campaign.category,
+            campaign.text,
+            scope=campaign.scope,
+            campaign=campaign.id,
+            key=f"c:{campaign.id}:{client_id}",
+            clock=clock,
+        )
         if nid:
             report.queued += 1
         else:
@@ -160,8 +169,9 @@ async def delivery_counts(redis: Redis, campaign_id: str) -> dict[str, int]:
 
 # --------------------------------------------------------------------- CLI
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot.consent.campaigns",
-                                     description="Create and launch proactive campaigns.")
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.consent.campaigns", description="Create and launch proactive campaigns."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     create = sub.add_parser("create", help="store a campaign (from --file or options)")
     create.add_argument("--file", type=Path, help="a campaign YAML file")
@@ -171,8 +181,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--text")
     create.add_argument("--situation", dest="life_situation", choices=sorted(LIFE_SITUATIONS))
     create.add_argument("--service")
-    create.add_argument("--segment", dest="segments", action="append", default=[],
-                        choices=[s.value for s in Segment])
+    create.add_argument("--segment", dest="segments", action="append", default=[], choices=[s.value for s in Segment])
     create.add_argument("--launch", action="store_true", help="queue it right away")
     launch = sub.add_parser("launch", help="queue a stored campaign for the consenting clients")
     launch.add_argument("campaign_id")
@@ -187,14 +196,18 @@ async def _main(args: argparse.Namespace) -> int:
         if args.command == "list":
             for c in await list_campaigns(redis):
                 target = c.service or c.life_situation or "все темы"
-                print(f"{c.id}\t{c.category.value}\t{target}\t{','.join(s.value for s in c.segments) or '*'}\t{c.title}")
+                print(
+                    f"{c.id}\t{c.category.value}\t{target}\t{','.join(s.value for s in c.segments) or '*'}\t{c.title}"
+                )
             return 0
         if args.command == "create":
             if args.file:
                 campaign = load_campaign_file(args.file)
             else:
-                fields = {k: getattr(args, k) for k in ("id", "title", "category", "text", "life_situation",
-                                                        "service", "segments")}
+                fields = {
+                    k: getattr(args, k)
+                    for k in ("id", "title", "category", "text", "life_situation", "service", "segments")
+                }
                 try:
                     campaign = Campaign.model_validate({k: v for k, v in fields.items() if v not in (None, [])})
                 except ValidationError as exc:
@@ -206,9 +219,11 @@ async def _main(args: argparse.Namespace) -> int:
                 return 0
             args.campaign_id = campaign.id
         report = await launch_campaign(redis, args.campaign_id)
-        print(f"campaign {args.campaign_id}: {report.queued} queued, {report.already_queued} queued before, "
-              f"{report.no_consent} without consent, {report.other_segment} in other segments "
-              f"(of {report.clients} clients with a consent record)")
+        print(
+            f"campaign {args.campaign_id}: {report.queued} queued, {report.already_queued} queued before, "
+            f"{report.no_consent} without consent, {report.other_segment} in other segments "
+            f"(of {report.clients} clients with a consent record)"
+        )
         return 0
 
 

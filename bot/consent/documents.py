@@ -30,7 +30,7 @@ class Document(BaseModel):
     text: str = Field(min_length=40)
 
     @model_validator(mode="after")
-    def _purpose_only_for_personal_data(self) -> "Document":
+    def _purpose_only_for_personal_data(self) -> Document:
         if (self.kind is Kind.personal_data) != bool(self.purpose):
             raise ValueError("`purpose` is required for kind personal_data and only for it")
         if self.kind is Kind.notify:
@@ -78,8 +78,13 @@ class Documents:
 def show(doc: Document, org: str, topic: str = "") -> Shown:
     text = doc.text.format(org=org, topic=topic)
     title = doc.title.format(org=org, topic=topic)
-    return Shown(text_id=doc.id, version=str(doc.version), text=text, title=title,
-                 sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return Shown(
+        text_id=doc.id,
+        version=str(doc.version),
+        text=text,
+        title=title,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
 
 
 def load_documents(path: Path = TEXTS_FILE) -> Documents:

@@ -15,8 +15,11 @@ import csv
 import io
 import json
 import sys
-from datetime import datetime, timezone, tzinfo
-from typing import Any, AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
+from datetime import UTC, datetime, tzinfo
+from enum import Enum
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
@@ -25,40 +28,90 @@ from bot.consent import keys as consent_keys
 
 from . import texts
 from .ledger import Ledger
-from .model import Action, Kind, Record
+from .model import Action, Category, Frequency, Kind, Record
 
-AUDIT_COLUMNS = ["recorded_at", "entry_id", "client_id", "kind", "scope", "action", "text_id", "version",
-                 "sha256", "title", "settings", "channel", "actor", "reason"]
-DELIVERY_COLUMNS = ["ts", "nid", "campaign", "client_id", "category", "status", "reason", "channel", "basis",
-                    "basis_granted_at"]
-ACTION_WORDS = {Action.grant: "дано согласие", Action.withdraw: "согласие отозвано",
-                Action.decline: "в согласии отказано", Action.set: "изменена настройка",
-                Action.erase: "данные удалены"}
+AUDIT_COLUMNS = [
+    "recorded_at",
+    "entry_id",
+    "client_id",
+    "kind",
+    "scope",
+    "action",
+    "text_id",
+    "version",
+    "sha256",
+    "title",
+    "settings",
+    "channel",
+    "actor",
+    "reason",
+]
+DELIVERY_COLUMNS = [
+    "ts",
+    "nid",
+    "campaign",
+    "client_id",
+    "category",
+    "status",
+    "reason",
+    "channel",
+    "basis",
+    "basis_granted_at",
+]
+ACTION_WORDS = {
+    Action.grant: "дано согласие",
+    Action.withdraw: "согласие отозвано",
+    Action.decline: "в согласии отказано",
+    Action.set: "изменена настройка",
+    Action.erase: "данные удалены",
+}
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
 
 
 def audit_row(rec: Record) -> dict[str, Any]:
-    return {"recorded_at": _iso(rec.ts), "entry_id": rec.id, "client_id": rec.client_id, "kind": rec.kind.value,
-            "scope": rec.scope, "action": rec.action.value, "text_id": rec.text_id, "version": rec.version,
-            "sha256": rec.sha256, "title": rec.title,
-            "settings": json.dumps(rec.settings, ensure_ascii=False, sort_keys=True) if rec.settings else "",
-            "channel": rec.channel, "actor": rec.actor, "reason": rec.reason}
+    return {
+        "recorded_at": _iso(rec.ts),
+        "entry_id": rec.id,
+        "client_id": rec.client_id,
+        "kind": rec.kind.value,
+        "scope": rec.scope,
+        "action": rec.action.value,
+        "text_id": rec.text_id,
+        "version": rec.version,
+        "sha256": rec.sha256,
+        "title": rec.title,
+        "settings": json.dumps(rec.settings, ensure_ascii=False, sort_keys=True) if rec.settings else "",
+        "channel": rec.channel,
+        "actor": rec.actor,
+        "reason": rec.reason,
+    }
 
 
 def history_entry(rec: Record, tz: tzinfo) -> dict[str, Any]:
     """One line of a client's consent history, in words they would use."""
     what = rec.title or texts.short_title(rec.kind, rec.scope)
     if rec.kind is Kind.notify:
-        what = (f"тихие часы: {texts.quiet_title(rec.settings.get('quiet'))}" if rec.scope == "quiet" else
-                f"уведомления «{texts.CATEGORY_TITLES.get(rec.scope, rec.scope)}»: "
-                f"{texts.FREQUENCY_TITLES.get(rec.settings.get('frequency'), rec.settings.get('frequency'))}")
-    return {"ts": rec.ts, "date": datetime.fromtimestamp(rec.ts, tz).strftime("%d.%m.%Y %H:%M"),
-            "type": "consent", "action": rec.action.value, "action_title": ACTION_WORDS[rec.action],
-            "what": what, "channel": texts.CHANNEL_TITLES.get(rec.channel, rec.channel),
-            "text_id": rec.text_id, "version": rec.version, "sha256": rec.sha256}
+        what = (
+            f"тихие часы: {texts.quiet_title(rec.settings.get('quiet'))}"
+            if rec.scope == "quiet"
+            else f"уведомления «{_title(texts.CATEGORY_TITLES, Category, rec.scope)}»: "
+            f"{_title(texts.FREQUENCY_TITLES, Frequency, rec.settings.get('frequency'))}"
+        )
+    return {
+        "ts": rec.ts,
+        "date": datetime.fromtimestamp(rec.ts, tz).strftime("%d.%m.%Y %H:%M"),
+        "type": "consent",
+        "action": rec.action.value,
+        "action_title": ACTION_WORDS[rec.action],
+        "what": what,
+        "channel": texts.CHANNEL_TITLES.get(rec.channel, rec.channel),
+        "text_id": rec.text_id,
+        "version": rec.version,
+        "sha256": rec.sha256,
+    }
 
 
 async def client_history(redis: Redis, client_id: str, tz: tzinfo | str = "Asia/Kamchatka") -> list[dict[str, Any]]:
@@ -67,8 +120,9 @@ async def client_history(redis: Redis, client_id: str, tz: tzinfo | str = "Asia/
     return [history_entry(r, tz) for r in await Ledger(redis).records(client_id)]
 
 
-async def audit_rows(redis: Redis, since: float | None = None, until: float | None = None
-                     ) -> AsyncIterator[dict[str, Any]]:
+async def audit_rows(
+    redis: Redis, since: float | None = None, until: float | None = None
+) -> AsyncIterator[dict[str, Any]]:
     async for rec in Ledger(redis).audit(since, until):
         yield audit_row(rec)
 
@@ -106,7 +160,7 @@ def _date(value: str | None) -> float | None:
     if not value:
         return None
     parsed = datetime.fromisoformat(value)
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
 
 
 async def _collect(rows: AsyncIterator[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -131,8 +185,7 @@ async def _main(args: argparse.Namespace) -> int:
     buffer = io.StringIO(newline="")
     count = write_csv(rows, buffer, columns) if args.format == "csv" else write_jsonl(rows, buffer)
     if args.out:
-        with open(args.out, "w", encoding="utf-8", newline="") as fh:
-            fh.write(buffer.getvalue())
+        await asyncio.to_thread(Path(args.out).write_text, buffer.getvalue(), encoding="utf-8", newline="")
         print(f"wrote {count} rows to {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(buffer.getvalue())
@@ -142,9 +195,11 @@ async def _main(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.consent.export", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, help_text in (("audit", "every consent record of every client"),
-                            ("deliveries", "the notification delivery log"),
-                            ("client", "one client's consent history")):
+    for name, help_text in (
+        ("audit", "every consent record of every client"),
+        ("deliveries", "the notification delivery log"),
+        ("client", "one client's consent history"),
+    ):
         p = sub.add_parser(name, help=help_text)
         if name == "client":
             p.add_argument("client_id")
@@ -163,3 +218,10 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _title(titles: Mapping[Any, str], kind: type[Enum], value: str | None) -> str:
+    try:
+        return titles[kind(value)]
+    except (ValueError, KeyError):  # a value an older version wrote
+        return str(value)

@@ -17,8 +17,9 @@ requires the consent module).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -49,11 +50,23 @@ class RecordConsent(Effect):
     records: tuple[Mapping[str, Any], ...]
 
 
-def ledger_record(kind: Kind, scope: str, action: Action, *, reason: str = "", settings: dict[str, Any] | None = None,
-                  shown: Any = None) -> dict[str, Any]:
+def ledger_record(
+    kind: Kind,
+    scope: str,
+    action: Action,
+    *,
+    reason: str = "",
+    settings: dict[str, Any] | None = None,
+    shown: Any = None,
+) -> dict[str, Any]:
     """A ledger record without who / when / channel (the effect handler adds those)."""
-    data: dict[str, Any] = {"kind": kind.value, "scope": scope, "action": action.value, "reason": reason,
-                            "settings": settings or {}}
+    data: dict[str, Any] = {
+        "kind": kind.value,
+        "scope": scope,
+        "action": action.value,
+        "reason": reason,
+        "settings": settings or {},
+    }
     if shown is not None:
         data.update(shown.ledger_fields())
     return data
@@ -93,8 +106,16 @@ class Gate:
         return Step(state=kept, replies=self.replies, effects=self.effects, passthrough=self.passthrough)
 
 
-def consent_gate(flow: str, purpose: str, asking: ConsentGate | None, event: FlowEvent, ctx: FlowContext, *,
-                 org: str, docs: Documents | None = None) -> Gate:
+def consent_gate(
+    flow: str,
+    purpose: str,
+    asking: ConsentGate | None,
+    event: FlowEvent,
+    ctx: FlowContext,
+    *,
+    org: str,
+    docs: Documents | None = None,
+) -> Gate:
     """Pure. Ask for consent right before a flow first needs the data; buttons are the
     flow's own (`flow:<flow>:pd_yes` / `pd_no`), so the engine routes the answer back to it.
     A refusal ends the flow politely, says what the client can still do, and is recorded
@@ -106,17 +127,25 @@ def consent_gate(flow: str, purpose: str, asking: ConsentGate | None, event: Flo
         said_yes = event.payload == YES or bool(event.text and event.intent == "affirm" and event.score >= MIN_SCORE)
         said_no = event.payload == NO or bool(event.text and event.intent == "deny" and event.score >= MIN_SCORE)
         if said_yes:
-            return Gate(passed=True, just_given=True, effects=(RecordConsent(
-                (ledger_record(Kind.personal_data, purpose, Action.grant, shown=shown),)),))
+            return Gate(
+                passed=True,
+                just_given=True,
+                effects=(RecordConsent((ledger_record(Kind.personal_data, purpose, Action.grant, shown=shown),)),),
+            )
         if said_no:
-            return Gate(passed=False, ends=True, replies=(reply(texts.PD_REFUSED, kind=ReplyKind.info),),
-                        effects=(RecordConsent((ledger_record(Kind.personal_data, purpose, Action.decline,
-                                                              shown=shown),)),))
+            return Gate(
+                passed=False,
+                ends=True,
+                replies=(reply(texts.PD_REFUSED, kind=ReplyKind.info),),
+                effects=(RecordConsent((ledger_record(Kind.personal_data, purpose, Action.decline, shown=shown),)),),
+            )
         if event.text and event.intent == "faq":
             return Gate(passed=False, asking=asking, passthrough=True)
         return Gate(passed=False, asking=asking, replies=(reply(texts.PD_REASK, *buttons),))
     if has_personal_data_consent(ctx.profile, purpose, docs):
         return Gate(passed=True)
-    return Gate(passed=False, asking=ConsentGate(purpose=purpose), replies=(reply(
-        texts.PD_ASK.format(text=shown.text, version=shown.version), *buttons),))
-
+    return Gate(
+        passed=False,
+        asking=ConsentGate(purpose=purpose),
+        replies=(reply(texts.PD_ASK.format(text=shown.text, version=shown.version), *buttons),),
+    )

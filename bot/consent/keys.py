@@ -95,44 +95,56 @@ def campaigns() -> str:
 # Enqueue a notification once per idempotency key: the item hash is created
 # only if absent, and the queue entry is added in the same atomic step.
 # KEYS: item hash, queue stream. ARGV: nid, ttl, field, value, field, value …
-ENQUEUE_NOTIFICATION = NOTIFY.script("enqueue_notification", """
+ENQUEUE_NOTIFICATION = NOTIFY.script(
+    "enqueue_notification",
+    """
 if redis.call('exists', KEYS[1]) == 1 then return 0 end
 for i = 3, #ARGV, 2 do redis.call('hset', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('expire', KEYS[1], tonumber(ARGV[2]))
 redis.call('xadd', KEYS[2], '*', 'nid', ARGV[1])
 return 1
-""")
+""",
+)
 
 
 # Claim a notification for sending: only from one of the given statuses, so
 # two workers (or a redelivered queue entry) never send it twice.
 # KEYS: item hash. ARGV: new status, allowed status …  Returns 1 or the status.
-CLAIM_NOTIFICATION = NOTIFY.script("claim_notification", """
+CLAIM_NOTIFICATION = NOTIFY.script(
+    "claim_notification",
+    """
 local status = redis.call('hget', KEYS[1], 'status')
 if not status then return 'missing' end
 for i = 2, #ARGV do
   if status == ARGV[i] then redis.call('hset', KEYS[1], 'status', ARGV[1]); return 1 end
 end
 return status
-""")
+""",
+)
 
 
 # Move up to ARGV[2] members of a zset whose time (score) has come to the
 # queue stream, atomically (no entry lost or doubled between the two).
 # KEYS: zset, queue stream. ARGV: now, limit, stream field name.
-RELEASE_DUE = NOTIFY.script("release_due", """
+RELEASE_DUE = NOTIFY.script(
+    "release_due",
+    """
 local due = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, member in ipairs(due) do
   redis.call('zrem', KEYS[1], member)
   redis.call('xadd', KEYS[2], '*', ARGV[3], member)
 end
 return #due
-""")
+""",
+)
 
 
 # Take all notifications waiting in a client's digest (read and clear at once).
-TAKE_DIGEST = NOTIFY.script("take_digest", """
+TAKE_DIGEST = NOTIFY.script(
+    "take_digest",
+    """
 local ids = redis.call('smembers', KEYS[1])
 redis.call('del', KEYS[1])
 return ids
-""")
+""",
+)

@@ -18,8 +18,9 @@ Scope keys are `<kind>:<scope>`:
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from enum import Enum
-from typing import Any, Iterable
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -54,7 +55,7 @@ class Frequency(str, Enum):
     off = "off"
 
 
-DEFAULT_FREQUENCY = {c: Frequency.immediate for c in Category}
+DEFAULT_FREQUENCY = dict.fromkeys(Category, Frequency.immediate)
 QUIET_SCOPE = "quiet"
 ALL = "*"
 MAX_SCOPE = 32  # keeps `flow:consent:r:<kind>:<scope>` under Telegram's 64 bytes
@@ -89,7 +90,7 @@ class Record(BaseModel):
         return {k: str(v) for k, v in data.items()}
 
     @classmethod
-    def from_fields(cls, entry_id: str, fields: dict[str, str]) -> "Record":
+    def from_fields(cls, entry_id: str, fields: dict[str, str]) -> Record:
         data: dict[str, Any] = dict(fields)
         data["settings"] = json.loads(data.get("settings") or "{}")
         return cls.model_validate({**data, "id": entry_id})
@@ -139,9 +140,16 @@ def apply(state: ConsentState, rec: Record) -> ConsentState:
     """One record onto the state (pure; returns a new state)."""
     new = state.model_copy(deep=True)
     if rec.action is Action.grant:
-        new.grants[rec.key] = Grant(kind=rec.kind, scope=rec.scope, granted_at=rec.ts, channel=rec.channel,
-                                    text_id=rec.text_id, version=rec.version, sha256=rec.sha256,
-                                    title=rec.title)
+        new.grants[rec.key] = Grant(
+            kind=rec.kind,
+            scope=rec.scope,
+            granted_at=rec.ts,
+            channel=rec.channel,
+            text_id=rec.text_id,
+            version=rec.version,
+            sha256=rec.sha256,
+            title=rec.title,
+        )
     elif rec.action is Action.withdraw:
         new.grants.pop(rec.key, None)
         new.withdrawn[rec.key] = rec.ts
@@ -167,6 +175,7 @@ def replay(records: Iterable[Record]) -> ConsentState:
 
 # The cached state in the client profile (hash field), read by pure flow steps.
 PROFILE_FIELD = "consent"
+PROFILE_VERSION_FIELD = "consent_version"  # the ledger entry the cached state is up to
 
 
 def state_from_profile(profile: dict[str, str]) -> ConsentState:

@@ -6,16 +6,20 @@ install: `runtime.consent` (the ledger, the consent effects' handlers and the
   per channel (where notifications go) and runs consent buttons aside of
   another flow — «Отписаться» must work in any state, even while another flow
   or an operator has the conversation.
+routes: the campaign screens in the operator console (console.py), when
+  the handoff module is installed.
 background: the notification sender.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Coroutine
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.core.messages import Incoming
-from bot.modules import Module
+from bot.modules import Module, installed
+from knowledge_base.services import load_catalogue
 
 from .flows import NAME, ConsentFlow
 from .gate import RecordConsent
@@ -35,8 +39,14 @@ def install(runtime: Runtime) -> None:
     settings, engine = runtime.settings, runtime.engine
     service = ConsentService(Ledger(runtime.redis))
     runtime.consent = service
-    flow = ConsentFlow(org=settings.org_name, tz=ZoneInfo(settings.notify_timezone),
-                       default_quiet=settings.notify_quiet_hours)
+    catalogue = load_catalogue(settings.services_file)
+    flow = ConsentFlow(
+        org=settings.org_name,
+        tz=ZoneInfo(settings.notify_timezone),
+        default_quiet=settings.notify_quiet_hours,
+        services={s.id: s.title for s in catalogue.services},  # consent per individual service (§4.5.4.1)
+    )
+    service.flow = flow
 
     async def intercept(engine_: Engine, turn: Turn, msg: Incoming) -> bool:
         await remember_address(runtime.redis, msg.client_id, msg.channel, msg.conversation_id)
@@ -53,8 +63,17 @@ def install(runtime: Runtime) -> None:
     engine.interceptors.insert(0, intercept)
 
 
+def routes(app: Any, runtime: Runtime) -> None:
+    if installed(runtime, "handoff"):  # the campaign screens live in the operator console
+        from .console import install as console_pages
+
+        console_pages(app)
+
+
 def background(runtime: Runtime) -> list[Coroutine[Any, Any, None]]:
     return [Sender.for_runtime(runtime).run()]
 
 
-MODULE = Module("consent", provides=("consent",), install=install, background=background)
+MODULE = Module(
+    "consent", provides=("consent",), uses=("handoff",), install=install, routes=routes, background=background
+)

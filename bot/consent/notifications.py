@@ -23,16 +23,17 @@ import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from datetime import datetime, tzinfo
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from bot.consent import keys as consent_keys
 from bot.core.messages import Button, Reply, ReplyKind
 from bot.store import keys
-from bot.consent import keys as consent_keys
 
 from . import texts
 from .flows import category_off_button, settings_button, unsubscribe_button
@@ -46,9 +47,18 @@ Clock = Callable[[], float]
 CLAIMABLE = ("queued", "deferred", "retry")
 
 
-async def enqueue(redis: Redis, client_id: str, category: Category | str, text: str, *,
-                  basis: str = "", scope: str | None = None, campaign: str = "", key: str | None = None,
-                  clock: Clock = time.time) -> str | None:
+async def enqueue(
+    redis: Redis,
+    client_id: str,
+    category: Category | str,
+    text: str,
+    *,
+    basis: str = "",
+    scope: str | None = None,
+    campaign: str = "",
+    key: str | None = None,
+    clock: Clock = time.time,
+) -> str | None:
     """Queue one notification; returns its id, or None if this key was queued before.
 
     `scope` names the consent it relies on (`situation:<id>`, `service:<id>`);
@@ -61,18 +71,36 @@ async def enqueue(redis: Redis, client_id: str, category: Category | str, text: 
     if not text.strip():
         raise ValueError("a notification needs a text")
     nid = key or f"n:{secrets.token_hex(8)}"
-    fields = {"client_id": client_id, "category": category.value, "text": text, "basis": basis,
-              "scope": scope or "", "campaign": campaign, "created": f"{clock():.3f}", "status": "queued",
-              "attempts": "0"}
+    fields = {
+        "client_id": client_id,
+        "category": category.value,
+        "text": text,
+        "basis": basis,
+        "scope": scope or "",
+        "campaign": campaign,
+        "created": f"{clock():.3f}",
+        "status": "queued",
+        "attempts": "0",
+    }
     args: list[Any] = [nid, consent_keys.NOTIFICATION_TTL_S]
     for name, value in fields.items():
         args += [name, value]
-    created = await redis.eval(consent_keys.ENQUEUE_NOTIFICATION, 2, consent_keys.notification(nid), consent_keys.notify_queue(), *args)
+    created = await redis.eval(
+        consent_keys.ENQUEUE_NOTIFICATION, 2, consent_keys.notification(nid), consent_keys.notify_queue(), *args
+    )
     return nid if created else None
 
 
-async def notify(runtime, client_id: str, category: Category | str, text: str, *, basis: str = "",
-                 scope: str | None = None, key: str | None = None) -> str | None:
+async def notify(
+    runtime,
+    client_id: str,
+    category: Category | str,
+    text: str,
+    *,
+    basis: str = "",
+    scope: str | None = None,
+    key: str | None = None,
+) -> str | None:
     """For other modules: queue a notification to a client (delivered by the sender).
 
     Pass `key` (e.g. `payment:<order id>:paid`) to make repeated calls safe.
@@ -87,8 +115,9 @@ async def remember_address(redis: Redis, client_id: str, channel: str, conversat
 
 def basis_line(grant: Grant | None, basis: str, tz: tzinfo) -> str:
     if grant is not None:
-        return texts.BASIS_CONSENT.format(date=texts.date(grant.granted_at, tz),
-                                          title=grant.title or texts.short_title(grant.kind, grant.scope))
+        return texts.BASIS_CONSENT.format(
+            date=texts.date(grant.granted_at, tz), title=grant.title or texts.short_title(grant.kind, grant.scope)
+        )
     return texts.BASIS_TRANSACTIONAL.format(basis=basis or "по вашему обращению")
 
 
@@ -109,7 +138,7 @@ def compose(item: dict[str, str], grant: Grant | None, tz: tzinfo) -> Reply:
 
 def compose_digest(items: list[tuple[dict[str, str], Grant | None]], frequency: Frequency, tz: tzinfo) -> Reply:
     head = texts.DIGEST_HEAD.get(frequency, texts.DIGEST_HEAD[Frequency.daily])
-    parts, buttons = [head], {}
+    parts, buttons = [head], dict[str, tuple[Button, Grant | None, Category]]()
     for n, (item, grant) in enumerate(items, 1):
         parts.append(f"{n}. {item['text']}\n{basis_line(grant, item.get('basis', ''), tz)}")
         b = unsubscribe_for(grant, Category(item["category"]))
@@ -118,8 +147,11 @@ def compose_digest(items: list[tuple[dict[str, str], Grant | None]], frequency: 
     out = []
     for b, grant, category in buttons.values():
         if len(buttons) > 1:
-            what = texts.short_title(grant.kind, grant.scope) if grant and category is not Category.transactional \
+            what = (
+                texts.short_title(grant.kind, grant.scope)
+                if grant and category is not Category.transactional
                 else texts.CATEGORY_TITLES[category]
+            )
             b = Button(title=f"{texts.UNSUBSCRIBE}: {what}"[:60], payload=b.payload)
         out.append(b)
     out.append(settings_button())
@@ -127,9 +159,20 @@ def compose_digest(items: list[tuple[dict[str, str], Grant | None]], frequency: 
 
 
 class Sender:
-    def __init__(self, redis: Redis, outbound, *, conversations=None, tz: tzinfo | str = "Asia/Kamchatka",
-                 default_quiet: str = "21:00-09:00", digest_hour: int = 10, max_attempts: int = 5,
-                 retry_seconds: float = 30.0, clock: Clock = time.time, consumer: str | None = None):
+    def __init__(
+        self,
+        redis: Redis,
+        outbound,
+        *,
+        conversations=None,
+        tz: tzinfo | str = "Asia/Kamchatka",
+        default_quiet: str = "21:00-09:00",
+        digest_hour: int = 10,
+        max_attempts: int = 5,
+        retry_seconds: float = 30.0,
+        clock: Clock = time.time,
+        consumer: str | None = None,
+    ):
         self.redis = redis
         self.outbound = outbound
         self.conversations = conversations
@@ -144,11 +187,16 @@ class Sender:
         self._group_ready = False
 
     @classmethod
-    def for_runtime(cls, runtime, **overrides) -> "Sender":
+    def for_runtime(cls, runtime, **overrides) -> Sender:
         s = runtime.settings
-        options = dict(conversations=runtime.engine.conversations, tz=s.notify_timezone,
-                       default_quiet=s.notify_quiet_hours, digest_hour=s.notify_digest_hour,
-                       max_attempts=s.notify_max_attempts, retry_seconds=s.notify_retry_seconds)
+        options = {
+            "conversations": runtime.engine.conversations,
+            "tz": s.notify_timezone,
+            "default_quiet": s.notify_quiet_hours,
+            "digest_hour": s.notify_digest_hour,
+            "max_attempts": s.notify_max_attempts,
+            "retry_seconds": s.notify_retry_seconds,
+        }
         return cls(runtime.redis, runtime.outbound, **{**options, **overrides})
 
     # ---------------------------------------------------------------- loop
@@ -159,7 +207,7 @@ class Sender:
                 await self.drain(block_ms=idle_block_ms)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - the worker must outlive a Redis hiccup
+            except Exception:
                 log.exception("notification sender failed; retrying shortly")
                 await asyncio.sleep(1.0)
 
@@ -167,7 +215,9 @@ class Sender:
         if self._group_ready:
             return
         try:
-            await self.redis.xgroup_create(consent_keys.notify_queue(), consent_keys.NOTIFY_GROUP, id="0", mkstream=True)
+            await self.redis.xgroup_create(
+                consent_keys.notify_queue(), consent_keys.NOTIFY_GROUP, id="0", mkstream=True
+            )
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
@@ -182,13 +232,16 @@ class Sender:
         while True:
             now = f"{self.clock():.3f}"
             await self.redis.eval(consent_keys.RELEASE_DUE, 2, consent_keys.notify_scheduled(), queue, now, 100, "nid")
-            await self.redis.eval(consent_keys.RELEASE_DUE, 2, consent_keys.notify_digest_due(), queue, now, 100, "digest")
+            await self.redis.eval(
+                consent_keys.RELEASE_DUE, 2, consent_keys.notify_digest_due(), queue, now, 100, "digest"
+            )
             batch = await self.redis.xreadgroup(consent_keys.NOTIFY_GROUP, self.consumer, {queue: "0"}, count=50)
             entries = batch[0][1] if batch else []
             if not entries:
                 block = block_ms if block_ms and not handled else None
-                batch = await self.redis.xreadgroup(consent_keys.NOTIFY_GROUP, self.consumer, {queue: ">"},
-                                                    count=50, block=block)
+                batch = await self.redis.xreadgroup(
+                    consent_keys.NOTIFY_GROUP, self.consumer, {queue: ">"}, count=50, block=block
+                )
                 entries = batch[0][1] if batch else []
             if not entries:
                 return handled
@@ -198,7 +251,7 @@ class Sender:
                         await self._digest(fields["digest"])
                     elif "nid" in fields:
                         await self._one(fields["nid"])
-                except Exception:  # noqa: BLE001 - one bad item must not block the queue
+                except Exception:
                     log.exception("notification entry %s failed; retrying it later", entry_id)
                     await self._retry_later(fields)
                 await self.redis.xack(queue, consent_keys.NOTIFY_GROUP, entry_id)
@@ -210,11 +263,21 @@ class Sender:
         return datetime.fromtimestamp(self.clock(), self.tz)
 
     async def _claim(self, nid: str, new: str, *allowed: str) -> bool:
-        return await self.redis.eval(consent_keys.CLAIM_NOTIFICATION, 1, consent_keys.notification(nid), new, *allowed) == 1
+        return (
+            await self.redis.eval(consent_keys.CLAIM_NOTIFICATION, 1, consent_keys.notification(nid), new, *allowed)
+            == 1
+        )
 
     def _decide(self, state: ConsentState, item: dict[str, str], in_digest: bool = False) -> Decision:
-        return decide(state, Category(item["category"]), item.get("scope") or None, self._now(),
-                      default_quiet=self.default_quiet, digest_hour=self.digest_hour, in_digest=in_digest)
+        return decide(
+            state,
+            Category(item["category"]),
+            item.get("scope") or None,
+            self._now(),
+            default_quiet=self.default_quiet,
+            digest_hour=self.digest_hour,
+            in_digest=in_digest,
+        )
 
     async def _one(self, nid: str) -> None:
         item = await self.redis.hgetall(consent_keys.notification(nid))
@@ -226,13 +289,16 @@ class Sender:
             if await self._claim(nid, "skipped", *CLAIMABLE):
                 await self._finish(nid, item, "skipped", reason=decision.reason)
         elif decision.action == "defer":
+            assert decision.due is not None  # a deferral always says until when
             if await self._claim(nid, "deferred", *CLAIMABLE):
                 await self.redis.zadd(consent_keys.notify_scheduled(), {nid: decision.due.timestamp()})
         elif decision.action == "digest":
+            assert decision.due is not None  # a digest always has its time
             if await self._claim(nid, "digest", *CLAIMABLE):
                 await self.redis.sadd(consent_keys.notify_digest(item["client_id"]), nid)
-                await self.redis.zadd(consent_keys.notify_digest_due(), {item["client_id"]: decision.due.timestamp()},
-                                      lt=True)
+                await self.redis.zadd(
+                    consent_keys.notify_digest_due(), {item["client_id"]: decision.due.timestamp()}, lt=True
+                )
         elif await self._claim(nid, "sending", *CLAIMABLE):
             reply = compose(item, decision.grant, self.tz)
             channel = await self._deliver(item["client_id"], reply, [nid])
@@ -265,17 +331,38 @@ class Sender:
         due = self.clock() + self.retry_seconds * 2 ** (attempts - 1)
         await self.redis.zadd(consent_keys.notify_scheduled(), {nid: due})
 
-    async def _finish(self, nid: str, item: dict[str, str], status: str, *, reason: str = "", channel: str = "",
-                      grant: Grant | None = None) -> None:
+    async def _finish(
+        self,
+        nid: str,
+        item: dict[str, str],
+        status: str,
+        *,
+        reason: str = "",
+        channel: str = "",
+        grant: Grant | None = None,
+    ) -> None:
         now = self.clock()
-        await self.redis.hset(consent_keys.notification(nid), mapping={"status": status, "reason": reason,
-                                                                "channel": channel, "done_at": f"{now:.3f}"})
-        await self.redis.xadd(consent_keys.notify_deliveries(), {
-            "ts": f"{now:.3f}", "nid": nid, "campaign": item.get("campaign", ""), "client_id": item["client_id"],
-            "category": item["category"], "status": status, "reason": reason, "channel": channel,
-            "basis": grant.key if grant else item["category"],
-            "basis_granted_at": f"{grant.granted_at:.3f}" if grant else "",
-        }, maxlen=consent_keys.DELIVERIES_MAXLEN, approximate=True)
+        await self.redis.hset(
+            consent_keys.notification(nid),
+            mapping={"status": status, "reason": reason, "channel": channel, "done_at": f"{now:.3f}"},
+        )
+        await self.redis.xadd(
+            consent_keys.notify_deliveries(),
+            {
+                "ts": f"{now:.3f}",
+                "nid": nid,
+                "campaign": item.get("campaign", ""),
+                "client_id": item["client_id"],
+                "category": item["category"],
+                "status": status,
+                "reason": reason,
+                "channel": channel,
+                "basis": grant.key if grant else item["category"],
+                "basis_granted_at": f"{grant.granted_at:.3f}" if grant else "",
+            },
+            maxlen=consent_keys.DELIVERIES_MAXLEN,
+            approximate=True,
+        )
         log.info("notification %s: %s %s", status, item.get("campaign") or item["category"], reason)
 
     # -------------------------------------------------------------- digest
@@ -298,8 +385,9 @@ class Sender:
         if not ready:
             return
         ready.sort(key=lambda r: float(r[1].get("created", 0)))
-        frequency = max((state.frequency_of(Category(i["category"])) for _, i, _ in ready),
-                        key=lambda f: f is Frequency.weekly)
+        frequency = max(
+            (state.frequency_of(Category(i["category"])) for _, i, _ in ready), key=lambda f: f is Frequency.weekly
+        )
         reply = compose_digest([(i, g) for _, i, g in ready], frequency, self.tz)
         channel = await self._deliver(client_id, reply, [n for n, _, _ in ready])
         for nid, item, grant in ready:
@@ -331,13 +419,32 @@ class Sender:
             if delivered:
                 if self.conversations is not None:
                     try:  # the conversation history (operators, R-15) — the send itself already happened
-                        await self.conversations.append_history(cid, {
-                            "ts": self.clock(), "from": "bot", "kind": reply.kind.value, "text": reply.text,
-                            "notification": ",".join(nids)})
+                        await self.conversations.append_history(
+                            cid,
+                            {
+                                "ts": self.clock(),
+                                "from": "bot",
+                                "kind": reply.kind.value,
+                                "text": reply.text,
+                                "notification": ",".join(nids),
+                            },
+                        )
                     except Exception as exc:  # noqa: BLE001
                         log.warning("notification sent but not added to the history: %s", exc.__class__.__name__)
                 return channel
         return ""
+
+
+async def backlog(redis: Redis, now: float | None = None) -> int:
+    """Notifications due now and not yet delivered: entries in the queue stream (handled
+    ones are deleted) plus scheduled items and digests whose time has come (released into
+    the queue on the sender's next pass). Items waiting for quiet hours to end are not due."""
+    now = time.time() if now is None else now
+    pipe = redis.pipeline(transaction=False)
+    pipe.xlen(consent_keys.notify_queue())
+    pipe.zcount(consent_keys.notify_scheduled(), "-inf", now)
+    pipe.zcount(consent_keys.notify_digest_due(), "-inf", now)
+    return sum(int(n) for n in await pipe.execute())
 
 
 async def notification(redis: Redis, nid: str) -> dict[str, str]:

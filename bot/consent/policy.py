@@ -54,7 +54,9 @@ def in_quiet(now: datetime, quiet: tuple[int, int] | None) -> bool:
     return start <= m < end if start < end else (m >= start or m < end)
 
 
-def quiet_end(now: datetime, quiet: tuple[int, int]) -> datetime:
+def quiet_end(now: datetime, quiet: tuple[int, int] | None) -> datetime:
+    if quiet is None:  # no quiet hours: nothing to wait for
+        return now
     end = now.replace(hour=quiet[1] // 60, minute=quiet[1] % 60, second=0, microsecond=0)
     return end if end > now else end + timedelta(days=1)
 
@@ -70,8 +72,16 @@ def next_digest(now: datetime, frequency: Frequency, hour: int, quiet: tuple[int
     return quiet_end(slot, quiet) if in_quiet(slot, quiet) else slot
 
 
-def decide(state: ConsentState, category: Category, scope: str | None, now: datetime, *,
-           default_quiet: str, digest_hour: int, in_digest: bool = False) -> Decision:
+def decide(
+    state: ConsentState,
+    category: Category,
+    scope: str | None,
+    now: datetime,
+    *,
+    default_quiet: str,
+    digest_hour: int,
+    in_digest: bool = False,
+) -> Decision:
     frequency = state.frequency_of(category)
     if frequency is Frequency.off:
         return Decision("skip", f"{category.value} notifications are off")

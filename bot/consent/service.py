@@ -9,6 +9,7 @@ import time
 
 from bot.flows.base import EffectContext
 
+from .flows import ConsentFlow
 from .gate import RecordConsent
 from .ledger import Ledger
 from .model import Record
@@ -19,6 +20,7 @@ class ConsentService:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self._forget: list[Forget] = []
+        self.flow: ConsentFlow | None = None  # set at install: the console asks for consents with its words
 
     def on_personal_data_withdrawn(self, forget: Forget) -> None:
         """Call `forget` whenever a client withdraws personal-data consents (after the
@@ -30,8 +32,9 @@ class ConsentService:
         """Append the step's records (who, when and the channel added here); raises (the
         turn fails, nothing is confirmed) if Redis does not accept the write."""
         now = time.time()
-        await self.ledger.append(*(Record(client_id=ctx.client_id, channel=ctx.channel, ts=now, **dict(r))
-                                   for r in effect.records))
+        await self.ledger.append(
+            *(Record(client_id=ctx.client_id, channel=ctx.channel, ts=now, **dict(r)) for r in effect.records)
+        )
 
     async def forget(self, effect: ForgetPersonalData, ctx: EffectContext) -> DataDeleted:
         report = DataDeleted(checked=False)

@@ -4,8 +4,8 @@ data in `consent_texts.yaml`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, tzinfo
-from typing import Sequence
 
 from knowledge_base.models import LIFE_SITUATIONS
 
@@ -22,10 +22,21 @@ FREQUENCY_TITLES = {
     Frequency.weekly: "раз в неделю, подборкой",
     Frequency.off: "не присылать",
 }
-CHANNEL_TITLES = {"telegram": "в Telegram", "api": "через приложение", "voice": "по телефону",
-                  "terminal": "в чате", "console": "через оператора"}
-PURPOSE_TITLES = {"applications": "заявки", "payments": "оплата", "appointments": "запись на консультацию",
-                  "callback": "обратный звонок"}
+CHANNEL_TITLES = {  # every channel of bot/channels/catalogue.py (tests/test_channels_table.py)
+    "telegram": "в Telegram",
+    "max": "в MAX",
+    "widget": "в чате на сайте",
+    "api": "через приложение",
+    "voice": "по телефону",
+    "terminal": "в чате",
+    "console": "через оператора",
+}
+PURPOSE_TITLES = {
+    "applications": "заявки",
+    "payments": "оплата",
+    "appointments": "запись на консультацию",
+    "callback": "обратный звонок",
+}
 QUIET_CHOICES = {"22-08": "22:00-08:00", "21-09": "21:00-09:00", "20-10": "20:00-10:00", "off": "off"}
 
 ALL_TOPICS = "все темы"
@@ -42,6 +53,11 @@ GIVE_ONE = "Прошу подтвердить согласие:\n\n«{text}» (�
 AGREE = "✅ Согласен(на)"
 NOT_NOW = "Не сейчас"
 ALL_TOPICS_BUTTON = "По всем темам"
+SERVICES_BUTTON = "Об отдельной услуге"
+SERVICES_MENU = (
+    "О какой услуге мне сообщать вам самому — о ходе её оказания, сроках и готовности документов? "
+    "Выберите услугу: я покажу текст согласия, и вы его подтвердите."
+)
 ANY_TOPIC = "по выбранной вами теме"  # the consent text in the menu, before a topic is chosen
 GRANTED = (
     "Готово ✅ С {date} действует ваше согласие: {title}.\n"
@@ -73,8 +89,10 @@ REVOKED_PD = (
 PURGED_HEAD = "Удалил данные, которые вы сообщали для этой цели: {items}."
 PURGED_NOTHING = "Персональных данных для этой цели у меня не сохранено — удалять нечего."
 PURGED_KEPT = "Сохраняются: {items}."
-PURGED_HISTORY = ("Переписка в чате остаётся, чтобы вы и операторы видели прежние вопросы; чтобы удалить "
-                  "и её, и всё остальное, напишите «удалите мои данные».")
+PURGED_HISTORY = (
+    "Переписка в чате остаётся, чтобы вы и операторы видели прежние вопросы; чтобы удалить "
+    "и её, и всё остальное, напишите «удалите мои данные»."
+)
 ALREADY_REVOKED = (
     "Вы уже отписаны: {title} — сообщения по этому согласию не приходят. "
     "Посмотреть действующие согласия — напишите «мои согласия»."
@@ -83,7 +101,8 @@ CANCELLED = "Хорошо, ничего не меняю. Чем ещё могу 
 
 STATUS_EMPTY = (
     "Вы пока не давали мне согласий: сам я присылаю вам только сообщения о ваших заявках и платежах и "
-    "не сохраняю ваши ФИО, ИНН, телефон и другие анкетные данные. Переписка со мной хранится, чтобы вы и операторы видели прежние "
+    "не сохраняю ваши ФИО, ИНН, телефон и другие анкетные данные. "
+    "Переписка со мной хранится, чтобы вы и операторы видели прежние "
     "вопросы; удалить её и всё остальное можно, написав «удалите мои данные». Если хотите получать "
     "новости о мерах поддержки по своей теме, напишите «подпишите меня»."
 )
@@ -173,14 +192,16 @@ def render_status(state: ConsentState, tz: tzinfo, default_quiet: str) -> str:
             lines.append(f"• {short_title(Kind(kind), scope)} — отозвано {date(ts, tz)}")
     if not lines:
         return STATUS_EMPTY
-    lines.append(STATUS_NOTIFY.format(items=notify_items(state, "; "),
-                                      quiet=quiet_title(state.quiet or default_quiet)))
+    lines.append(STATUS_NOTIFY.format(items=notify_items(state, "; "), quiet=quiet_title(state.quiet or default_quiet)))
     return "\n".join(lines)
 
 
 def notify_items(state: ConsentState, sep: str) -> str:
-    return sep.join(f"{CATEGORY_TITLES[c].lower() if sep == '; ' else CATEGORY_TITLES[c]} — "
-                    f"{FREQUENCY_TITLES[state.frequency_of(c)]}" for c in Category)
+    return sep.join(
+        f"{CATEGORY_TITLES[c].lower() if sep == '; ' else CATEGORY_TITLES[c]} — "
+        f"{FREQUENCY_TITLES[state.frequency_of(c)]}"
+        for c in Category
+    )
 
 
 def purged(deleted: Sequence[str], kept: Sequence[str]) -> str:

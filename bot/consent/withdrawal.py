@@ -12,8 +12,8 @@ other way round.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Mapping
 
 from bot.flows.base import Effect, EffectContext, Outcome
 
@@ -41,9 +41,13 @@ class DataDeleted(Outcome):
 
     def plus(self, other: DataDeleted) -> DataDeleted:
         """Two subscribers' reports as one."""
-        return DataDeleted(deleted=_joined(self.deleted, other.deleted), kept=_joined(self.kept, other.kept),
-                           profile={**self.profile, **other.profile}, flows=_joined(self.flows, other.flows),
-                           checked=self.checked or other.checked)
+        return DataDeleted(
+            deleted=_joined(self.deleted, other.deleted),
+            kept=_joined(self.kept, other.kept),
+            profile={**self.profile, **other.profile},
+            flows=_joined(self.flows, other.flows),
+            checked=self.checked or other.checked,
+        )
 
 
 # A subscriber: deletes what was collected under the purposes, says what it did.

@@ -10,6 +10,7 @@
     faq:<topic>   answer a topic          do:<intent>  act on an intent
     ok:<topic>    «помогло»               nok:<topic>  «не помогло»
     cn            «нет» to «Вы имели в виду …?»
+    rs            «Продолжить заявку»: the active flow's question again
     seg:<segment> set the client segment  flow:<name>:<value> a flow's own button
     do:cancel     end the active flow (Telegram's /cancel)
 """
@@ -57,6 +58,30 @@ def decide(ranking: list[Candidate], cal: Calibration, words: int = 0) -> Decisi
     return _weak(ranking, cal)
 
 
+# Requests that are served whatever the question is about (the assistant's own actions,
+# such as paying a fee, are not: «оплатить штраф за парковку» is not the centre's fee).
+PERSON_INTENTS = frozenset({"ask_operator", "request_callback"})
+
+
+def elsewhere(ranking: list[Candidate], decision: Decision, business: bool, cal: Calibration) -> bool:
+    """Redirect a message that names another authority's public service (a passport, a
+    traffic fine …)? Not when it is a confident request for a person (the operator, a
+    callback: a human can help with anything); not when it has a business reading (ИП, сотрудники …) the assistant can
+    serve (answer, clarify, options). Without a business reading a knowledge-base answer
+    needs to win clearly (at `short_answer` with the margin), else the client is sent
+    where the service is provided."""
+    if not ranking or decision is Decision.out_of_scope:
+        return True
+    top = ranking[0]
+    if decision is Decision.act and top.intent in PERSON_INTENTS:
+        return False
+    if business:
+        return False
+    runner_up = ranking[1].score if len(ranking) > 1 else 0.0
+    clear = top.score >= cal.short_answer and top.score - runner_up >= cal.margin
+    return not (decision is Decision.act and top.intent == "faq" and clear)
+
+
 def _weak(ranking: list[Candidate], cal: Calibration) -> Decision:
     useful = suggestible(ranking)
     return Decision.options if useful and useful[0].score >= cal.options else Decision.out_of_scope
@@ -88,8 +113,8 @@ class Payload:
 
 def parse_payload(payload: str) -> Payload | None:
     action, _, value = payload.strip().partition(":")
-    if action == "cn" and not value:
-        return Payload("cn")
+    if action in {"cn", "rs"} and not value:
+        return Payload(action)
     if action in {"faq", "do", "ok", "nok", "seg", "flow"} and value:
         return Payload(action, value)
     return None

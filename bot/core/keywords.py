@@ -15,9 +15,64 @@ from .messages import Candidate
 
 _STEMS: list[tuple[str, re.Pattern[str]]] = [
     ("request_callback", re.compile(r"перезвон|обратн\w*\s+звон|позвонит\w*\s+мне", re.IGNORECASE)),
-    ("ask_operator", re.compile(r"оператор|живо\w*\s+человек|с\s+человеком|сотрудник|специалист|консультант",
-                                re.IGNORECASE)),
+    (
+        "ask_operator",
+        re.compile(r"оператор|живо\w*\s+человек|с\s+человеком|сотрудник|специалист|консультант", re.IGNORECASE),
+    ),
 ]
+
+
+# Requests for an action the assistant performs, said in so many words. A message
+# that holds one beside an informational question must not lose it (issue 18):
+# the understander lists them in `Understanding.actions`.
+_ACTIONS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "book_appointment",
+        re.compile(
+            r"запиш\w*\s+(меня\s+|нас\s+)?на\s+(\w+\s+)?(консультаци|при[её]м|встреч)|записать\w*\s+на\s+(\w+\s+)?(консультаци|при[её]м)",
+            re.I,
+        ),
+    ),
+    (
+        "pay_fee",
+        re.compile(r"(оплатить|заплатить|оплачу|оплачивать)\s+(\w+\s+){0,2}(пошлин|госпошлин|сбор|услуг)", re.I),
+    ),
+    (
+        "start_application",
+        re.compile(r"(подать|оформить|заполнить|отправить)\s+(\w+\s+){0,2}(заявк|заявлени|анкет)", re.I),
+    ),
+    ("revoke_consent", re.compile(r"отпиш\w*|отписать\w*|не\s+присылай\w*", re.I)),
+    (
+        "give_consent",
+        re.compile(
+            r"подпиш\w*\s+(меня\s+)?на\s+(уведомлени|рассылк|новост)|подписать\w*\s+на\s+(уведомлени|рассылк|новост)",
+            re.I,
+        ),
+    ),
+    ("request_callback", _STEMS[0][1]),
+]
+
+
+# «как подать заявление на Госуслугах?», «какими способами можно заплатить пошлину?»,
+# «не могу подать заявление»: asking about an action is a question, not a request.
+_ASKS_ABOUT = re.compile(
+    r"\b(как|где|когда|каким|какими|какой|можно|нельзя|почему|зачем|сколько|куда|не\s+могу|не\s+получается)\b",
+    re.IGNORECASE,
+)
+_CLAUSE_START = re.compile(r"[.?!,;:]|\bи\b|\bа\b", re.IGNORECASE)
+
+
+def action_intents(text: str) -> list[str]:
+    """Action intents requested in so many words in `text`, in the order of the table
+    (not those only asked about: «как записаться на консультацию?» is a question)."""
+    found = []
+    for intent, pattern in _ACTIONS:
+        for match in pattern.finditer(text):
+            clause = _CLAUSE_START.split(text[: match.start()])[-1]
+            if not _ASKS_ABOUT.search(clause):
+                found.append(intent)
+                break
+    return found
 
 
 def keyword_intents(text: str) -> list[Candidate]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class ReplyKind(str, Enum):
@@ -20,8 +20,18 @@ class ReplyKind(str, Enum):
 
 
 class Button(BaseModel):
+    """A choice under a reply: pressing it sends `payload` back as the client's turn,
+    or, for a link button (`url` set), opens that page (e.g. a payment page)."""
+
     title: str
-    payload: str = Field(max_length=64)  # fits Telegram's callback_data limit
+    payload: str = Field("", max_length=64)  # fits Telegram's callback_data limit
+    url: str | None = Field(None, max_length=2048, pattern=r"^https?://")
+
+    @model_validator(mode="after")
+    def _payload_or_url(self) -> Button:
+        if not self.payload and not self.url:
+            raise ValueError("a button needs a payload to send back or a url to open")
+        return self
 
 
 class Reply(BaseModel):
@@ -38,10 +48,14 @@ class Reply(BaseModel):
 
 class Incoming(BaseModel):
     conversation_id: str
-    channel: str  # api | telegram | voice | terminal
+    channel: str  # api | telegram | max | widget | voice | terminal
     client_id: str
     text: str | None = None
     payload: str | None = None
+    # Names this request when the channel may send it again (the API's Idempotency-Key): the
+    # turn's result is saved with its state, and the same receipt again gets that result back
+    # instead of a second turn — even when the process died before the channel kept the reply.
+    receipt: str | None = None
 
 
 class Candidate(BaseModel):
@@ -54,12 +68,30 @@ class Candidate(BaseModel):
         return f"faq:{self.faq_id}" if self.faq_id else f"do:{self.intent}"
 
 
+class NormalizedWord(BaseModel):
+    kind: str  # layout | translit | spelling
+    original: str
+    normalized: str
+
+
+class Normalization(BaseModel):
+    """What the assistant changed in the client's text before reading it."""
+
+    text: str  # the text as understood
+    changes: list[NormalizedWord]
+
+
 class Understanding(BaseModel):
     intent: str
     faq_id: str | None = None
     confidence: float
     ranking: list[Candidate]
     entities: dict[str, str] = Field(default_factory=dict)
+    # Added fields (contract/api.md): None / empty when they do not apply.
+    normalization: Normalization | None = None  # wrong layout, transliteration, spelling undone
+    focus: str | None = None  # the sentence of a long message that was understood
+    actions: list[str] = Field(default_factory=list)  # action intents the message also asks for
+    other_service: str | None = None  # a public service of another authority (id in other_services.yaml)
 
 
 class ConversationInfo(BaseModel):

@@ -27,18 +27,15 @@ while a flow is active ends it in the engine. A flow may implement the
 optional `cancel(state, ctx) -> Step` (see `CancellableFlow`) to clean up or
 say its own words; without it, or when its step has no replies, the engine
 says «Хорошо, отменил. Чем ещё помочь?».
-
-Flows not yet moved to this protocol use `LegacyStep` / `LegacyEffect`
-(a dict state, an effect named by a string, handlers that change the turn);
-the engine runs both while they are converted.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Awaitable, Callable, ClassVar, Generic, Mapping, Protocol, Sequence, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -60,6 +57,12 @@ class Effect:
 @dataclass(frozen=True)
 class Outcome:
     """Base of what an effect handler reports back to the flow."""
+
+    @property
+    def completes_service(self) -> bool:
+        """True when this outcome means the client got what they came for (an application
+        submitted, a booking made, a payment received): the service may be rated (R-14)."""
+        return False
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,9 @@ class Flow(Protocol):
 
     # Optional: `def cancel(self, state, ctx) -> Step` — see CancellableFlow;
     # `def accepts_free_text(self, state) -> bool` — see FreeTextFlow;
-    # `def reprompt(self, state, ctx) -> Step` — see ResumableFlow.
+    # `def reprompt(self, state, ctx) -> Step` — see ResumableFlow;
+    # `def fits(self, state, text, ctx) -> bool | None` — see AnswerCheckingFlow;
+    # `what: str` — the flow in the engine's «Продолжим {what} или …?» («заявку»).
 
 
 class CancellableFlow(Flow, Protocol):
@@ -181,6 +186,16 @@ class ResumableFlow(Protocol):
     def reprompt(self, state: Any, ctx: FlowContext) -> Step[Any]: ...
 
 
+class AnswerCheckingFlow(Protocol):
+    """Optional: a flow that can tell whether a text is a value its current step takes
+    (the form: the field's validator). The engine's interruption policy asks it first:
+    True — the text goes to the step; False — a clear request or a question is served
+    instead (the flow keeps its state and asks again), an unsure one gets «Продолжим
+    {what} или …?»; None — the step takes any words (the engine decides by the NLU)."""
+
+    def fits(self, state: Any, text: str, ctx: FlowContext) -> bool | None: ...
+
+
 def frozen_profile(profile: Mapping[str, str]) -> Mapping[str, str]:
     return MappingProxyType(dict(profile))
 
@@ -194,20 +209,3 @@ def button(flow: str, title: str, value: str) -> Button:
 
 def reply(text: str, *buttons: Button, kind: ReplyKind = ReplyKind.flow) -> Reply:
     return Reply(kind=kind, text=text, buttons=list(buttons))
-
-
-# ----------------------------------------------------------- legacy (moving)
-@dataclass(frozen=True)
-class LegacyEffect:
-    """Something the runner must do after the step (kind → a registered handler)."""
-
-    kind: str
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class LegacyStep:
-    state: dict[str, Any] | None  # None: the flow is over
-    replies: list[Reply] = field(default_factory=list)
-    effects: list[LegacyEffect] = field(default_factory=list)
-    passthrough: bool = False

@@ -6,12 +6,12 @@ YAML sees what to fix.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
 import yaml
-from pydantic import (BaseModel, Field, HttpUrl, ValidationError, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import BaseModel, Field, HttpUrl, ValidationError, ValidationInfo, field_validator, model_validator
 
 from bot.core.numbers import is_digits
 
@@ -22,8 +22,12 @@ class CatalogueError(ValueError):
 
 # field → (allowed lengths, its name in the error message)
 _DIGIT_FIELDS = {
-    "inn": ((10,), "ИНН получателя"), "kpp": ((9,), "КПП"), "account": ((20,), "счёт"),
-    "correspondent_account": ((20,), "счёт"), "bic": ((9,), "БИК"), "kbk": ((20,), "КБК"),
+    "inn": ((10,), "ИНН получателя"),
+    "kpp": ((9,), "КПП"),
+    "account": ((20,), "счёт"),
+    "correspondent_account": ((20,), "счёт"),
+    "bic": ((9,), "БИК"),
+    "kbk": ((20,), "КБК"),
     "oktmo": ((8, 11), "ОКТМО"),
 }
 
@@ -52,7 +56,7 @@ class Payee(BaseModel):
     @field_validator("inn", "kpp", "account", "correspondent_account", "bic", "kbk", "oktmo")
     @classmethod
     def _digits_only(cls, v: str, info: ValidationInfo) -> str:
-        lengths, what = _DIGIT_FIELDS[info.field_name]
+        lengths, what = _DIGIT_FIELDS[str(info.field_name)]
         return _digits(v, lengths, what)
 
 
@@ -80,12 +84,24 @@ class Fee(BaseModel):
         return format_rubles(self.amount_kopecks)
 
 
+WORD = re.compile(r"[a-zа-яё0-9]+")
+SHORT_KEYWORD = 3  # a keyword this short («ип», «ооо») names a fee only as a whole word
+
+
+def _names(keyword: str, words: list[str]) -> bool:
+    if len(keyword) <= SHORT_KEYWORD:
+        return keyword in words
+    return any(w.startswith(keyword) for w in words)
+
+
 class Catalogue(BaseModel):
     requisites_are_sample: bool = True
     fees: list[Fee] = Field(min_length=1)
+    # Knowledge-base topics whose answer offers to pay here: the answer carries a pay button.
+    offer_topics: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _unique(self) -> "Catalogue":
+    def _unique(self) -> Catalogue:
         ids = [f.id for f in self.fees]
         dupes = {i for i in ids if ids.count(i) > 1}
         if dupes:
@@ -105,8 +121,9 @@ class Catalogue(BaseModel):
         return [f for f in self.fees if f.amount_kopecks == kopecks]
 
     def match_text(self, text: str | None) -> list[Fee]:
-        low = (text or "").lower()
-        return [f for f in self.fees if any(k in low for k in f.keywords)]
+        """Fees whose keywords the text names (stems at a word's start; «ип» as a word)."""
+        words = WORD.findall((text or "").lower().replace("ё", "е"))
+        return [f for f in self.fees if any(_names(k.lower().replace("ё", "е"), words) for k in f.keywords)]
 
 
 def format_rubles(kopecks: int) -> str:
@@ -133,8 +150,11 @@ def load_catalogue(path: Path) -> Catalogue:
             where = "catalogue"
             if len(loc) >= 2 and loc[0] == "fees" and isinstance(loc[1], int):
                 fees = raw.get("fees") or []
-                fee_id = fees[loc[1]].get("id", f"#{loc[1] + 1}") if loc[1] < len(fees) and isinstance(
-                    fees[loc[1]], dict) else f"#{loc[1] + 1}"
+                fee_id = (
+                    fees[loc[1]].get("id", f"#{loc[1] + 1}")
+                    if loc[1] < len(fees) and isinstance(fees[loc[1]], dict)
+                    else f"#{loc[1] + 1}"
+                )
                 where = f"fee {fee_id}"
                 loc = loc[2:]
             field = ".".join(str(p) for p in loc) or "(entry)"

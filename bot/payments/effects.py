@@ -10,8 +10,18 @@ from bot.flows.base import Effect, EffectContext, EffectHandler
 
 from . import qr as qr_codes
 from .catalogue import format_rubles
-from .flow import (CardPageIssued, CheckPayment, CreateOrder, InvoiceNotDelivered, InvoiceSent, OrderChecked,
-                   OrderCreated, ProviderDown, QrIssued, StartPayment)
+from .flow import (
+    CardPageIssued,
+    CheckPayment,
+    CreateOrder,
+    InvoiceNotDelivered,
+    InvoiceSent,
+    OrderChecked,
+    OrderCreated,
+    ProviderDown,
+    QrIssued,
+    StartPayment,
+)
 from .orders import Order
 from .providers import ProviderUnavailable, Started
 from .service import OrderClosed, PaymentService
@@ -22,15 +32,20 @@ StartOutcome = QrIssued | CardPageIssued | InvoiceSent | InvoiceNotDelivered | P
 
 def handlers(svc: PaymentService) -> Mapping[type[Effect], EffectHandler]:
     async def create(effect: CreateOrder, ctx: EffectContext) -> OrderCreated:
-        order = await svc.create_order(effect.fee, client_id=ctx.client_id, conversation_id=ctx.conversation_id,
-                                       channel=ctx.channel, idempotency_key=effect.key)
+        order = await svc.create_order(
+            effect.fee,
+            client_id=ctx.client_id,
+            conversation_id=ctx.conversation_id,
+            channel=ctx.channel,
+            idempotency_key=effect.key,
+        )
         return OrderCreated(order=order.id)
 
     async def start(effect: StartPayment, ctx: EffectContext) -> StartOutcome:
         try:
             order, started = await svc.start(effect.order, effect.method)
         except OrderClosed as closed:  # paid, failed or expired meanwhile
-            return OrderChecked(closed.order.facts())
+            return OrderChecked(svc.facts(closed.order))
         except ProviderUnavailable:
             return ProviderDown(effect.method)
         return await _issued(svc, order, effect.method, started)
@@ -38,7 +53,7 @@ def handlers(svc: PaymentService) -> Mapping[type[Effect], EffectHandler]:
     async def check(effect: CheckPayment, ctx: EffectContext) -> OrderChecked:
         order = await svc.latest(effect.order)
         await svc.told(order)  # the flow shows the confirmation in this turn
-        return OrderChecked(order.facts())
+        return OrderChecked(svc.facts(order))
 
     return {CreateOrder: create, StartPayment: start, CheckPayment: check}
 
@@ -58,6 +73,9 @@ async def _issued(svc: PaymentService, order: Order, method: PaymentMethod, star
         if not started.confirmation_url:  # a gateway answer without a page: as if it were down
             return ProviderDown(method)
         return CardPageIssued(amount=amount, url=started.confirmation_url)
-    sent = svc.invoice_sender is not None and started.invoice is not None \
+    sent = (
+        svc.invoice_sender is not None
+        and started.invoice is not None
         and await svc.invoice_sender(order, started.invoice)
+    )
     return InvoiceSent(amount=amount) if sent else InvoiceNotDelivered()

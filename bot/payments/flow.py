@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
+from bot.core.answers import asks_something
 from bot.core.messages import Button, Reply, ReplyKind
 from bot.core.numbers import digits_of
 from bot.flows.base import Effect, FlowContext, FlowEvent, FlowState, Outcome, Step, button, reply
@@ -24,15 +25,17 @@ from bot.flows.base import Effect, FlowContext, FlowEvent, FlowState, Outcome, S
 from . import texts
 from .catalogue import Catalogue, Fee
 from .receipts import OrderFacts, status_reply
-from .status import OPEN, PaymentMethod
+from .status import OPEN, PaymentMethod, PaymentStatus
 
 NAME = "pay"
 START_INTENTS = ("pay_fee",)
 CANCEL_WORDS = ("отмен", "стоп", "не надо", "передумал")
 # Typed choice of a way to pay (stems, lower case).
-METHOD_WORDS = {PaymentMethod.card: ("карт", "онлайн"),
-                PaymentMethod.qr: ("qr", "кьюар", "куар", "реквизит", "квитанц"),
-                PaymentMethod.telegram: ("телеграм", "telegram")}
+METHOD_WORDS = {
+    PaymentMethod.card: ("карт", "онлайн"),
+    PaymentMethod.qr: ("qr", "кьюар", "куар", "реквизит", "квитанц"),
+    PaymentMethod.telegram: ("телеграм", "telegram"),
+}
 # Entities the start handler passes: the fee suggested by the conversation so far.
 CONTEXT_FEE = "context_fee"
 
@@ -101,6 +104,10 @@ class ProviderDown(Outcome):
 class OrderChecked(Outcome):
     order: OrderFacts  # how the order stands now (open, or paid / failed / expired / refunded)
 
+    @property
+    def completes_service(self) -> bool:
+        return self.order.status is PaymentStatus.paid
+
 
 def _b(title: str, value: str) -> Button:
     return button(NAME, title, value)
@@ -108,6 +115,7 @@ def _b(title: str, value: str) -> Button:
 
 class PayFlow:
     name: str = NAME
+    what = texts.FLOW_WHAT  # «Продолжим оплату или …?»
     start_intents: tuple[str, ...] = START_INTENTS
     State: ClassVar[type[FlowState]] = PayState
     effects: ClassVar[tuple[type[Effect], ...]] = (CreateOrder, StartPayment, CheckPayment)
@@ -147,9 +155,26 @@ class PayFlow:
         if state.step == "method":
             return Step(state=state, replies=(self._methods_reply(ctx),))
         if state.step == "await" and fee:
-            return Step(state=state, replies=(reply(texts.BACK_TO_PAYMENT.format(name=fee.name),
-                                                    *self.await_buttons()),))
+            return Step(
+                state=state, replies=(reply(texts.BACK_TO_PAYMENT.format(name=fee.name), *self.await_buttons()),)
+            )
         return self._choose(state)
+
+    def fits(self, state: PayState, text: str, ctx: FlowContext) -> bool | None:
+        """Is `text` what the current step asks for (the engine's interruption policy)? A fee
+        named at the fee's choice, a way to pay at the ways'; a question never is (it is
+        answered, then the step asked again); None where a «да» / «нет» or any words may answer."""
+        if self._cancel_text(FlowEvent(text=text)):
+            return True  # «передумал»: the flow's own way out
+        if state.step in ("choose", "propose"):
+            if asks_something(text):
+                return False
+            return True if self.catalogue.match_text(text) else None
+        if state.step in ("method", "await"):
+            if self._typed_method(text, ctx.channel):
+                return True
+            return False if asks_something(text) else None
+        return None
 
     def status_told(self, state: PayState, orders: Sequence[OrderFacts]) -> Step[PayState]:
         """The client asked how their payments stand and was told (outside the flow): once
@@ -181,6 +206,8 @@ class PayFlow:
             return self._confirm(fee, state)
         if state.step == "propose" and event.intent == "deny":
             return self._choose(state)
+        if event.intent != "pay_fee" and asks_something(event.text):
+            return Step(state=state, passthrough=True)  # a question: the engine answers it, the step stays
         matched = self.catalogue.match_text(event.text)
         if len(matched) == 1:
             return self._confirm(matched[0], state)
@@ -195,8 +222,10 @@ class PayFlow:
         if event.payload == "ok" or (not event.payload and event.intent == "affirm"):
             attempt = state.attempt + 1
             key = f"{ctx.conversation_id}:{state.run}:{attempt}"
-            return Step(state=state.model_copy(update={"step": "method", "attempt": attempt, "order": None}),
-                        effects=(CreateOrder(fee=fee.id, key=key),))
+            return Step(
+                state=state.model_copy(update={"step": "method", "attempt": attempt, "order": None}),
+                effects=(CreateOrder(fee=fee.id, key=key),),
+            )
         if event.payload == "other" or (not event.payload and event.intent == "deny"):
             return self._choose(state)
         if event.payload:
@@ -213,8 +242,10 @@ class PayFlow:
         if state.order is None and (method or wants_check):  # no order to pay (its creation failed)
             return Step(state=state, replies=(reply(texts.NOT_UNDERSTOOD_STEP, *self.methods_buttons(ctx.channel)),))
         if method and state.order:
-            return Step(state=state.model_copy(update={"step": "await"}),
-                        effects=(StartPayment(order=state.order, method=method),))
+            return Step(
+                state=state.model_copy(update={"step": "await"}),
+                effects=(StartPayment(order=state.order, method=method),),
+            )
         if wants_check and state.order:
             return Step(state=state, effects=(CheckPayment(order=state.order),))
         if payload == "methods":
@@ -227,18 +258,27 @@ class PayFlow:
         if isinstance(outcome, OrderCreated):
             return Step(state=state.model_copy(update={"order": outcome.order}), replies=(self._methods_reply(ctx),))
         if isinstance(outcome, QrIssued):
-            return Step(state=state, replies=(self._qr_reply(outcome),
-                                              reply(texts.QR_AFTER.format(uin=outcome.uin), *self.await_buttons())))
+            return Step(
+                state=state,
+                replies=(self._qr_reply(outcome), reply(texts.QR_AFTER.format(uin=outcome.uin), *self.await_buttons())),
+            )
         if isinstance(outcome, CardPageIssued):
-            return Step(state=state, replies=(reply(texts.CARD_READY.format(amount=outcome.amount, url=outcome.url),
-                                                    *self.await_buttons()),))
+            return Step(
+                state=state,
+                replies=(
+                    reply(texts.CARD_READY.format(amount=outcome.amount, url=outcome.url), *self.await_buttons()),
+                ),
+            )
         if isinstance(outcome, InvoiceSent):
-            return Step(state=state, replies=(reply(texts.TELEGRAM_READY.format(amount=outcome.amount),
-                                                    *self.await_buttons()),))
+            return Step(
+                state=state, replies=(reply(texts.TELEGRAM_READY.format(amount=outcome.amount), *self.await_buttons()),)
+            )
         if isinstance(outcome, (InvoiceNotDelivered, ProviderDown)):
             text = texts.TELEGRAM_UNAVAILABLE if isinstance(outcome, InvoiceNotDelivered) else texts.METHOD_UNAVAILABLE
-            return Step(state=state.model_copy(update={"step": "method"}),
-                        replies=(reply(text, *self.methods_buttons(ctx.channel)),))
+            return Step(
+                state=state.model_copy(update={"step": "method"}),
+                replies=(reply(text, *self.methods_buttons(ctx.channel)),),
+            )
         if isinstance(outcome, OrderChecked):
             told = status_reply(outcome.order)
             if outcome.order.status in OPEN:  # not paid yet: keep waiting, with the same buttons
@@ -250,23 +290,36 @@ class PayFlow:
     def _choose(self, state: PayState, first: Sequence[Fee] = (), lead: str = texts.CHOOSE_FEE) -> Step[PayState]:
         fees = list({f.id: f for f in [*first, *self.catalogue.fees]}.values())
         buttons = [_b(f"{f.name} — {f.rubles}", f"f:{f.id}") for f in fees]
-        return Step(state=state.model_copy(update={"step": "choose", "fee": None}),
-                    replies=(reply(lead, *buttons, _b(texts.CANCEL, "x")),))
+        return Step(
+            state=state.model_copy(update={"step": "choose", "fee": None}),
+            replies=(reply(lead, *buttons, _b(texts.CANCEL, "x")),),
+        )
 
     def _propose(self, fee: Fee, state: PayState) -> Step[PayState]:
         text = texts.PROPOSE_FEE.format(name=fee.name, amount=fee.rubles)
-        return Step(state=state.model_copy(update={"step": "propose", "fee": fee.id}), replies=(reply(
-            text, _b(texts.PROPOSE_YES, f"f:{fee.id}"), _b(texts.OTHER_FEE, "other"), _b(texts.CANCEL, "x")),))
+        return Step(
+            state=state.model_copy(update={"step": "propose", "fee": fee.id}),
+            replies=(
+                reply(text, _b(texts.PROPOSE_YES, f"f:{fee.id}"), _b(texts.OTHER_FEE, "other"), _b(texts.CANCEL, "x")),
+            ),
+        )
 
     def _confirm(self, fee: Fee, state: PayState) -> Step[PayState]:
-        text = texts.CONFIRM.format(name=fee.name, amount=fee.rubles, legal_basis=fee.legal_basis,
-                                    recipient=fee.payee.recipient, purpose=fee.purpose)
+        text = texts.CONFIRM.format(
+            name=fee.name,
+            amount=fee.rubles,
+            legal_basis=fee.legal_basis,
+            recipient=fee.payee.recipient,
+            purpose=fee.purpose,
+        )
         if fee.note:
             text += "\n\n" + texts.FREE_NOTE.format(note=fee.note)
         if self.catalogue.requisites_are_sample:
             text += "\n\n" + texts.SAMPLE_WARNING
-        return Step(state=state.model_copy(update={"step": "confirm", "fee": fee.id}),
-                    replies=(reply(text, *self._confirm_buttons()),))
+        return Step(
+            state=state.model_copy(update={"step": "confirm", "fee": fee.id}),
+            replies=(reply(text, *self._confirm_buttons()),),
+        )
 
     def _qr_reply(self, issued: QrIssued) -> Reply:
         if issued.image_url:

@@ -9,6 +9,7 @@ WATCH/MULTI), so the transition table stays in one place. Layout:
   {pay}:provider:<name>:<pay_id>    order id of a provider's payment (webhook lookup)
   {pay}:uin:seq                     counter for the accrual-number part of a УИН
   {pay}:uin:<uin>                   order id of a УИН we issued
+  {pay}:audit                       stream: payments staff marked received (who, how, order, УИН, amount)
 
 (all under the prefix `mb:`; `{…}` is the Redis Cluster hash tag)
 """
@@ -58,10 +59,20 @@ def payment_uin(uin: str) -> str:
     return f"{PAY.prefix}uin:{uin}"
 
 
+PAYMENT_AUDIT_MAX = 10_000  # entries kept in the staff audit stream
+
+
+@PAY.family(NO_CLIENT_DATA)  # staff names, order ids, УИН and amounts: no client identifiers
+def payment_audit() -> str:
+    return f"{PAY.prefix}audit"
+
+
 # Create an order once per idempotency key: KEYS = [create key, order key,
 # client zset, open-orders zset, uin key]; ARGV = [order id, order json, created ts, ttl].
 # Returns the id of the order that owns the key (ours or an earlier one).
-CREATE_PAYMENT_ONCE = PAY.script("create_payment_once", """
+CREATE_PAYMENT_ONCE = PAY.script(
+    "create_payment_once",
+    """
 local existing = redis.call('get', KEYS[1])
 if existing then
   return existing
@@ -72,4 +83,5 @@ redis.call('zadd', KEYS[3], tonumber(ARGV[3]), ARGV[1])
 redis.call('zadd', KEYS[4], tonumber(ARGV[3]), ARGV[1])
 redis.call('set', KEYS[5], ARGV[1])
 return ARGV[1]
-""")
+""",
+)

@@ -5,7 +5,8 @@ install    builds the PaymentService (catalogue, order store, providers),
            intents pay_fee and payment_status (conversation.py), and connects
            Telegram Payments to the Telegram channel when it runs
            (telegram_payments.connect)
-routes     QR images, the YooKassa notification webhook, the return page (web.py)
+routes     QR images, the YooKassa notification webhook, the return page (web.py);
+           the QR payments screen in the operator console (console.py), when handoff is installed
 background the reconciliation job
 """
 
@@ -14,10 +15,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from bot import modules
 from bot.core.messages import Reply
 from bot.modules import Module
+from handoff.schedule import load_schedule
 
 from . import conversation, effects, reconcile, telegram_payments, texts
 from . import qr as qr_codes
@@ -36,8 +39,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("payments.module")
 
+
 def public_base_url(settings: Settings) -> str:
-    return (settings.payments_public_base_url or f"http://{settings.assistant_host}:{settings.assistant_port}").rstrip("/")
+    return (settings.payments_public_base_url or f"http://{settings.assistant_host}:{settings.assistant_port}").rstrip(
+        "/"
+    )
+
+
+def organisation_zone(settings: Settings) -> ZoneInfo:
+    """The zone every date a client or staff member sees is in: the working schedule's
+    (HANDOFF_TIMEZONE or the schedule file's), as bookings and the console show them."""
+    try:
+        return load_schedule(settings.handoff_schedule_file, settings.handoff_timezone).zone
+    except (OSError, ValueError):  # no readable schedule: the zone of notifications
+        return ZoneInfo(settings.handoff_timezone or settings.notify_timezone)
 
 
 def install(runtime: Runtime) -> None:
@@ -47,6 +62,8 @@ def install(runtime: Runtime) -> None:
     engine.register_flow(flow, effects.handlers(svc))
     engine.intent_handlers["pay_fee"] = conversation.start_with_context(flow)
     engine.intent_handlers["payment_status"] = conversation.payment_status(svc, flow)
+    engine.answer_buttons.append(conversation.pay_button(svc.catalogue))
+    svc.after_paid = conversation.after_paid(engine, runtime.outbound, svc, flow)
     if runtime.telegram is not None:
         telegram_payments.connect(runtime.telegram, svc)
 
@@ -55,16 +72,26 @@ def _service(runtime: Runtime) -> PaymentService:
     settings = runtime.settings
     catalogue = load_catalogue(settings.payments_catalogue_file)
     if catalogue.requisites_are_sample:
-        log.warning("fee catalogue has SAMPLE payee requisites: set your region's in %s",
-                    settings.payments_catalogue_file)
+        log.warning(
+            "fee catalogue has SAMPLE payee requisites: set your region's in %s", settings.payments_catalogue_file
+        )
     base = public_base_url(settings)
-    svc = PaymentService(OrderStore(runtime.redis, settings.payments_uin_prefix), catalogue,
-                         order_ttl_seconds=settings.payments_order_ttl_hours * 3600,
-                         notifier=_notifier(runtime), qr_encoding=settings.payments_qr_encoding)
+    svc = PaymentService(
+        OrderStore(runtime.redis, settings.payments_uin_prefix),
+        catalogue,
+        order_ttl_seconds=settings.payments_order_ttl_hours * 3600,
+        notifier=_notifier(runtime),
+        qr_encoding=settings.payments_qr_encoding,
+        zone=runtime.handoff.schedule.zone if runtime.handoff is not None else organisation_zone(settings),
+    )
     svc.register(qr_codes.QrProvider(base))
     if settings.yookassa_shop_id:
-        svc.gateway = YooKassaClient(settings.yookassa_api_url, settings.yookassa_shop_id,
-                                     settings.yookassa_secret_key, settings.yookassa_timeout_seconds)
+        svc.gateway = YooKassaClient(
+            settings.yookassa_api_url,
+            settings.yookassa_shop_id,
+            settings.yookassa_secret_key,
+            settings.yookassa_timeout_seconds,
+        )
         svc.register(CardProvider(svc.gateway, base + RETURN_PATH))
     if settings.telegram_payments_provider_token:
         svc.register(telegram_payments.TelegramProvider(settings.telegram_payments_provider_token))
@@ -78,9 +105,14 @@ def _notifier(runtime: Runtime) -> Notifier:
             # Queued durably (once per order and status); the consent module's
             # sender delivers it by the client's transactional-notification
             # settings (§4.6.4.5) to their last conversation.
-            await consent(runtime, order.client_id, "transactional", "\n\n".join(r.text for r in replies),
-                          basis=texts.NOTIFY_BASIS.format(name=order.fee_name, uin=order.uin),
-                          key=f"payment:{order.id}:{order.status.value}")
+            await consent(
+                runtime,
+                order.client_id,
+                "transactional",
+                "\n\n".join(r.text for r in replies),
+                basis=texts.NOTIFY_BASIS.format(name=order.fee_name, uin=order.uin),
+                key=f"payment:{order.id}:{order.status.value}",
+            )
             return True
         return await runtime.outbound.send(order.channel, order.conversation_id, order.client_id, replies)
 
@@ -90,6 +122,10 @@ def _notifier(runtime: Runtime) -> Notifier:
 def routes(app: FastAPI, runtime: Runtime) -> None:
     if runtime.payments is not None:
         add_routes(app, runtime.payments, runtime.redis)
+        if modules.installed(runtime, "handoff"):  # the staff screen lives in the operator console
+            from .console import install as console_pages
+
+            console_pages(app)
 
 
 def background(runtime: Runtime) -> list[Coroutine[Any, Any, None]]:
@@ -98,5 +134,11 @@ def background(runtime: Runtime) -> list[Coroutine[Any, Any, None]]:
     return [reconcile.run(runtime.payments, runtime.settings.payments_reconcile_interval_seconds)]
 
 
-MODULE = Module("payments", provides=("payments",), uses=("telegram", "consent"), install=install, routes=routes,
-                background=background)
+MODULE = Module(
+    "payments",
+    provides=("payments",),
+    uses=("telegram", "consent", "handoff"),
+    install=install,
+    routes=routes,
+    background=background,
+)

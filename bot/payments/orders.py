@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import datetime, timezone
+from datetime import datetime, tzinfo
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 
 from bot.payments import keys as pay_keys
 from bot.store.documents import update_document
+from bot.store.durable import replicated
 
 from . import uin as uin_codes
 from .catalogue import Fee, Payee, format_rubles
@@ -58,16 +59,24 @@ class Order(BaseModel):
     def attempt(self, method: PaymentMethod) -> Attempt | None:
         return next((a for a in reversed(self.attempts) if a.method is method), None)
 
-    @property
-    def paid_date(self) -> str:
+    def paid_date(self, tz: tzinfo) -> str:
+        """When it was paid (or last changed), in the organisation's time zone."""
         ts = self.paid_at or self.updated_at
-        return datetime.fromtimestamp(ts, timezone.utc).astimezone().strftime("%d.%m.%Y %H:%M")
+        return datetime.fromtimestamp(ts, tz).strftime("%d.%m.%Y %H:%M")
 
-    def facts(self) -> OrderFacts:
-        """What the client may be told about this order, formatted (bot/payments/receipts.py)."""
-        return OrderFacts(id=self.id, status=self.status, name=self.fee_name,
-                          amount=format_rubles(self.amount_kopecks), purpose=self.purpose, uin=self.uin,
-                          date=self.paid_date, payment_id=self.payment_id or self.id)
+    def facts(self, tz: tzinfo) -> OrderFacts:
+        """What the client may be told about this order, formatted (bot/payments/receipts.py),
+        its date in `tz`: the organisation's zone, the one every other date is shown in."""
+        return OrderFacts(
+            id=self.id,
+            status=self.status,
+            name=self.fee_name,
+            amount=format_rubles(self.amount_kopecks),
+            purpose=self.purpose,
+            uin=self.uin,
+            date=self.paid_date(tz),
+            payment_id=self.payment_id or self.id,
+        )
 
 
 class OrderStore:
@@ -75,22 +84,50 @@ class OrderStore:
         self.redis = redis
         self.uin_prefix = uin_prefix
 
-    async def create(self, fee: Fee, *, client_id: str, conversation_id: str, channel: str,
-                     idempotency_key: str, ttl_seconds: float) -> Order:
+    async def create(
+        self, fee: Fee, *, client_id: str, conversation_id: str, channel: str, idempotency_key: str, ttl_seconds: float
+    ) -> Order:
         """Create the order for this key once; repeating the call returns the same order."""
         existing = await self.redis.get(pay_keys.payment_create(idempotency_key))
         if existing and (order := await self.get(existing)):
             return order
         number = await self.redis.incr(pay_keys.payment_uin_sequence())
         now = time.time()
-        order = Order(id=secrets.token_hex(12), uin=uin_codes.make(self.uin_prefix, number), fee_id=fee.id,
-                      fee_name=fee.name, amount_kopecks=fee.amount_kopecks, purpose=fee.purpose,
-                      payee=fee.payee, client_id=client_id, conversation_id=conversation_id,
-                      channel=channel, created_at=now, updated_at=now, expires_at=now + ttl_seconds)
+        order = Order(
+            id=secrets.token_hex(12),
+            uin=uin_codes.make(self.uin_prefix, number),
+            fee_id=fee.id,
+            fee_name=fee.name,
+            amount_kopecks=fee.amount_kopecks,
+            purpose=fee.purpose,
+            payee=fee.payee,
+            client_id=client_id,
+            conversation_id=conversation_id,
+            channel=channel,
+            created_at=now,
+            updated_at=now,
+            expires_at=now + ttl_seconds,
+        )
         owner = await self.redis.eval(
-            pay_keys.CREATE_PAYMENT_ONCE, 5, pay_keys.payment_create(idempotency_key), pay_keys.payment_order(order.id),
-            pay_keys.payment_client(client_id), pay_keys.payments_pending(), pay_keys.payment_uin(order.uin), order.id, order.model_dump_json(), now, pay_keys.PAYMENT_CREATE_TTL_S)
-        return order if owner == order.id else await self.get(owner)
+            pay_keys.CREATE_PAYMENT_ONCE,
+            5,
+            pay_keys.payment_create(idempotency_key),
+            pay_keys.payment_order(order.id),
+            pay_keys.payment_client(client_id),
+            pay_keys.payments_pending(),
+            pay_keys.payment_uin(order.uin),
+            order.id,
+            order.model_dump_json(),
+            now,
+            pay_keys.PAYMENT_CREATE_TTL_S,
+        )
+        await replicated(self.redis)  # an order the client pays for must outlive a failover
+        if owner == order.id:
+            return order
+        existing = await self.get(owner)
+        if existing is None:  # the first order vanished between the script and now (expired): ours stands
+            return order
+        return existing
 
     async def get(self, order_id: str | None) -> Order | None:
         if not order_id:
@@ -122,8 +159,7 @@ class OrderStore:
         """Orders not yet paid, failed or expired, oldest first."""
         return await self.redis.zrange(pay_keys.payments_pending(), 0, limit - 1)
 
-    async def update(self, order_id: str, status: PaymentStatus | None = None,
-                     **changes: Any) -> tuple[Order, bool]:
+    async def update(self, order_id: str, status: PaymentStatus | None = None, **changes: Any) -> tuple[Order, bool]:
         """Apply a status change and field changes atomically.
 
         Returns (order after, changed) where `changed` says whether *this*
@@ -131,6 +167,7 @@ class OrderStore:
         and races never produce a second confirmation. An impossible change
         raises InvalidTransition and leaves the order untouched.
         """
+
         def change(order: Order) -> Order:
             after = transition(order.status, status) if status else order.status
             data = order.model_dump() | changes | {"status": after, "updated_at": time.time()}
@@ -142,6 +179,7 @@ class OrderStore:
             if after.status not in OPEN:
                 pipe.zrem(pay_keys.payments_pending(), order_id)
 
-        before, after = await update_document(self.redis, pay_keys.payment_order(order_id), Order, change,
-                                              missing=order_id, also=settle)
+        before, after = await update_document(
+            self.redis, pay_keys.payment_order(order_id), Order, change, missing=order_id, also=settle
+        )
         return after, after.status is not before.status

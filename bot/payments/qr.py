@@ -22,6 +22,7 @@ import qrcode
 from qrcode.constants import ERROR_CORRECT_M
 
 from .catalogue import Payee, format_rubles
+from .gisgmp import PaymentInfoSource, observed
 from .orders import Order
 from .providers import Observed, Started
 from .status import PaymentMethod
@@ -31,10 +32,34 @@ ENCODINGS = {"windows-1251": "1", "utf-8": "2", "koi8-r": "3"}
 SEPARATOR = "|"
 MAX_BYTES = 450
 # Field length limits of the standard (characters).
-LIMITS = {"Name": 160, "PersonalAcc": 20, "BankName": 45, "BIC": 9, "CorrespAcc": 20, "PayeeINN": 12,
-          "KPP": 9, "CBC": 20, "OKTMO": 11, "Sum": 18, "Purpose": 160, "UIN": 25}
-ORDER = ("Name", "PersonalAcc", "BankName", "BIC", "CorrespAcc", "PayeeINN", "KPP", "CBC", "OKTMO",
-         "Sum", "Purpose", "UIN")
+LIMITS = {
+    "Name": 160,
+    "PersonalAcc": 20,
+    "BankName": 45,
+    "BIC": 9,
+    "CorrespAcc": 20,
+    "PayeeINN": 12,
+    "KPP": 9,
+    "CBC": 20,
+    "OKTMO": 11,
+    "Sum": 18,
+    "Purpose": 160,
+    "UIN": 25,
+}
+ORDER = (
+    "Name",
+    "PersonalAcc",
+    "BankName",
+    "BIC",
+    "CorrespAcc",
+    "PayeeINN",
+    "KPP",
+    "CBC",
+    "OKTMO",
+    "Sum",
+    "Purpose",
+    "UIN",
+)
 
 
 class QrPayloadError(ValueError):
@@ -58,17 +83,27 @@ def _clean(value: str) -> str:
 
 def fields(details: PaymentDetails) -> list[tuple[str, str]]:
     p = details.payee
-    values = {"Name": p.recipient, "PersonalAcc": p.account, "BankName": p.bank[:LIMITS["BankName"]].rstrip(),
-              "BIC": p.bic, "CorrespAcc": p.correspondent_account, "PayeeINN": p.inn, "KPP": p.kpp,
-              "CBC": p.kbk, "OKTMO": p.oktmo, "Sum": str(details.amount_kopecks), "Purpose": details.purpose,
-              "UIN": details.uin}
+    values = {
+        "Name": p.recipient,
+        "PersonalAcc": p.account,
+        "BankName": p.bank[: LIMITS["BankName"]].rstrip(),
+        "BIC": p.bic,
+        "CorrespAcc": p.correspondent_account,
+        "PayeeINN": p.inn,
+        "KPP": p.kpp,
+        "CBC": p.kbk,
+        "OKTMO": p.oktmo,
+        "Sum": str(details.amount_kopecks),
+        "Purpose": details.purpose,
+        "UIN": details.uin,
+    }
     out = []
     for key in ORDER:
         value = _clean(values[key])
         if len(value) > LIMITS[key]:
             if key != "Purpose":
                 raise QrPayloadError(f"{key} is longer than {LIMITS[key]} characters")
-            value = value[:LIMITS[key]].rstrip()
+            value = value[: LIMITS[key]].rstrip()
         out.append((key, value))
     return out
 
@@ -110,37 +145,39 @@ def png(data: bytes) -> bytes:
 def requisites_text(details: PaymentDetails) -> str:
     """The same requisites as text, for people and for banks without a scanner."""
     p = details.payee
-    return "\n".join([
-        f"Получатель: {p.recipient}",
-        f"ИНН {p.inn}, КПП {p.kpp}",
-        f"Счёт получателя: {p.account}",
-        f"Банк: {p.bank}",
-        f"БИК {p.bic}, корр. счёт (ЕКС) {p.correspondent_account}",
-        f"КБК {p.kbk}, ОКТМО {p.oktmo}",
-        f"Сумма: {format_rubles(details.amount_kopecks)}",
-        f"Назначение: {details.purpose}",
-        f"УИН: {details.uin}",
-    ])
+    return "\n".join(
+        [
+            f"Получатель: {p.recipient}",
+            f"ИНН {p.inn}, КПП {p.kpp}",
+            f"Счёт получателя: {p.account}",
+            f"Банк: {p.bank}",
+            f"БИК {p.bic}, корр. счёт (ЕКС) {p.correspondent_account}",
+            f"КБК {p.kbk}, ОКТМО {p.oktmo}",
+            f"Сумма: {format_rubles(details.amount_kopecks)}",
+            f"Назначение: {details.purpose}",
+            f"УИН: {details.uin}",
+        ]
+    )
 
 
 def details_of(order: Order) -> PaymentDetails:
-    return PaymentDetails(payee=order.payee, amount_kopecks=order.amount_kopecks, purpose=order.purpose,
-                          uin=order.uin)
+    return PaymentDetails(payee=order.payee, amount_kopecks=order.amount_kopecks, purpose=order.purpose, uin=order.uin)
 
 
 class QrProvider:
     """Pay by scanning the QR code in any banking app (or by the requisites as text).
 
     The money goes to the Treasury by the УИН; we learn about it only from the
-    state payment system (ГИС ГМП), which this assistant is not connected to:
-    `check` reports nothing, and such orders are confirmed through
-    PaymentService.apply by an integration (seam) or expire.
+    state payment system (ГИС ГМП): `check` asks it through `info` when a
+    connection is configured (bot/payments/gisgmp.py), and reports nothing
+    otherwise — staff then mark the payment received (bot/payments/staff.py).
     """
 
     method = PaymentMethod.qr
 
-    def __init__(self, public_base_url: str):
+    def __init__(self, public_base_url: str, info: PaymentInfoSource | None = None):
         self.public_base_url = public_base_url.rstrip("/")
+        self.info = info
 
     def image_url(self, order_id: str) -> str:
         return f"{self.public_base_url}{QR_ROUTE.format(order_id=order_id)}"
@@ -149,7 +186,9 @@ class QrProvider:
         return Started(image_url=self.image_url(order.id))
 
     async def check(self, order: Order) -> Observed:
-        return Observed(status=None)
+        if self.info is None:
+            return Observed(status=None)
+        return observed(await self.info.paid(order.uin))
 
 
 QR_ROUTE = "/payments/qr/{order_id}.png"

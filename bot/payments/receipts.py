@@ -22,14 +22,22 @@ class OrderFacts:
     amount: str  # formatted, «1 200 ₽»
     purpose: str
     uin: str
-    date: str  # when it was paid (or last changed), formatted in the server's time zone
+    date: str  # when it was paid (or last changed), formatted in the organisation's time zone
     payment_id: str  # the provider's id of the payment (the order's id until paid)
 
 
 def confirmation(order: OrderFacts) -> Reply:
-    return Reply(kind=ReplyKind.info, text=texts.CONFIRMED.format(
-        name=order.name, amount=order.amount, purpose=order.purpose, uin=order.uin, date=order.date,
-        payment_id=order.payment_id))
+    return Reply(
+        kind=ReplyKind.info,
+        text=texts.CONFIRMED.format(
+            name=order.name,
+            amount=order.amount,
+            purpose=order.purpose,
+            uin=order.uin,
+            date=order.date,
+            payment_id=order.payment_id,
+        ),
+    )
 
 
 def status_reply(order: OrderFacts) -> Reply:
@@ -37,7 +45,8 @@ def status_reply(order: OrderFacts) -> Reply:
     if order.status is PaymentStatus.paid:
         return confirmation(order)
     text = {
-        PaymentStatus.failed: texts.FAILED, PaymentStatus.expired: texts.EXPIRED,
+        PaymentStatus.failed: texts.FAILED,
+        PaymentStatus.expired: texts.EXPIRED,
         PaymentStatus.refunded: texts.REFUNDED,
     }.get(order.status, texts.NOT_YET)
     return Reply(kind=ReplyKind.info, text=text.format(uin=order.uin, amount=order.amount))
@@ -45,6 +54,8 @@ def status_reply(order: OrderFacts) -> Reply:
 
 def status_list(orders: Sequence[OrderFacts]) -> Reply:
     """Several recent orders, one line each (newest first)."""
-    lines = "\n".join(texts.STATUS_LINE.format(name=o.name, amount=o.amount, uin=o.uin,
-                                               status=texts.STATUS_TITLES[o.status.value]) for o in orders)
+    lines = "\n".join(
+        texts.STATUS_LINE.format(name=o.name, amount=o.amount, uin=o.uin, status=texts.STATUS_TITLES[o.status.value])
+        for o in orders
+    )
     return Reply(kind=ReplyKind.info, text=texts.STATUS_LIST.format(lines=lines))

@@ -12,8 +12,8 @@ import logging
 import time
 from collections import Counter
 
-from .status import PaymentStatus
 from .providers import ProviderUnavailable
+from .status import PaymentStatus
 
 log = logging.getLogger("payments.reconcile")
 
@@ -47,6 +47,6 @@ async def run(service, interval_seconds: float) -> None:
                 log.info("reconciliation: %s", dict(counts))
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - keep polling; the next pass retries
+        except Exception:
             log.exception("reconciliation pass failed")
         await asyncio.sleep(interval_seconds)

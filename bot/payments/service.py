@@ -13,6 +13,7 @@ import importlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from bot.core.messages import Reply
@@ -20,7 +21,7 @@ from bot.core.messages import Reply
 from .catalogue import Catalogue
 from .orders import Attempt, Order, OrderStore
 from .providers import Observed, Provider, ProviderUnavailable, Started
-from .receipts import status_reply
+from .receipts import OrderFacts, status_reply
 from .status import InvalidTransition, PaymentMethod, PaymentStatus
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ log = logging.getLogger("payments.service")
 InvoiceSender = Callable[[Order, dict[str, Any]], Awaitable[bool]]
 # Delivers replies to a client outside a turn: (order, replies) -> delivered?
 Notifier = Callable[[Order, list[Reply]], Awaitable[bool]]
+# Runs once the client was told, outside a turn, that an order is paid (e.g. a rating is asked).
+AfterPaid = Callable[[Order], Awaitable[None]]
 
 
 class OrderClosed(RuntimeError):
@@ -41,16 +44,26 @@ class OrderClosed(RuntimeError):
 
 
 class PaymentService:
-    def __init__(self, orders: OrderStore, catalogue: Catalogue, *, order_ttl_seconds: float,
-                 notifier: Notifier | None = None, qr_encoding: str = "windows-1251") -> None:
+    def __init__(
+        self,
+        orders: OrderStore,
+        catalogue: Catalogue,
+        *,
+        order_ttl_seconds: float,
+        notifier: Notifier | None = None,
+        qr_encoding: str = "windows-1251",
+        zone: tzinfo = UTC,
+    ) -> None:
         self.orders = orders
         self.catalogue = catalogue
         self.order_ttl_seconds = order_ttl_seconds
         self.qr_encoding = qr_encoding
+        self.zone = zone  # the organisation's time zone: every date the client is shown
         self.gateway: YooKassaClient | None = None  # YooKassaClient when card payments are configured (webhook checks)
         self.providers: dict[PaymentMethod, Provider] = {}
         self.notifier = notifier
         self.invoice_sender: InvoiceSender | None = None
+        self.after_paid: AfterPaid | None = None
 
     def register(self, provider: Provider) -> None:
         self.providers[provider.method] = provider
@@ -62,15 +75,25 @@ class PaymentService:
             out.insert(0, PaymentMethod.telegram)
         return out
 
+    def facts(self, order: Order) -> OrderFacts:
+        """The order as the client may be told about it, dated in the organisation's zone."""
+        return order.facts(self.zone)
+
     # ------------------------------------------------------------- creating
-    async def create_order(self, fee_id: str, *, client_id: str, conversation_id: str, channel: str,
-                           idempotency_key: str) -> Order:
+    async def create_order(
+        self, fee_id: str, *, client_id: str, conversation_id: str, channel: str, idempotency_key: str
+    ) -> Order:
         fee = self.catalogue.get(fee_id)
         if fee is None:
             raise KeyError(fee_id)
-        return await self.orders.create(fee, client_id=client_id, conversation_id=conversation_id,
-                                        channel=channel, idempotency_key=idempotency_key,
-                                        ttl_seconds=self.order_ttl_seconds)
+        return await self.orders.create(
+            fee,
+            client_id=client_id,
+            conversation_id=conversation_id,
+            channel=channel,
+            idempotency_key=idempotency_key,
+            ttl_seconds=self.order_ttl_seconds,
+        )
 
     async def start(self, order_id: str, method: PaymentMethod) -> tuple[Order, Started]:
         """Start (or re-show) a way of paying; raises OrderClosed if the order is not open."""
@@ -81,8 +104,13 @@ class PaymentService:
         known = order.attempt(method)
         attempts = list(order.attempts)
         if not known or known.provider_payment_id != started.provider_payment_id:
-            attempts.append(Attempt(method=method, provider_payment_id=started.provider_payment_id,
-                                    confirmation_url=started.confirmation_url))
+            attempts.append(
+                Attempt(
+                    method=method,
+                    provider_payment_id=started.provider_payment_id,
+                    confirmation_url=started.confirmation_url,
+                )
+            )
             if started.provider_payment_id:
                 await self.orders.link_provider(method.value, started.provider_payment_id, order.id)
         try:
@@ -92,24 +120,33 @@ class PaymentService:
         return order, started
 
     # ------------------------------------------------------------ observing
-    async def apply(self, order: Order, observed: Observed, method: PaymentMethod | None, *,
-                    announce: bool) -> tuple[Order, bool]:
+    async def apply(
+        self, order: Order, observed: Observed, method: PaymentMethod | None, *, announce: bool
+    ) -> tuple[Order, bool]:
         """Record what a provider reports. Returns (order, changed by this call)."""
         status = observed.status
         if status is None:
             return order, False
-        if observed.amount_kopecks is not None and observed.amount_kopecks != order.amount_kopecks \
-                and status is PaymentStatus.paid:
+        if (
+            observed.amount_kopecks is not None
+            and observed.amount_kopecks != order.amount_kopecks
+            and status is PaymentStatus.paid
+        ):
             log.error("order %s: paid amount differs from the accrual; left for staff", order.id)
             return order, False
-        if status is PaymentStatus.paid and order.status in (PaymentStatus.paid, PaymentStatus.refunded) \
-                and observed.provider_payment_id and order.payment_id \
-                and observed.provider_payment_id != order.payment_id \
-                and observed.provider_payment_id not in order.extra_payments:
+        if (
+            status is PaymentStatus.paid
+            and order.status in (PaymentStatus.paid, PaymentStatus.refunded)
+            and observed.provider_payment_id
+            and order.payment_id
+            and observed.provider_payment_id != order.payment_id
+            and observed.provider_payment_id not in order.extra_payments
+        ):
             # The same accrual paid twice (e.g. QR and card): never lose it, flag it for a refund.
             log.warning("order %s paid twice; second payment recorded for a refund", order.id)
             order, _ = await self.orders.update(
-                order.id, extra_payments=[*order.extra_payments, observed.provider_payment_id])
+                order.id, extra_payments=[*order.extra_payments, observed.provider_payment_id]
+            )
             return order, False
         changes = {}
         if status is PaymentStatus.paid and order.status is not PaymentStatus.paid:
@@ -119,8 +156,7 @@ class PaymentService:
         except InvalidTransition as exc:
             log.info("order %s: ignored stale status (%s)", order.id, exc)
             return await self.orders.require(order.id), False
-        if changed and announce and order.status in (PaymentStatus.paid, PaymentStatus.failed,
-                                                     PaymentStatus.refunded):
+        if changed and announce and order.status in (PaymentStatus.paid, PaymentStatus.failed, PaymentStatus.refunded):
             await self.announce(order)
         return order, changed
 
@@ -167,11 +203,16 @@ class PaymentService:
             return False
         delivered = False
         try:
-            delivered = await self.notifier(order, [status_reply(order.facts())])
-        except Exception:  # noqa: BLE001 - a failed delivery must not undo the recorded payment
+            delivered = await self.notifier(order, [status_reply(self.facts(order))])
+        except Exception:
             log.exception("order %s: notification failed", order.id)
         if delivered and order.status is PaymentStatus.paid:
             order, _ = await self.orders.update(order.id, notified=True)
+            if self.after_paid is not None:
+                try:
+                    await self.after_paid(order)
+                except Exception:  # the payment is recorded and told: a rating never undoes that
+                    log.exception("order %s: the step after the payment failed", order.id)
         return delivered
 
 

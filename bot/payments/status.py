@@ -12,11 +12,11 @@ from enum import Enum
 
 
 class PaymentStatus(str, Enum):
-    created = "created"    # accrual issued, no way to pay chosen yet
-    pending = "pending"    # a payment was started (QR shown, card link, invoice)
+    created = "created"  # accrual issued, no way to pay chosen yet
+    pending = "pending"  # a payment was started (QR shown, card link, invoice)
     paid = "paid"
-    failed = "failed"      # the gateway declined / the client cancelled at the gateway
-    expired = "expired"    # nobody paid in time
+    failed = "failed"  # the gateway declined / the client cancelled at the gateway
+    expired = "expired"  # nobody paid in time
     refunded = "refunded"
 
 

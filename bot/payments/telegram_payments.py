@@ -17,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from bot import metrics
 from bot.core.numbers import is_digits
 
 from . import texts
@@ -57,7 +58,7 @@ def invoice(order: Order, provider_token: str) -> dict[str, Any]:
 
 def order_id_of(payload: str | None) -> str | None:
     if payload and payload.startswith(PAYLOAD_PREFIX):
-        return payload[len(PAYLOAD_PREFIX):]
+        return payload[len(PAYLOAD_PREFIX) :]
     return None
 
 
@@ -74,8 +75,9 @@ class TelegramProvider:
         return Observed(status=None)  # Telegram tells us by `successful_payment`; nothing to poll
 
 
-async def pre_checkout(service: PaymentService, payload: str, currency: str,
-                       total_amount: int) -> tuple[bool, str | None]:
+async def pre_checkout(
+    service: PaymentService, payload: str, currency: str, total_amount: int
+) -> tuple[bool, str | None]:
     """(ok, error message for the client) for a pre_checkout_query, within the deadline."""
 
     async def decide() -> tuple[bool, str | None]:
@@ -93,20 +95,26 @@ async def pre_checkout(service: PaymentService, payload: str, currency: str,
         return False, texts.PRE_CHECKOUT_SLOW
 
 
-async def successful_payment(service: PaymentService, payload: str, currency: str, total_amount: int,
-                             charge_id: str) -> Order | None:
+async def successful_payment(
+    service: PaymentService, payload: str, currency: str, total_amount: int, charge_id: str
+) -> Order | None:
     """Record a Telegram `successful_payment`; returns the order (None if unknown)."""
     order = await service.orders.get(order_id_of(payload))
     if order is None:
         log.error("successful_payment for an unknown order")
+        metrics.payment_webhook("telegram", "unknown")
         return None
     await service.orders.link_provider(PaymentMethod.telegram.value, charge_id, order.id)
     amount = total_amount if currency == "RUB" else -1
     # The client is in the chat right now: the channel shows the confirmation
     # in the turn, so no separate notification (announce=False).
-    order, _ = await service.apply(order, Observed(status=PaymentStatus.paid, provider_payment_id=charge_id,
-                                                   amount_kopecks=amount), PaymentMethod.telegram,
-                                   announce=False)
+    order, changed = await service.apply(
+        order,
+        Observed(status=PaymentStatus.paid, provider_payment_id=charge_id, amount_kopecks=amount),
+        PaymentMethod.telegram,
+        announce=False,
+    )
+    metrics.payment_webhook("telegram", "applied" if changed else "unchanged")
     return order
 
 
@@ -132,14 +140,15 @@ def router(service: PaymentService, after_paid: AfterPaid | None = None) -> Rout
         sp = message.successful_payment
         if sp is None:  # the filter lets only payments through
             return
-        order = await successful_payment(service, sp.invoice_payload, sp.currency, sp.total_amount,
-                                         sp.telegram_payment_charge_id)
+        order = await successful_payment(
+            service, sp.invoice_payload, sp.currency, sp.total_amount, sp.telegram_payment_charge_id
+        )
         if order is None or order.status is not PaymentStatus.paid:
             return
         if after_paid is not None:
             await after_paid(message, order)
         else:
-            await message.answer(confirmation(order.facts()).text)
+            await message.answer(confirmation(service.facts(order)).text)
             await service.told(order)
 
     return r

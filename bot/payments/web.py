@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from redis.asyncio import Redis
 
+from bot import metrics
 from bot.store import keys
 
 from . import qr as qr_codes
@@ -37,28 +38,35 @@ def add_routes(app: FastAPI, svc: PaymentService, redis: Redis) -> None:
         if order is None:
             return JSONResponse(status_code=404, content={"error": "not_found", "message": texts.QR_NOT_FOUND})
         data = qr_codes.payload(qr_codes.details_of(order), svc.qr_encoding)
-        return Response(content=qr_codes.png(data), media_type="image/png",
-                        headers={"Cache-Control": "private, max-age=3600"})
+        return Response(
+            content=qr_codes.png(data), media_type="image/png", headers={"Cache-Control": "private, max-age=3600"}
+        )
 
-    @app.post(WEBHOOK_PATH, include_in_schema=False)
-    async def yookassa_notification(request: Request) -> Any:
+    async def yookassa_outcome(request: Request) -> str:
         try:
             body = await request.json()
         except ValueError:
             body = None
         ref = notification_ref(body) if isinstance(body, dict) else None
         if ref is None or svc.gateway is None:
-            return {"status": "ignored"}
+            return "ignored"
         seen = keys.seen("yookassa", f"{ref[0]}:{ref[1]}")
         if await redis.exists(seen):
-            return {"status": "duplicate"}
+            return "duplicate"
         try:
             outcome = await handle_notification(svc, svc.gateway, body)
         except ProviderUnavailable:
-            # Could not verify with the gateway: a non-200 makes it deliver again.
-            return JSONResponse(status_code=503, content={"status": "retry"})
+            return "retry"
         if outcome in ("applied", "unchanged"):  # confirmed by the gateway: a repeat is a duplicate
             await redis.set(seen, "1", ex=keys.SEEN_TTL_S)
+        return outcome
+
+    @app.post(WEBHOOK_PATH, include_in_schema=False)
+    async def yookassa_notification(request: Request) -> Any:
+        outcome = await yookassa_outcome(request)
+        metrics.payment_webhook("yookassa", outcome)
+        if outcome == "retry":  # could not verify with the gateway: a non-200 makes it deliver again
+            return JSONResponse(status_code=503, content={"status": "retry"})
         return {"status": outcome}
 
     @app.get(RETURN_PATH, include_in_schema=False)

@@ -39,8 +39,7 @@ def value_to_kopecks(value: str) -> int:
 
 class YooKassaClient:
     def __init__(self, base_url: str, shop_id: str, secret_key: str, timeout: float = 10.0):
-        self.http = httpx.AsyncClient(base_url=base_url.rstrip("/") + "/", auth=(shop_id, secret_key),
-                                      timeout=timeout)
+        self.http = httpx.AsyncClient(base_url=base_url.rstrip("/") + "/", auth=(shop_id, secret_key), timeout=timeout)
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -56,8 +55,9 @@ class YooKassaClient:
             else:
                 if resp.status_code < 500:
                     if resp.status_code >= 400:
-                        body = resp.json() if resp.headers.get("content-type", "").startswith(
-                            "application/json") else {}
+                        body = (
+                            resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {}
+                        )
                         log.error("gateway refused %s %s: %s %s", method, path, resp.status_code, body.get("code"))
                         raise ProviderUnavailable(f"gateway answered {resp.status_code}")
                     return resp.json()
@@ -68,8 +68,9 @@ class YooKassaClient:
                 delay *= 2
         raise ProviderUnavailable(problem)
 
-    async def create_payment(self, *, amount_kopecks: int, description: str, return_url: str,
-                             metadata: dict[str, str], idempotence_key: str) -> dict:
+    async def create_payment(
+        self, *, amount_kopecks: int, description: str, return_url: str, metadata: dict[str, str], idempotence_key: str
+    ) -> dict:
         body = {
             "amount": {"value": kopecks_to_value(amount_kopecks), "currency": "RUB"},
             "capture": True,
@@ -107,9 +108,12 @@ class CardProvider:
 
     async def start(self, order: Order) -> Started:
         payment = await self.client.create_payment(
-            amount_kopecks=order.amount_kopecks, description=f"{order.fee_name}, УИН {order.uin}",
-            return_url=self.return_url, metadata={"order_id": order.id, "uin": order.uin},
-            idempotence_key=self.idempotence_key(order))
+            amount_kopecks=order.amount_kopecks,
+            description=f"{order.fee_name}, УИН {order.uin}",
+            return_url=self.return_url,
+            metadata={"order_id": order.id, "uin": order.uin},
+            idempotence_key=self.idempotence_key(order),
+        )
         url = (payment.get("confirmation") or {}).get("confirmation_url")
         return Started(provider_payment_id=payment["id"], confirmation_url=url)
 

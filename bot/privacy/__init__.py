@@ -1,8 +1,9 @@
 """Personal data of a client: what withdrawal of a consent deletes, and the
 erasure of everything on request (152-ФЗ art. 9, 14, 21; R-7, R-22, R-23).
 
-  profile.remember(turn, purpose, …)   write personal data into the profile with the
-                                       purpose it was collected for (what withdrawal reads)
+  profile.remembered(profile, purpose, …)  the profile fields that keep personal data with the
+                                       purpose it was collected for (a flow's Step.profile;
+                                       what withdrawal reads)
   erasure.Eraser                       purge(client, purposes) on withdrawal;
                                        erase(client, …) everything, keeping only what the
                                        law requires, relinked to a pseudonym

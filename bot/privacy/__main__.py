@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 from bot.channels.outbound import Outbound
 from bot.consent.cli import open_redis
@@ -29,6 +30,9 @@ from bot.store.events import EventLog
 
 from . import texts
 from .erasure import Eraser
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 
 @dataclass
@@ -51,16 +55,20 @@ class CommandRuntime:
     booking: None = None
 
     @classmethod
-    async def create(cls, settings: Settings, redis) -> "CommandRuntime":
+    async def create(cls, settings: Settings, redis) -> CommandRuntime:
         from bot.applications.forms import load_forms
 
         engine = _Engine(ConversationStore(redis), EventLog(redis, await analytics_salt(redis)))
-        return cls(settings=settings, redis=redis, engine=engine,
-                   application_forms=load_forms(settings.applications_forms_file))
+        return cls(
+            settings=settings,
+            redis=redis,
+            engine=engine,
+            application_forms=load_forms(settings.applications_forms_file),
+        )
 
 
 async def run(args: argparse.Namespace, redis, settings: Settings, ask=input) -> int:
-    eraser = Eraser(await CommandRuntime.create(settings, redis))
+    eraser = Eraser(cast("Runtime", await CommandRuntime.create(settings, redis)))  # what the eraser reads of it
     if args.command == "pseudonym":
         print(await eraser.pseudonym(args.client_id))
         return 0

@@ -28,26 +28,29 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
 
-from bot.consent.ledger import Ledger
-from bot.consent.model import ALL, Action, Kind, Record
-from bot.core.messages import Reply, ReplyKind
-from bot.store import keys
 from bot.applications import keys as app_keys
 from bot.booking import keys as booking_keys
 from bot.consent import keys as consent_keys
-from handoff import keys as handoff_keys
+from bot.consent.ledger import Ledger
+from bot.consent.model import ALL, Action, Kind, Record
+from bot.core.messages import Reply, ReplyKind
+from bot.core.texts import plural
+from bot.indicators import keys as indicator_keys
 from bot.payments import keys as pay_keys
-from voice import keys as voice_keys
+from bot.store import get_many, keys
 from bot.store.conversations import ConversationState
 from bot.store.documents import update_document
 from bot.store.events import anonymous_id
 from bot.store.ratelimit import WINDOW_S
+from handoff import keys as handoff_keys
+from voice import keys as voice_keys
 
 from . import profile as pd_profile
 from . import texts
@@ -60,8 +63,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("privacy")
 
 # The flows whose state holds data collected under a personal-data consent.
-PURPOSE_FLOWS: dict[str, tuple[str, ...]] = {"applications": ("app",), "callback": ("callback",),
-                                            "appointments": ("booking",), "payments": ()}
+PURPOSE_FLOWS: dict[str, tuple[str, ...]] = {
+    "applications": ("app",),
+    "callback": ("callback",),
+    "appointments": ("booking",),
+    "payments": (),
+}
 CONTACT_TYPES = ("phone", "email")  # answers removed from the submitted applications that are kept
 BATCH = 500
 AUDIT_WINDOW_MS = 5_000  # a ledger entry's audit copy is written in the same transaction
@@ -102,14 +109,47 @@ def glob_escape(text: str) -> str:
 class Eraser:
     # The key families (keys.FAMILIES) marked erase / pseudonymise that this class handles
     # (tests/test_privacy_keys.py checks the two lists agree).
-    COVERED = frozenset({
-        "conversation", "history", "client", "events", "api_response", "rate", "outbox", "client_addresses",
-        "client_conversations", "handoff", "handoff_queue", "handoff_mine", "handoff_active", "callback",
-        "callbacks", "voice_callbacks", "payment_order", "payment_create", "payment_client", "consent_ledger",
-        "consent_audit", "consent_clients", "notification", "notify_scheduled", "notify_digest",
-        "notify_digest_due", "notify_deliveries", "appointment", "client_appointments", "appointments_all",
-        "appointment_reminders", "application", "application_client", "application_create", "application_draft",
-    })
+    COVERED = frozenset(
+        {
+            "conversation",
+            "history",
+            "receipts",
+            "client",
+            "events",
+            "indicator_conv",
+            "api_response",
+            "rate",
+            "outbox",
+            "client_addresses",
+            "client_conversations",
+            "handoff",
+            "handoff_queue",
+            "handoff_mine",
+            "handoff_active",
+            "callback",
+            "callbacks",
+            "voice_callbacks",
+            "payment_order",
+            "payment_create",
+            "payment_client",
+            "consent_ledger",
+            "consent_audit",
+            "consent_clients",
+            "notification",
+            "notify_scheduled",
+            "notify_digest",
+            "notify_digest_due",
+            "notify_deliveries",
+            "appointment",
+            "client_appointments",
+            "appointments_all",
+            "appointment_reminders",
+            "application",
+            "application_client",
+            "application_create",
+            "application_draft",
+        }
+    )
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -130,13 +170,13 @@ class Eraser:
         return sorted(cids)
 
     async def _conversations_by_scan(self, client_id: str) -> set[str]:
-        found, prefix = set(), keys.conversation("")
+        found = set()
         async for chunk in self._scan_chunks(keys.conversation("*")):
-            chunk = [k for k in chunk if not k.endswith((":history", ":lock"))]
-            for key, raw in zip(chunk, await self.redis.mget(chunk) if chunk else []):
+            chunk = [k for k in chunk if not k.endswith((":history", ":lock", ":receipts"))]
+            for key, raw in zip(chunk, await get_many(self.redis, chunk) if chunk else []):
                 try:
                     if raw and json.loads(raw).get("client_id") == client_id:
-                        found.add(key[len(prefix):])
+                        found.add(keys.CONV.entity_of(key))
                 except (ValueError, AttributeError):
                     continue
         return found
@@ -153,16 +193,19 @@ class Eraser:
 
     async def inventory(self, client_id: str) -> texts.Inventory:
         """What the confirmation of an erasure names as kept (nothing is changed)."""
-        inv = texts.Inventory(applications=await self.redis.zrange(app_keys.application_client(client_id), 0, -1),
-                              payments=await self.redis.zcard(pay_keys.payment_client(client_id)))
+        inv = texts.Inventory(
+            applications=await self.redis.zrange(app_keys.application_client(client_id), 0, -1),
+            payments=await self.redis.zcard(pay_keys.payment_client(client_id)),
+        )
         for cid in await self.conversations(client_id):
             if await self.redis.hget(handoff_keys.handoff(cid), "status") in ("waiting", "with_operator"):
                 inv.with_operator = True
         return inv
 
     # -------------------------------------------------------------- withdrawal
-    async def purge(self, client_id: str, purposes: Iterable[str], *, current: str = "", channel: str = "",
-                    actor: str = "client") -> Report:
+    async def purge(
+        self, client_id: str, purposes: Iterable[str], *, current: str = "", channel: str = "", actor: str = "client"
+    ) -> Report:
         """The personal-data consents `purposes` were withdrawn (already in the ledger):
         delete what was collected under them. `current`: the conversation of the turn in
         progress (its lock is held: its forms end with that turn, `flows_holding`; the
@@ -192,10 +235,23 @@ class Eraser:
             report.deleted.append(f"незаконченные анкеты в разговорах ({ended}) — прерваны, ответы удалены")
         report.kept.append(texts.KEPT_LEDGER_SHORT)
         now = time.time()
-        await ledger.append(*(Record(client_id=client_id, kind=Kind.personal_data, scope=p, action=Action.erase,
-                                     ts=now, channel=channel or "system", actor=actor, reason="withdrawal",
-                                     title=f"удаление данных после отзыва согласия ({p})",
-                                     settings={"deleted": report.counts}) for p in purposes))
+        await ledger.append(
+            *(
+                Record(
+                    client_id=client_id,
+                    kind=Kind.personal_data,
+                    scope=p,
+                    action=Action.erase,
+                    ts=now,
+                    channel=channel or "system",
+                    actor=actor,
+                    reason="withdrawal",
+                    title=f"удаление данных после отзыва согласия ({p})",
+                    settings={"deleted": report.counts},
+                )
+                for p in purposes
+            )
+        )
         log.info("personal data purged after a withdrawal", extra={"purposes": purposes, "counts": report.counts})
         return report
 
@@ -245,7 +301,7 @@ class Eraser:
     async def _delete_drafts(self, client_id: str) -> int:
         n, prefix = 0, app_keys.application_draft(client_id, "")
         async for chunk in self._scan_chunks(app_keys.application_draft(glob_escape(client_id), "*")):
-            mine = [k for k in chunk if ":" not in k[len(prefix):]]  # not those of a client «<id>:more»
+            mine = [k for k in chunk if ":" not in k[len(prefix) :]]  # not those of a client «<id>:more»
             n += await self.redis.delete(*mine) if mine else 0
         return n
 
@@ -255,9 +311,9 @@ class Eraser:
         mine: list[dict[str, str]] = []
         for start in range(0, len(ids), BATCH):
             pipe = self.redis.pipeline(transaction=False)
-            for cb_id in ids[start:start + BATCH]:
+            for cb_id in ids[start : start + BATCH]:
                 pipe.hgetall(handoff_keys.callback(cb_id))
-            for cb_id, h in zip(ids[start:start + BATCH], await pipe.execute()):
+            for cb_id, h in zip(ids[start : start + BATCH], await pipe.execute()):
                 if not h:
                     await self.redis.zrem(handoff_keys.callbacks(), cb_id)  # expired: drop the dangling id
                 elif h.get("client_id") == client_id or h.get("conversation_id") in cids:
@@ -265,16 +321,28 @@ class Eraser:
         cancelled = []
         handoff = self.runtime.handoff
         for h in mine:
-            status = await self.redis.eval(handoff_keys.CALLBACK_REMOVE, 2, handoff_keys.callback(h["id"]), handoff_keys.callbacks(),
-                                           h["id"], handoff_keys.callback_slot_prefix())
+            status = await self.redis.eval(
+                handoff_keys.CALLBACK_REMOVE,
+                2,
+                handoff_keys.callback(h["id"]),
+                handoff_keys.callbacks(),
+                h["id"],
+                handoff_keys.callback_slot_prefix(),
+            )
             slot = int(h.get("slot") or 0)
             if status == "booked" and slot > time.time():
-                when = datetime.fromtimestamp(slot, timezone.utc)
+                when = datetime.fromtimestamp(slot, UTC)
                 cancelled.append(handoff.schedule.when(when, handoff.now()) if handoff else when.isoformat())
         phones = {h.get("phone", "") for h in mine} - {""}
-        voice = await self._xdel_where(voice_keys.voice_callbacks(), 0, lambda f: f.get("client_id") == client_id
-                                       or f.get("conversation_id") in cids
-                                       or ("+" + f.get("phone", "").lstrip("+")) in phones)
+        voice = await self._xdel_where(
+            voice_keys.voice_callbacks(),
+            0,
+            lambda f: (
+                f.get("client_id") == client_id
+                or f.get("conversation_id") in cids
+                or ("+" + f.get("phone", "").lstrip("+")) in phones
+            ),
+        )
         if report.count("callbacks", len(mine)) and handoff is not None:
             await handoff.queue.publish("callback", "")  # the console's list drops them at once
         report.count("voice_callbacks", voice)
@@ -290,20 +358,28 @@ class Eraser:
         booking = self.runtime.booking
         if booking is None:
             from bot.booking.store import AppointmentBook  # the module is not installed: its data may still exist
-            book, now, describe = AppointmentBook(self.redis), datetime.now(timezone.utc), None
+
+            book, now = AppointmentBook(self.redis), datetime.now(UTC)
+
+            def describe(a) -> str:
+                return "предстоящая запись на консультацию — отменена"
+
         else:
             book, now = booking.book, booking.now()
             from bot.booking import texts as booking_texts
 
             def describe(a) -> str:
                 topic = booking.topics.by_id.get(a.topic)
-                return (f"запись на консультацию «{topic.title if topic else a.topic}» на "
-                        f"{booking_texts.when(a.slot, booking.schedule.zone)} — отменена, место освобождено")
+                return (
+                    f"запись на консультацию «{topic.title if topic else a.topic}» на "
+                    f"{booking_texts.when(a.slot, booking.schedule.zone)} — отменена, место освобождено"
+                )
+
         appointments = await book.for_client(client_id, limit=100_000)
         for a in appointments:
             if a.status == "booked" and a.slot > now.timestamp() and await book.cancel(a.id, client_id, now=now):
                 report.count("appointments_cancelled", 1)
-                report.deleted.append(describe(a) if describe else "предстоящая запись на консультацию — отменена")
+                report.deleted.append(describe(a))
         pipe = self.redis.pipeline(transaction=True)
         for a in appointments:
             pipe.delete(booking_keys.appointment(a.id))
@@ -328,8 +404,16 @@ class Eraser:
             start = "(" + entries[-1][0]
 
     # ----------------------------------------------------------------- erasure
-    async def erase(self, client_id: str, *, actor: str = "client", by: str = "", channel: str = "",
-                    current: str = "", tell_client: bool = False) -> Report:
+    async def erase(
+        self,
+        client_id: str,
+        *,
+        actor: str = "client",
+        by: str = "",
+        channel: str = "",
+        current: str = "",
+        tell_client: bool = False,
+    ) -> Report:
         """Erase everything about the client. `current`: a conversation whose lock the caller
         holds (the turn that confirmed the erasure). `tell_client`: send the outcome to the
         client's chat channels afterwards (staff erasure). Returns what was deleted / kept."""
@@ -350,16 +434,26 @@ class Eraser:
         await self._sweep(client_id, cids, report)
         drafts = report.counts.get("drafts", 0)
         await redis.zrem(consent_keys.notify_digest_due(), client_id)
-        report.count("deliveries", await self._xdel_where(consent_keys.notify_deliveries(), since_ms,
-                                                         lambda f: f.get("client_id") == client_id))
+        report.count(
+            "deliveries",
+            await self._xdel_where(
+                consent_keys.notify_deliveries(), since_ms, lambda f: f.get("client_id") == client_id
+            ),
+        )
         for cid in cids:
             await self._erase_conversation(cid, locked=cid == current)
         anon = {anonymous_id(cid, self.runtime.engine.events.salt) for cid in cids}
         report.count("events", await self._xdel_where(keys.events(), since_ms, lambda f: f.get("conv") in anon))
+        if anon:  # what the indicators remember of these conversations (their counts stay: no client in them)
+            await redis.delete(*(indicator_keys.indicator_conv(a) for a in anon))
         window = int(time.time() // WINDOW_S)
-        await redis.delete(keys.client(client_id), consent_keys.client_addresses(client_id),
-                           keys.client_conversations(client_id), consent_keys.notify_digest(client_id),
-                           *(keys.rate(client_id, w) for w in range(window - 2, window + 2)))
+        await redis.delete(
+            keys.client(client_id),
+            consent_keys.client_addresses(client_id),
+            keys.client_conversations(client_id),
+            consent_keys.notify_digest(client_id),
+            *(keys.rate(client_id, w) for w in range(window - 2, window + 2)),
+        )
         await self._pseudonymise_ledger(client_id, pseudo)
         report.count("profile", 1 if profile else 0)
 
@@ -368,7 +462,7 @@ class Eraser:
             personal = [name for name in profile if name in pd_profile.PERSONAL_FIELDS]
             deleted.append(f"профиль ({texts.fields_phrase(personal)})" if personal else "профиль")
         if cids:
-            deleted.append(f"переписка ({len(cids)} {texts.plural(len(cids), 'разговор', 'разговора', 'разговоров')})")
+            deleted.append(f"переписка ({len(cids)} {plural(len(cids), 'разговор', 'разговора', 'разговоров')})")
         if drafts:
             deleted.append(f"черновики заявок ({drafts})")
         report.deleted[:0] = deleted
@@ -376,17 +470,33 @@ class Eraser:
             report.deleted.append(f"уведомления ({report.counts['notifications']})")
         if addresses:
             report.deleted.append("адреса в каналах связи и настройки уведомлений")
-        report.kept = texts.kept_lines(texts.Inventory(applications=report.applications,
-                                                       payments=report.counts.get("payments", 0)))
-        await Ledger(redis).append(Record(
-            client_id=pseudo, kind=Kind.personal_data, scope=ALL, action=Action.erase, ts=time.time(),
-            channel=channel or "system", actor="staff" if by else actor, reason="erasure request",
-            title="удаление всех персональных данных по запросу", settings={"by": by, "deleted": report.counts}),
-            cache=False)
+        report.kept = texts.kept_lines(
+            texts.Inventory(applications=report.applications, payments=report.counts.get("payments", 0))
+        )
+        await Ledger(redis).append(
+            Record(
+                client_id=pseudo,
+                kind=Kind.personal_data,
+                scope=ALL,
+                action=Action.erase,
+                ts=time.time(),
+                channel=channel or "system",
+                actor="staff" if by else actor,
+                reason="erasure request",
+                title="удаление всех персональных данных по запросу",
+                settings={"by": by, "deleted": report.counts},
+            ),
+            cache=False,
+        )
         log.info("client erased", extra={"by": by or actor, "counts": report.counts})
         if tell_client:
-            report.told = await self._tell(client_id, addresses, texts.ERASED_BY_STAFF.format(
-                rest=texts.erased(report.deleted, report.kept).removeprefix(texts.ERASED_HEAD + "\n")))
+            report.told = await self._tell(
+                client_id,
+                addresses,
+                texts.ERASED_BY_STAFF.format(
+                    rest=texts.erased(report.deleted, report.kept).removeprefix(texts.ERASED_HEAD + "\n")
+                ),
+            )
         return report
 
     async def _end_handoffs(self, cids: list[str], report: Report) -> None:
@@ -419,9 +529,23 @@ class Eraser:
         grants = (await ledger.state(client_id)).active()
         if grants:
             now = time.time()
-            await ledger.append(*(Record(client_id=client_id, kind=g.kind, scope=g.scope, action=Action.withdraw,
-                                         ts=now, channel=channel or "system", actor="staff" if by else actor,
-                                         reason="erasure request", title=g.title) for g in grants), cache=False)
+            await ledger.append(
+                *(
+                    Record(
+                        client_id=client_id,
+                        kind=g.kind,
+                        scope=g.scope,
+                        action=Action.withdraw,
+                        ts=now,
+                        channel=channel or "system",
+                        actor="staff" if by else actor,
+                        reason="erasure request",
+                        title=g.title,
+                    )
+                    for g in grants
+                ),
+                cache=False,
+            )
 
     async def _pseudonymise_applications(self, client_id: str, pseudo: str, report: Report) -> None:
         from bot.applications.status import Application
@@ -432,8 +556,11 @@ class Eraser:
 
         def relink(app: Application) -> Application:
             form = forms.get(app.form) if forms is not None else None
-            contact = ({f.name for f in form.fields if f.type.value in CONTACT_TYPES} if form is not None
-                       else set(CONTACT_TYPES))
+            contact = (
+                {f.name for f in form.fields if f.type.value in CONTACT_TYPES}
+                if form is not None
+                else set(CONTACT_TYPES)
+            )
             app.answers = {k: v for k, v in app.answers.items() if k not in contact}
             app.client_id, app.conversation_id, app.erased_at = pseudo, "", app.erased_at or now
             return app
@@ -463,7 +590,7 @@ class Eraser:
     async def _move_zset(self, old: str, new: str, members: list[tuple[str, float]]) -> None:
         pipe = self.redis.pipeline(transaction=True)
         if members:
-            pipe.zadd(new, {m: s for m, s in members})
+            pipe.zadd(new, dict(members))
         pipe.delete(old)
         await pipe.execute()
 
@@ -472,7 +599,7 @@ class Eraser:
         drafts, notifications, create-once markers and stored API replies of its conversations."""
         draft, note = app_keys.application_draft(client_id, ""), consent_keys.notification("")
         pay_mark, app_mark = pay_keys.payment_create(""), app_keys.application_create("")
-        conversations, api = set(cids), {}
+        conversations, api = set(cids), dict[str, set[str]]()
         for cid in cids:
             if cid.startswith("api:"):
                 _, key_id, conversation = cid.split(":", 2)
@@ -480,14 +607,14 @@ class Eraser:
         async for chunk in self._scan_chunks(keys.PREFIX + "*"):
             drop, notes, replies = [], [], []
             for key in chunk:
-                if key.startswith(draft) and ":" not in key[len(draft):]:
+                if key.startswith(draft) and ":" not in key[len(draft) :]:
                     drop.append(key)
                     report.count("drafts", 1)
                 elif key.startswith(note):
                     notes.append(key)
-                elif key.startswith(pay_mark) and key[len(pay_mark):].rsplit(":", 2)[0] in conversations:
-                    drop.append(key)
-                elif key.startswith(app_mark) and key[len(app_mark):].rsplit(":", 1)[0] in conversations:
+                elif (key.startswith(pay_mark) and key[len(pay_mark) :].rsplit(":", 2)[0] in conversations) or (
+                    key.startswith(app_mark) and key[len(app_mark) :].rsplit(":", 1)[0] in conversations
+                ):
                     drop.append(key)
                 elif any(key.startswith(prefix) for prefix in api):
                     replies.append(key)
@@ -498,10 +625,10 @@ class Eraser:
                 mine = [k for k, owner in zip(notes, await pipe.execute()) if owner == client_id]
                 drop += mine
                 if mine:
-                    await self.redis.zrem(consent_keys.notify_scheduled(), *(k[len(note):] for k in mine))
+                    await self.redis.zrem(consent_keys.notify_scheduled(), *(k[len(note) :] for k in mine))
                 report.count("notifications", len(mine))
             if replies:  # replies the API stored for an Idempotency-Key hold the conversation's texts
-                for key, raw in zip(replies, await self.redis.mget(replies)):
+                for key, raw in zip(replies, await get_many(self.redis, replies)):
                     prefix = next(p for p in api if key.startswith(p))
                     if _api_reply_of(raw, api[prefix]):
                         drop.append(key)
@@ -516,7 +643,13 @@ class Eraser:
             await self._drop_conversation(cid)
 
     async def _drop_conversation(self, cid: str) -> None:
-        await self.redis.delete(keys.conversation(cid), keys.history(cid), handoff_keys.outbox(cid), handoff_keys.handoff(cid))
+        await self.redis.delete(
+            keys.conversation(cid),
+            keys.history(cid),
+            keys.receipts(cid),
+            handoff_keys.outbox(cid),
+            handoff_keys.handoff(cid),
+        )
 
     async def _pseudonymise_ledger(self, client_id: str, pseudo: str) -> None:
         """The client's ledger under the pseudonym (same entry ids), and its audit copies too."""
@@ -547,8 +680,9 @@ class Eraser:
         found: list[str] = []
         for entry_id, fields in entries:
             ms = int(entry_id.split("-")[0])
-            near = await self.redis.xrange(consent_keys.consent_audit(), min=f"{max(0, ms - AUDIT_WINDOW_MS)}-0",
-                                           max=f"{ms + AUDIT_WINDOW_MS}-0")
+            near = await self.redis.xrange(
+                consent_keys.consent_audit(), min=f"{max(0, ms - AUDIT_WINDOW_MS)}-0", max=f"{ms + AUDIT_WINDOW_MS}-0"
+            )
             match = next((i for i, f in near if f == fields and i not in found), None)
             if match:
                 found.append(match)
@@ -570,8 +704,9 @@ class Eraser:
             if channel == "api":
                 continue
             try:
-                told |= bool(await self.runtime.outbound.send(channel, cid, client_id,
-                                                              [Reply(kind=ReplyKind.info, text=text)]))
+                told |= bool(
+                    await self.runtime.outbound.send(channel, cid, client_id, [Reply(kind=ReplyKind.info, text=text)])
+                )
             except Exception as exc:  # noqa: BLE001 - the erasure is done; the message is a courtesy
                 log.warning("erasure notice via %s not delivered: %s", channel, exc.__class__.__name__)
         return told
@@ -582,4 +717,6 @@ def _api_reply_of(raw: str | None, conversations: set[str]) -> bool:
         data: Any = json.loads(raw or "")
     except ValueError:
         return False
+    if isinstance(data, dict) and "request" in data:  # {"request": <hash>, "reply": …} (idempotency.py)
+        data = data["reply"]
     return isinstance(data, dict) and data.get("conversation_id") in conversations

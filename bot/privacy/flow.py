@@ -14,8 +14,9 @@ Buttons: `flow:privacy:yes` / `flow:privacy:no`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Literal, Sequence
+from typing import ClassVar, Literal
 
 from bot.core.messages import Reply, ReplyKind
 from bot.flows.base import Effect, FlowContext, FlowEvent, FlowState, Step, button, reply
@@ -59,15 +60,23 @@ class ErasureFlow:
 
     def start(self, ctx: FlowContext, event: FlowEvent, inventory: texts.Inventory | None = None) -> Step[ErasureState]:
         inv = inventory or texts.Inventory()
-        return self._ask(ErasureState(asked_at=ctx.now.timestamp(), applications=tuple(inv.applications),
-                                      payments=inv.payments, with_operator=inv.with_operator))
+        return self._ask(
+            ErasureState(
+                asked_at=ctx.now.timestamp(),
+                applications=tuple(inv.applications),
+                payments=inv.payments,
+                with_operator=inv.with_operator,
+            )
+        )
 
     def step(self, state: ErasureState, event: FlowEvent, ctx: FlowContext) -> Step[ErasureState]:
         words = _words(event.text)
-        yes = event.payload == "yes" or (event.text is not None and (
-            words in YES_WORDS or (event.intent == "affirm" and event.score >= MIN_SCORE)))
-        no = event.payload == "no" or (event.text is not None and (
-            words in NO_WORDS or (event.intent == "deny" and event.score >= MIN_SCORE)))
+        yes = event.payload == "yes" or (
+            event.text is not None and (words in YES_WORDS or (event.intent == "affirm" and event.score >= MIN_SCORE))
+        )
+        no = event.payload == "no" or (
+            event.text is not None and (words in NO_WORDS or (event.intent == "deny" and event.score >= MIN_SCORE))
+        )
         if not (yes or no):
             if event.payload is None:
                 return Step(state=None, passthrough=True)  # not an answer: handled as a new request
@@ -90,7 +99,16 @@ class ErasureFlow:
         return (reply(texts.erased(list(deleted), list(kept)), kind=ReplyKind.info),)
 
     def _ask(self, state: ErasureState) -> Step[ErasureState]:
-        inventory = texts.Inventory(applications=list(state.applications), payments=state.payments,
-                                    with_operator=state.with_operator)
-        return Step(state=state, replies=(reply(texts.confirmation(inventory), button(NAME, texts.YES_BUTTON, "yes"),
-                                                button(NAME, texts.NO_BUTTON, "no")),))
+        inventory = texts.Inventory(
+            applications=list(state.applications), payments=state.payments, with_operator=state.with_operator
+        )
+        return Step(
+            state=state,
+            replies=(
+                reply(
+                    texts.confirmation(inventory),
+                    button(NAME, texts.YES_BUTTON, "yes"),
+                    button(NAME, texts.NO_BUTTON, "no"),
+                ),
+            ),
+        )

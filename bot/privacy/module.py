@@ -11,7 +11,8 @@ Every channel gets this: it lives in the channel-independent core.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.consent.flows import ERASE_ENTITY
 from bot.consent.flows import NAME as CONSENT_FLOW
@@ -40,20 +41,27 @@ def install(runtime: Runtime) -> None:
         analytics too), then say what was deleted and what is kept."""
 
         async def job() -> Sequence[Reply]:
-            report = await eraser.erase(ctx.client_id, actor="client", channel=ctx.channel,
-                                        current=ctx.conversation_id)
+            report = await eraser.erase(ctx.client_id, actor="client", channel=ctx.channel, current=ctx.conversation_id)
             return flow.erased(report.deleted, report.kept)
 
         ctx.defer(job)
 
     async def forget(purposes: tuple[str, ...], ctx: EffectContext) -> DataDeleted:
         report = await eraser.purge(ctx.client_id, purposes, current=ctx.conversation_id, channel=ctx.channel)
-        return DataDeleted(deleted=tuple(report.deleted), kept=tuple(report.kept), profile=report.profile,
-                           flows=flows_holding(purposes))
+        return DataDeleted(
+            deleted=tuple(report.deleted),
+            kept=tuple(report.kept),
+            profile=report.profile,
+            flows=flows_holding(purposes),
+        )
 
     async def revoke(engine_: Engine, turn: Turn, u: Understanding | None) -> None:
-        event = FlowEvent(text=turn.text, intent=u.intent if u else None, score=u.confidence if u else 1.0,
-                          entities=u.entities if u else {})
+        event = FlowEvent(
+            text=turn.text,
+            intent=u.intent if u else None,
+            score=u.confidence if u else 1.0,
+            entities=u.entities if u else {},
+        )
         if u is not None and u.entities.get(ERASE_ENTITY):
             inventory = await eraser.inventory(turn.state.client_id)
             await engine_.run_step(turn, flow, flow.start(engine_.flow_context(turn), event, inventory))
@@ -65,5 +73,10 @@ def install(runtime: Runtime) -> None:
     engine.intent_handlers["revoke_consent"] = revoke
 
 
-MODULE = Module("privacy", provides=("privacy",), requires=("consent",),
-                uses=("handoff", "booking", "applications", "payments"), install=install)
+MODULE = Module(
+    "privacy",
+    provides=("privacy",),
+    requires=("consent",),
+    uses=("handoff", "booking", "applications", "payments"),
+    install=install,
+)

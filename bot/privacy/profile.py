@@ -1,7 +1,7 @@
 """Personal data in the client profile, with the purposes it was collected for.
 
 The profile hash (`keys.client`) holds pre-fill values (ФИО, ИНН, phone …).
-Each value written through `remember` is noted with its purpose — the
+Each value written through `remembered` (a flow's `Step.profile`) is noted with its purpose — the
 personal-data consent it was given under — in the `pd_sources` field, so
 that withdrawing one consent deletes exactly the values collected under it
 (a phone given for a callback and again for an application stays while one
@@ -12,7 +12,7 @@ count as collected under every consent whose text covers them (`COVERS`).
 from __future__ import annotations
 
 import json
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 SOURCES = "pd_sources"  # profile field: JSON {field: [purpose, …]}
 
@@ -48,14 +48,9 @@ def remembered(profile: Mapping[str, str], purpose: str, values: Mapping[str, st
     return {**values, SOURCES: json.dumps(known, sort_keys=True)}
 
 
-def remember(turn, purpose: str, values: dict[str, str]) -> None:
-    """Put personal data into the profile (saved at the end of the turn) with its purpose."""
-    for name, value in remembered(turn.profile, purpose, values).items():
-        turn.profile[name] = turn.profile_updates[name] = value
-
-
-def withdrawal_plan(profile: dict[str, str], withdrawn: Iterable[str], active: Iterable[str]
-                    ) -> tuple[list[str], dict[str, list[str]]]:
+def withdrawal_plan(
+    profile: dict[str, str], withdrawn: Iterable[str], active: Iterable[str]
+) -> tuple[list[str], dict[str, list[str]]]:
     """(fields to delete, the sources left) when the consents `withdrawn` end and `active` remain."""
     withdrawn, active = set(withdrawn), set(active) - set(withdrawn)
     known = sources(profile)

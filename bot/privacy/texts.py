@@ -21,38 +21,55 @@ CONFIRM_ALWAYS = [
     "настройки уведомлений и ваши адреса в каналах связи — сам я больше не буду вам писать",
 ]
 CONFIRM_KEPT_HEAD = "Что сохранится и почему:"
-KEPT_APPLICATIONS = ("поданные заявки{numbers} — центр обязан хранить документы по обращениям за "
-                     "поддержкой; в них не остаётся ваших телефона и e-mail, и они не связаны с вашим аккаунтом "
-                     "(статус можно узнать в центре по номеру заявки)")
-KEPT_PAYMENTS = ("записи о платежах{count} — их требует хранить закон о бухгалтерском учёте (402-ФЗ); "
-                 "они тоже не связаны с вашим аккаунтом")
-KEPT_LEDGER = ("журнал ваших согласий — под обезличенным номером, без имени и контактов: он подтверждает, "
-               "на каком основании мы обрабатывали данные (152-ФЗ)")
+KEPT_APPLICATIONS = (
+    "поданные заявки{numbers} — центр обязан хранить документы по обращениям за "
+    "поддержкой; в них не остаётся ваших телефона и e-mail, и они не связаны с вашим аккаунтом "
+    "(статус можно узнать в центре по номеру заявки)"
+)
+KEPT_PAYMENTS = (
+    "записи о платежах{count} — их требует хранить закон о бухгалтерском учёте (402-ФЗ); "
+    "они тоже не связаны с вашим аккаунтом"
+)
+KEPT_LEDGER = (
+    "журнал ваших согласий — под обезличенным номером, без имени и контактов: он подтверждает, "
+    "на каком основании мы обрабатывали данные (152-ФЗ)"
+)
 CONFIRM_TAIL = "Удаление нельзя отменить. Удалить данные?"
 WITH_OPERATOR_NOTE = "Сейчас вас ждёт или ведёт оператор — этот разговор будет завершён."
 
 ERASED_HEAD = "Готово: ваши персональные данные удалены."
 ERASED_DELETED = "Удалено: {items}."
 ERASED_KEPT = "Сохранено: {items}."
-ERASED_TAIL = ("Если захотите снова обратиться, просто напишите — я начну заново, как с новым клиентом, "
-               "и ничего из прежнего не вспомню.")
+ERASED_TAIL = (
+    "Если захотите снова обратиться, просто напишите — я начну заново, как с новым клиентом, "
+    "и ничего из прежнего не вспомню."
+)
 ERASED_BY_STAFF = "По вашему запросу сотрудник центра удалил ваши персональные данные. {rest}"
-STAFF_DONE = ("Данные клиента удалены во всех каналах: {deleted}. В журнале согласий записано, что удаление "
-              "сделали вы.")
+STAFF_DONE = "Данные клиента удалены во всех каналах: {deleted}. В журнале согласий записано, что удаление сделали вы."
 STAFF_TOLD = "Клиенту отправлено сообщение об удалении."
-STAFF_NOT_TOLD = ("Написать клиенту об удалении было некуда (нет чата в Telegram или звонка) — сообщите ему "
-                  "тем способом, которым пришла просьба.")
+STAFF_NOT_TOLD = (
+    "Написать клиенту об удалении было некуда (нет чата в Telegram или звонка) — сообщите ему "
+    "тем способом, которым пришла просьба."
+)
 STAFF_TELL_YOURSELF = "Команда не пишет клиенту — сообщите ему об удалении тем способом, которым пришла просьба."
 
 KEPT = "Хорошо, ничего не удаляю: все ваши данные остаются как были. Чем ещё могу помочь?"
-EXPIRED = ("Подтверждение устарело, поэтому я ничего не удалил. Если хотите удалить данные, напишите "
-           "«удалите мои данные» ещё раз.")
+EXPIRED = (
+    "Подтверждение устарело, поэтому я ничего не удалил. Если хотите удалить данные, напишите "
+    "«удалите мои данные» ещё раз."
+)
 NOT_CONFIRMED = "Я ничего не удалил: для удаления нужно явное подтверждение."
 
 # ---------------------------------------------------- withdrawal of a consent
 # (the sentences around these items are the consent flow's: bot/consent/texts.py, `purged`)
-FIELD_TITLES = {"full_name": "ФИО", "birth_date": "дата рождения", "inn": "ИНН", "ogrn": "ОГРН/ОГРНИП",
-                "phone": "телефон", "email": "e-mail"}
+FIELD_TITLES = {
+    "full_name": "ФИО",
+    "birth_date": "дата рождения",
+    "inn": "ИНН",
+    "ogrn": "ОГРН/ОГРНИП",
+    "phone": "телефон",
+    "email": "e-mail",
+}
 KEPT_APPLICATIONS_SHORT = "поданные заявки {numbers} — центр обязан хранить документы по обращениям за поддержкой"
 KEPT_PAYMENTS_SHORT = "записи о платежах — их требует хранить закон о бухгалтерском учёте (402-ФЗ)"
 KEPT_LEDGER_SHORT = "запись о согласии и его отзыве — она подтверждает, на каком основании мы обрабатывали данные"
@@ -63,14 +80,6 @@ def fields_phrase(names) -> str:
     order = list(FIELD_TITLES)
     known = sorted((n for n in names if n in FIELD_TITLES), key=order.index)
     return ", ".join([FIELD_TITLES[n] for n in known] + sorted(n for n in names if n not in FIELD_TITLES))
-
-
-def plural(n: int, one: str, few: str, many: str) -> str:
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
 
 
 def bullets(items: list[str]) -> str:
@@ -109,9 +118,13 @@ def confirmation(inv: Inventory) -> str:
 def staff_summary(deleted: list[str], kept: list[str], told: bool | None) -> str:
     """The console's (and, with `told` None, the command's) note after staff erased a client."""
     kept = [item.split(" — ")[0].replace("ваших ", "") for item in kept]  # what, without the reasons
-    return " ".join([STAFF_DONE.format(deleted="; ".join(deleted) or "сохранённых данных не было"),
-                     ERASED_KEPT.format(items="; ".join(kept)),
-                     STAFF_TELL_YOURSELF if told is None else STAFF_TOLD if told else STAFF_NOT_TOLD])
+    return " ".join(
+        [
+            STAFF_DONE.format(deleted="; ".join(deleted) or "сохранённых данных не было"),
+            ERASED_KEPT.format(items="; ".join(kept)),
+            STAFF_TELL_YOURSELF if told is None else STAFF_TOLD if told else STAFF_NOT_TOLD,
+        ]
+    )
 
 
 def erased(deleted: list[str], kept: list[str]) -> str:

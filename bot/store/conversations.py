@@ -54,14 +54,33 @@ class ConversationStore:
         raw = await self.redis.get(keys.conversation(cid))
         return ConversationState.model_validate_json(raw) if raw else None
 
-    async def save(self, state: ConversationState, *entries: dict[str, Any]) -> None:
+    async def save(
+        self, state: ConversationState, *entries: dict[str, Any], receipt: tuple[str, str] | None = None
+    ) -> None:
         """Store the state and append `entries` to the history: one transaction, so a
-        turn's state and its history lines are never seen (or lost) apart."""
+        turn's state and its history lines are never seen (or lost) apart. `receipt`
+        (token, the turn's result as JSON) is kept in the same transaction."""
         state.updated_at = time.time()
+        cid = state.conversation_id
         pipe = self.redis.pipeline(transaction=True)
-        pipe.set(keys.conversation(state.conversation_id), state.model_dump_json())
-        self._append(pipe, state.conversation_id, entries)
+        pipe.set(keys.conversation(cid), state.model_dump_json())
+        self._append(pipe, cid, entries)
+        if receipt:
+            token, result = receipt
+            key = keys.receipts(cid)
+            pipe.lpush(key, json.dumps({"token": token, "result": result}))
+            pipe.ltrim(key, 0, keys.RECEIPTS_KEPT - 1)
+            pipe.expire(key, keys.IDEMPOTENCY_TTL_S)
         await pipe.execute()
+
+    async def receipt(self, cid: str, token: str) -> str | None:
+        """The result (JSON) saved with the turn that `token` named, if it is among the
+        conversation's last RECEIPTS_KEPT receipted turns."""
+        for raw in await self.redis.lrange(keys.receipts(cid), 0, -1):
+            kept = json.loads(raw)
+            if kept.get("token") == token:
+                return kept["result"]
+        return None
 
     async def append_history(self, cid: str, *entries: dict[str, Any]) -> None:
         if not entries:

@@ -7,17 +7,27 @@ function may raise to abort (nothing is written).
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from .durable import replicated
+
 M = TypeVar("M", bound=BaseModel)
 
 
-async def update_document(redis: Redis, key: str, model: type[M], change: Callable[[M], M], *,
-                          missing: str, also: Callable[[Any, M, M], None] | None = None) -> tuple[M, M]:
+async def update_document(
+    redis: Redis,
+    key: str,
+    model: type[M],
+    change: Callable[[M], M],
+    *,
+    missing: str,
+    also: Callable[[Any, M, M], None] | None = None,
+) -> tuple[M, M]:
     """Returns (before, after). `missing` is the KeyError raised when there is no
     document; `also(pipe, before, after)` queues more commands in the same transaction."""
     async with redis.pipeline(transaction=True) as pipe:
@@ -34,6 +44,8 @@ async def update_document(redis: Redis, key: str, model: type[M], change: Callab
                 if also:
                     also(pipe, before, after)
                 await pipe.execute()
-                return before, after
+                break
             except WatchError:
                 continue
+    await replicated(redis)  # orders and applications: what the client was told must outlive a failover
+    return before, after

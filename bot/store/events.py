@@ -29,10 +29,21 @@ class EventLog:
         self.redis = redis
         self.salt = salt
 
-    async def turn(self, *, conversation_id: str, channel: str, text: str | None, payload: str | None,
-                   intent: str | None, faq_id: str | None, confidence: float | None,
-                   ranking: list[dict[str, Any]], reply_kinds: list[str], decision: str,
-                   latency_ms: float) -> None:
+    async def turn(
+        self,
+        *,
+        conversation_id: str,
+        channel: str,
+        text: str | None,
+        payload: str | None,
+        intent: str | None,
+        faq_id: str | None,
+        confidence: float | None,
+        ranking: list[dict[str, Any]],
+        reply_kinds: list[str],
+        decision: str,
+        latency_ms: float,
+    ) -> None:
         event = {
             "ts": f"{time.time():.3f}",
             "conv": anonymous_id(conversation_id, self.salt),

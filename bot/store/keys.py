@@ -11,10 +11,15 @@ transactions touch several of its keys is *tagged*: its names start with
 `mb:{<name>}:` — a Redis Cluster hash tag, so each such script runs on one
 slot.
 
-The core's keys (prefix `mb:`):
-  conv:{cid}            JSON conversation state (flow, pending question, client)
-  conv:{cid}:history    list of JSON turns, newest last, capped
-  conv:{cid}:lock       per-conversation mutex (token, PX)
+A space may instead tag each of its entities (`entity_tagged`): a
+conversation's keys are `mb:conv:{<cid>}…`, so the state, the history and
+the lock of one conversation share a slot while conversations spread over
+the cluster.
+
+The core's keys (prefix `mb:`; the braces of conv are literal hash tags):
+  conv:{<cid>}          JSON conversation state (flow, pending question, client)
+  conv:{<cid>}:history  list of JSON turns, newest last, capped
+  conv:{<cid>}:lock     per-conversation mutex (token, PX)
   client:{client_id}    hash: client profile (segment, channel ids)
   client:{client_id}:conversations  zset: conversation id → last message time
   events:turns          stream of anonymized turn events (R-21)
@@ -26,7 +31,8 @@ The core's keys (prefix `mb:`):
 from __future__ import annotations
 
 import sys
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 PREFIX = "mb:"
 
@@ -45,13 +51,14 @@ class KeyspaceTaken(RuntimeError):
 
 
 class Keyspace:
-    def __init__(self, name: str, *, tagged: bool = True):
+    def __init__(self, name: str, *, tagged: bool = True, entity_tagged: bool = False):
         owner: str = sys._getframe(1).f_globals.get("__name__", "?")
         if name in SPACES and SPACES[name].owner != owner:
             raise KeyspaceTaken(f"the keyspace {name!r} belongs to {SPACES[name].owner}, not {owner}")
         self.name: str = name
         self.owner: str = owner
         self.prefix = f"{PREFIX}{{{name}}}:" if tagged else f"{PREFIX}{name}:"
+        self.entity_tagged = entity_tagged and not tagged
         self.families: dict[str, str] = {}
         self.scripts: dict[str, str] = {}
         SPACES[name] = self
@@ -68,6 +75,17 @@ class Keyspace:
 
         return register
 
+    def entity(self, ident: str) -> str:
+        """The common start of one entity's keys: `mb:<name>:{<ident>}` in an entity-tagged
+        space (Redis Cluster hashes only what is between the braces, so all of them share
+        a slot), `mb:<name>:<ident>` otherwise."""
+        return f"{self.prefix}{{{ident}}}" if self.entity_tagged else f"{self.prefix}{ident}"
+
+    def entity_of(self, key: str) -> str:
+        """The ident an `entity(ident)` key was built from (its own key, without a suffix)."""
+        rest = key.removeprefix(self.prefix)
+        return rest[1:-1] if self.entity_tagged else rest
+
     def script(self, name: str, lua: str) -> str:
         """Register a Lua script of this space (its keys only); returns its text for EVAL."""
         SCRIPTS[f"{self.name}.{name}"] = lua
@@ -79,7 +97,7 @@ SPACES: dict[str, Keyspace] = {}
 FAMILIES: dict[str, tuple[Keyspace, str]] = {}  # key function name → (its space, what it holds)
 SCRIPTS: dict[str, str] = {}
 
-CONV = Keyspace("conv", tagged=False)
+CONV = Keyspace("conv", tagged=False, entity_tagged=True)  # state + history in one MULTI
 CLIENT = Keyspace("client", tagged=False)
 EVENTS = Keyspace("events", tagged=False)
 SEEN = Keyspace("seen", tagged=False)
@@ -92,22 +110,34 @@ LOCK_TTL_MS = 30_000
 SEEN_TTL_S = 7 * 24 * 3600
 EVENTS_MAXLEN = 1_000_000
 IDEMPOTENCY_TTL_S = 24 * 3600
+# A request's claim on its Idempotency-Key while it is processed: longer than a turn can take
+# (lock wait + NLU timeout), short enough that a retry after the processing app process was
+# killed goes through instead of waiting for a reply that never comes.
+IDEMPOTENCY_CLAIM_TTL_S = 45
 CLIENT_CONVERSATIONS_MAX = 200
+# Turn results kept per conversation for retried requests: a retry comes soon after its request,
+# though the client may have sent a few others meanwhile.
+RECEIPTS_KEPT = 5
 
 
 @CONV.family(ERASE)
 def conversation(cid: str) -> str:
-    return f"{CONV.prefix}{cid}"
+    return CONV.entity(cid)
 
 
 @CONV.family(ERASE)
 def history(cid: str) -> str:
-    return f"{CONV.prefix}{cid}:history"
+    return f"{CONV.entity(cid)}:history"
+
+
+@CONV.family(ERASE)  # the last receipted turns' results, for a retry of their requests (24 h)
+def receipts(cid: str) -> str:
+    return f"{CONV.entity(cid)}:receipts"
 
 
 @CONV.family(TRANSIENT)  # a turn's mutex (30 s); the conversation id is in the name only
 def lock(cid: str) -> str:
-    return f"{CONV.prefix}{cid}:lock"
+    return f"{CONV.entity(cid)}:lock"
 
 
 @CLIENT.family(ERASE)
@@ -144,20 +174,45 @@ def api_key_rate(key_id: str, window: int) -> str:
 
 
 # INCR and set the window's expiry in one step; returns the count so far.
-RATE_HIT = RATE.script("hit", """
+RATE_HIT = RATE.script(
+    "hit",
+    """
 local n = redis.call('incr', KEYS[1])
 if n == 1 then redis.call('expire', KEYS[1], ARGV[1]) end
 return n
-""")
+""",
+)
 
 
 # Release a lock only if we still own it (the token matches).
-RELEASE_LOCK = CONV.script("release_lock", """
+RELEASE_LOCK = CONV.script(
+    "release_lock",
+    """
 if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('del', KEYS[1])
 end
 return 0
-""")
+""",
+)
+
+
+# A cached value in a client's profile hash, written after the transaction that made it
+# (the source of truth lives in another slot): only a newer version replaces it, so two
+# writers finishing in either order leave the newest. Versions are stream ids "ms-seq".
+SET_IF_NEWER = CLIENT.script(
+    "set_if_newer",
+    """
+local cur = redis.call('hget', KEYS[1], ARGV[3])
+if cur then
+  local cm, cs = string.match(cur, '^(%d+)-(%d+)$')
+  local nm, ns = string.match(ARGV[4], '^(%d+)-(%d+)$')
+  cm, cs, nm, ns = tonumber(cm), tonumber(cs), tonumber(nm), tonumber(ns)
+  if cm > nm or (cm == nm and cs >= ns) then return 0 end
+end
+redis.call('hset', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+return 1
+""",
+)
 
 
 # --- Telegram channel (bot/channels/telegram.py) --------------------------
@@ -175,3 +230,15 @@ def client_conversations(client_id: str) -> str:
 @SECRET.family(NO_CLIENT_DATA)
 def analytics_salt() -> str:
     return f"{SECRET.prefix}analytics_salt"
+
+
+@SECRET.family(NO_CLIENT_DATA)
+def layout() -> str:
+    """The version of the key layout the store holds (bot/store/migrate.py)."""
+    return f"{SECRET.prefix}layout"
+
+
+@SECRET.family(NO_CLIENT_DATA)
+def replication_mark() -> str:
+    """A counter written right before WAIT (bot/store/durable.py)."""
+    return f"{SECRET.prefix}replication-mark"

@@ -9,7 +9,7 @@ by inventing a new `client_id` for every message.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from redis.asyncio import Redis
 

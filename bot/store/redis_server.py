@@ -21,8 +21,8 @@ import fcntl
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import redis
 
@@ -87,10 +87,11 @@ class EmbeddedRedis:
                 pid = self.owner_pid()
                 raise DataFolderBusy(
                     f"another Redis server{f' (pid {pid})' if pid else ''} already serves {self.data_dir}; "
-                    f"stop the assistant that uses it, or set DATA_DIR to another folder")
+                    f"stop the assistant that uses it, or set DATA_DIR to another folder"
+                )
             time.sleep(0.1)
 
-    def start(self, timeout: float = 10.0) -> "EmbeddedRedis":
+    def start(self, timeout: float = 10.0) -> EmbeddedRedis:
         make_private(self.data_dir)
         fd = self._take_lock(timeout)
         try:
@@ -99,12 +100,19 @@ class EmbeddedRedis:
             # version, or by hand): never unlink it from under its clients.
             if self.socket.exists():
                 if self._answers():
-                    raise DataFolderBusy(f"a Redis server not started by the assistant answers on "
-                                         f"{self.socket}; stop it, or set DATA_DIR to another folder")
+                    raise DataFolderBusy(
+                        f"a Redis server not started by the assistant answers on "
+                        f"{self.socket}; stop it, or set DATA_DIR to another folder"
+                    )
                 self.socket.unlink()
             self.proc = subprocess.Popen(
-                self._args(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-                pass_fds=(fd,), preexec_fn=private_child)
+                self._args(),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                pass_fds=(fd,),
+                preexec_fn=private_child,
+            )
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{self.proc.pid}\n".encode(), 0)
             self._lock_fd = fd
@@ -120,15 +128,24 @@ class EmbeddedRedis:
     def _args(self) -> list[str]:
         args = [
             redis_binary(),
-            "--port", str(self.port),
-            "--unixsocket", str(self.socket),
-            "--unixsocketperm", "700",
-            "--dir", str(self.data_dir),
-            "--appendonly", "yes",
-            "--appendfsync", "everysec",
-            "--save", "",
-            "--daemonize", "no",
-            "--loglevel", "warning",
+            "--port",
+            str(self.port),
+            "--unixsocket",
+            str(self.socket),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.data_dir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
         ]
         if self.port:
             args += ["--bind", "127.0.0.1"]  # never listen on all interfaces
@@ -165,7 +182,7 @@ class EmbeddedRedis:
                 self.proc.wait()
         self._release()  # the server's copy of the lock is gone with it
 
-    def __enter__(self) -> "EmbeddedRedis":
+    def __enter__(self) -> EmbeddedRedis:
         return self.start()
 
     def __exit__(self, *exc) -> None:

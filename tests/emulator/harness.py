@@ -4,8 +4,8 @@
 - `BotApiProxy`: sits between the bot and the emulator and patches the
   emulator's gaps, so the bot itself stays free of test workarounds:
   getMe gets `is_bot`, callback updates get `chat_instance`, echoed
-  JSON fields of sent messages are decoded, getUpdates long-polls (the emulator answers at once), getFile and file downloads are
-  served from `files`; it can inject a 429 flood limit; it records every call.
+  JSON fields of sent messages are decoded, getUpdates long-polls (the emulator answers at once),
+  getFile and file downloads are served from `files`; it can inject a 429 flood limit; it records every call.
   Methods the emulator lacks (sendChatAction, setMyCommands) still fail with
   HTTP 500, which the bot must tolerate — as with a real Telegram hiccup.
 - `TgUser`: a Telegram user driving the emulator's client API.
@@ -19,8 +19,9 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl
 
 import aiohttp
@@ -47,11 +48,17 @@ class Emulator:
         self.url = f"http://127.0.0.1:{port}"
         self.proc: asyncio.subprocess.Process | None = None
 
-    async def start(self, timeout: float = 30.0) -> "Emulator":
+    async def start(self, timeout: float = 30.0) -> Emulator:
         self.proc = await asyncio.create_subprocess_exec(
-            "node", str(HERE / "server.js"), str(self.port), cwd=HERE,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, "DEBUG": ""})
+            "node",
+            str(HERE / "server.js"),
+            str(self.port),
+            cwd=HERE,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "DEBUG": ""},
+        )
         line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
         if not line.startswith(b"ready"):
             err = await self.proc.stderr.read()
@@ -74,7 +81,7 @@ class BotApiProxy:
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
 
-    async def start(self, port: int) -> "BotApiProxy":
+    async def start(self, port: int) -> BotApiProxy:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._method)
         app.router.add_get("/file/bot{token}/{path:.*}", self._file)
@@ -103,18 +110,32 @@ class BotApiProxy:
             file_id = params["file_id"]
             if file_id not in self.files:
                 return _json({"ok": False, "error_code": 400, "description": "Bad Request: file not found"}, 400)
-            return _json({"ok": True, "result": {"file_id": file_id, "file_unique_id": file_id,
-                                                 "file_size": len(self.files[file_id]),
-                                                 "file_path": f"voice/{file_id}.ogg"}})
+            return _json(
+                {
+                    "ok": True,
+                    "result": {
+                        "file_id": file_id,
+                        "file_unique_id": file_id,
+                        "file_size": len(self.files[file_id]),
+                        "file_path": f"voice/{file_id}.ogg",
+                    },
+                }
+            )
         if method == "sendMessage" and self.flood.get(str(params.get("chat_id")), 0) > 0:
             self.flood[str(params["chat_id"])] -= 1
-            return _json({"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
-                          "parameters": {"retry_after": 1}}, 429)
+            return _json(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": "Too Many Requests: retry after 1",
+                    "parameters": {"retry_after": 1},
+                },
+                429,
+            )
         headers = {"Content-Type": request.headers.get("Content-Type", "application/x-www-form-urlencoded")}
         deadline = time.monotonic() + min(float(params.get("timeout") or 0), LONG_POLL_CAP_S)
         while True:
-            async with self._session.post(f"{self.upstream}/bot{token}/{method}", data=body,
-                                          headers=headers) as resp:
+            async with self._session.post(f"{self.upstream}/bot{token}/{method}", data=body, headers=headers) as resp:
                 status, text = resp.status, await resp.text()
             data = _maybe_json(text)
             empty_poll = method == "getUpdates" and isinstance(data, dict) and data.get("result") == []
@@ -206,19 +227,26 @@ class TgUser:
 
     async def command(self, text: str) -> None:
         name = text.split()[0]
-        await self._post("/sendCommand", self._message(
-            text=text, entities=[{"offset": 0, "length": len(name), "type": "bot_command"}]))
+        await self._post(
+            "/sendCommand",
+            self._message(text=text, entities=[{"offset": 0, "length": len(name), "type": "bot_command"}]),
+        )
 
     async def press(self, fragment: str) -> str:
         """Press the newest button whose title contains `fragment`; returns its payload."""
         for item in reversed(self.inbox):
             for row in buttons_of(item):
                 if fragment.lower() in row["text"].lower():
-                    message = {"message_id": item["messageId"], "date": next(_message_dates), "chat": self.chat,
-                               "from": {"id": 666, "is_bot": True, "first_name": "Bot"},
-                               "text": item["message"].get("text", "")}
-                    await self._post("/sendCallback", {"from": self.user, "message": message,
-                                                       "data": row["callback_data"]})
+                    message = {
+                        "message_id": item["messageId"],
+                        "date": next(_message_dates),
+                        "chat": self.chat,
+                        "from": {"id": 666, "is_bot": True, "first_name": "Bot"},
+                        "text": item["message"].get("text", ""),
+                    }
+                    await self._post(
+                        "/sendCallback", {"from": self.user, "message": message, "data": row["callback_data"]}
+                    )
                     return row["callback_data"]
         raise AssertionError(f"no button with {fragment!r}; inbox: {[texts_of(self.inbox)]}")
 
@@ -228,7 +256,7 @@ class TgUser:
         while True:
             resp = await self.http.post("/getUpdates", json={"token": self.token, "chatId": self.chat_id})
             self.inbox += resp.json()["result"]
-            fresh = self.inbox[self._seen:]
+            fresh = self.inbox[self._seen :]
             if fresh and done(fresh):
                 self._seen = len(self.inbox)
                 return fresh
@@ -243,7 +271,7 @@ class TgUser:
         """What arrived since the last expect, without waiting."""
         resp = await self.http.post("/getUpdates", json={"token": self.token, "chatId": self.chat_id})
         self.inbox += resp.json()["result"]
-        fresh, self._seen = self.inbox[self._seen:], len(self.inbox)
+        fresh, self._seen = self.inbox[self._seen :], len(self.inbox)
         return fresh
 
 

@@ -16,12 +16,16 @@ _TLD = r"(?:ru|com|net|org|su|info|io|me|biz|pro|online|kz|by|ua|рф|ру|ко�
 _EMAIL = re.compile(
     rf"(?<![\w@.]){_WORD}(?:{_DOT}{_WORD})*{_AT}{_WORD}(?:{_DOT}{_WORD})*(?:{_DOT}|\s+){_TLD}(?![\w])"
     rf"|(?<![\w@.]){_WORD}(?:\.{_WORD})*\s?@\s?[\w\-]+(?:\.[\w\-]+)+",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _HANDLE = re.compile(r"(?<![\w@.])@[A-Za-z][A-Za-z0-9_]{3,31}(?![\w@.])")
 
 
 def find(text: str) -> list[Span]:
     spans = [Span(m.start(), m.end(), "email") for m in _EMAIL.finditer(text)]
-    spans += [Span(m.start(), m.end(), "ник") for m in _HANDLE.finditer(text)
-              if not any(s.start <= m.start() < s.end for s in spans)]
+    spans += [
+        Span(m.start(), m.end(), "ник")
+        for m in _HANDLE.finditer(text)
+        if not any(s.start <= m.start() < s.end for s in spans)
+    ]
     return spans

@@ -53,8 +53,13 @@ def _load() -> Models:
         morph = MorphVocab()
     from threadpoolctl import ThreadpoolController
 
-    return Models(segmenter=Segmenter(), ner=NewsNERTagger(NewsEmbedding()), morph=morph,
-                  blas=ThreadpoolController(), load_seconds=time.perf_counter() - started)
+    return Models(
+        segmenter=Segmenter(),
+        ner=NewsNERTagger(NewsEmbedding()),
+        morph=morph,
+        blas=ThreadpoolController(),
+        load_seconds=time.perf_counter() - started,
+    )
 
 
 _ner_lock = threading.Lock()
@@ -103,6 +108,12 @@ def word_info(word: str) -> WordInfo:
         if ("NOUN" in grammemes and "gent" in grammemes) or "ADJF" in grammemes:
             street = street or p.score >= 0.05
     top = parses[0].tag if parses else None
-    return WordInfo(name=min(name, 1.0), first_name=min(first, 1.0), top=str(top.POS) if top else "",
-                    top_tag=str(top) if top else "", nominative_name=nominative, gent_or_adj=street,
-                    known=morph.word_is_known(word.lower()))
+    return WordInfo(
+        name=min(name, 1.0),
+        first_name=min(first, 1.0),
+        top=str(top.POS) if top else "",
+        top_tag=str(top) if top else "",
+        nominative_name=nominative,
+        gent_or_adj=street,
+        known=morph.word_is_known(word.lower()),
+    )

@@ -12,9 +12,10 @@ names («ООО «Надежда»»), not people. pymorphy guesses words it doe
 
 from __future__ import annotations
 
+import itertools
 import re
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
 from .models import ner_spans, word_info
 from .spans import Span
@@ -24,20 +25,58 @@ _QUOTED = re.compile(r"«[^»]*»|\"[^\"]*\"|“[^”]*”|„[^“”]*[“”]
 _INITIALS_AFTER = re.compile(r"\s*[А-ЯЁ]\.(?:\s?[А-ЯЁ]\.)?")
 _INITIALS_BEFORE = re.compile(r"[А-ЯЁ]\.\s?(?:[А-ЯЁ]\.\s?)?$")
 # Phrases after which a name follows.
-_CUE = (r"\bменя\s+зовут\b|\bзовут\s+меня\b|\bмо[её]\s+имя\b|\bмоя\s+фамилия\b"
-        r"|\bфио(?:\s+(?:заявителя|клиента|директора|руководителя|полностью))?\s*:?|\bфамилия\s*:?|\bимя\s*:?"
-        r"|\bотчество\s*:?|\bзаявитель\s*:?|\bконтактное\s+лицо\s*:?|\bподпись\s*:?|\bс\s+уважением\s*,?"
-        r"|\bя\b\s*[—–-]?|\bэто\b(?:\s+(?:снова|опять|ещё\s+раз|еще\s+раз))?|\bпишет\b|\bна\s+связи\b")
+_CUE = (
+    r"\bменя\s+зовут\b|\bзовут\s+меня\b|\bмо[её]\s+имя\b|\bмоя\s+фамилия\b"
+    r"|\bфио(?:\s+(?:заявителя|клиента|директора|руководителя|полностью))?\s*:?|\bфамилия\s*:?|\bимя\s*:?"
+    r"|\bотчество\s*:?|\bзаявитель\s*:?|\bконтактное\s+лицо\s*:?|\bподпись\s*:?|\bс\s+уважением\s*,?"
+    r"|\bя\b\s*[—–-]?|\bэто\b(?:\s+(?:снова|опять|ещё\s+раз|еще\s+раз))?|\bпишет\b|\bна\s+связи\b"
+)
 _CUES = re.compile(_CUE, re.IGNORECASE)
 _CUE_BEFORE = re.compile(rf"(?:{_CUE})\s*$", re.IGNORECASE)
 # Verbs that address a third person: the name after them is in the dative or genitive.
-_ADDRESSING = re.compile(r"(?:\b(?:пере)?звоните|\bпозвоните|\bпередайте|\bответьте|\bнапишите|\bспросите(?:\s+у)?"
-                         r"|\bпопросите|\bпоблагодарите)(?:\s*,?\s*пожалуйста\s*,?)?", re.IGNORECASE)
+_ADDRESSING = re.compile(
+    r"(?:\b(?:пере)?звоните|\bпозвоните|\bпередайте|\bответьте|\bнапишите|\bспросите(?:\s+у)?"
+    r"|\bпопросите|\bпоблагодарите)(?:\s*,?\s*пожалуйста\s*,?)?",
+    re.IGNORECASE,
+)
 ADDRESSED_NAME = 0.3
-_LEGAL_FORM = re.compile(r"(?<![А-ЯЁа-яё])(?:ИП|ип|КФХ|кфх|индивидуальный\s+предприниматель"
-                         r"|глава\s+(?:КФХ|кфх))(?=\s+[А-ЯЁа-яё])")
-_NOT_NAMES = frozenset("""ип ооо оао зао пао ао кфх нко усн псн нпд есхн осно ндс ндфл енп енс фнс мсп мфц
-фио инн огрн огрнип снилс кпп бик оквэд рф""".split())
+_LEGAL_FORM = re.compile(
+    r"(?<![А-ЯЁа-яё])(?:ИП|ип|КФХ|кфх|индивидуальный\s+предприниматель"
+    r"|глава\s+(?:КФХ|кфх))(?=\s+[А-ЯЁа-яё])"
+)
+_NOT_NAMES = frozenset(
+    [
+        "ип",
+        "ооо",
+        "оао",
+        "зао",
+        "пао",
+        "ао",
+        "кфх",
+        "нко",
+        "усн",
+        "псн",
+        "нпд",
+        "есхн",
+        "осно",
+        "ндс",
+        "ндфл",
+        "енп",
+        "енс",
+        "фнс",
+        "мсп",
+        "мфц",
+        "фио",
+        "инн",
+        "огрн",
+        "огрнип",
+        "снилс",
+        "кпп",
+        "бик",
+        "оквэд",
+        "рф",
+    ]
+)
 SINGLE_FIRST_NAME = 0.9  # a lone lower-case first name is masked when this sure it is one
 
 
@@ -72,12 +111,13 @@ def find(text: str) -> list[Span]:
 
 def _is_word(tok: _Tok) -> bool:
     """Not a name: an abbreviation (ИП, УСН) or a business term."""
-    return tok.text.lower() in _NOT_NAMES or (tok.text.isupper() and len(tok.text) <= 5
-                                               and not word_info(tok.text).known)
+    return tok.text.lower() in _NOT_NAMES or (
+        tok.text.isupper() and len(tok.text) <= 5 and not word_info(tok.text).known
+    )
 
 
 def _cued(text: str, tok: _Tok) -> bool:
-    return _CUE_BEFORE.search(text[max(0, tok.start - 30):tok.start]) is not None
+    return _CUE_BEFORE.search(text[max(0, tok.start - 30) : tok.start]) is not None
 
 
 def _title(tok: _Tok) -> bool:
@@ -102,8 +142,11 @@ def _from_ner(text: str, tokens: list[_Tok], persons: list[Any]) -> list[tuple[i
             # «Вера в успех»: a capital at the start of a sentence fools the NER model; a lone
             # word that is more often a common noun is a name only after a cue or mid-sentence.
             info = word_info(inner[0].text)
-            if info.name < 0.5 and not _cued(text, inner[0]) and (
-                    _sentence_start(text, inner[0]) or (info.known and info.name < 0.05)):
+            if (
+                info.name < 0.5
+                and not _cued(text, inner[0])
+                and (_sentence_start(text, inner[0]) or (info.known and info.name < 0.05))
+            ):
                 continue
         out.append((inner[0].start, inner[-1].end))
     return out
@@ -115,7 +158,7 @@ def _not_a_name_word(tok: _Tok) -> bool:
 
 
 def _sentence_start(text: str, tok: _Tok) -> bool:
-    before = text[:tok.start].rstrip(" \t«\"(—–-")
+    before = text[: tok.start].rstrip(' \t«"(—–-')
     return not before or before[-1] in ".!?…\n:"
 
 
@@ -138,9 +181,13 @@ def _from_cues(text: str, tokens: list[_Tok], places: list[tuple[int, int]]) -> 
             out.append(taken)
         if re.fullmatch(r"меня\s+зовут", cue.group(), re.IGNORECASE):  # «алексей меня зовут»
             before = [t for t in tokens if t.end <= cue.start()][-3:]
-            if before and _gap_ok(text, before[-1].end, cue.start()) and not text[:before[0].start].strip():
-                if all(_name_like(t, places) for t in before):
-                    out.append((before[0].start, before[-1].end))
+            if (
+                before
+                and _gap_ok(text, before[-1].end, cue.start())
+                and not text[: before[0].start].strip()
+                and all(_name_like(t, places) for t in before)
+            ):
+                out.append((before[0].start, before[-1].end))
     return out
 
 
@@ -150,7 +197,7 @@ def _gap_ok(text: str, start: int, end: int) -> bool:
 
 def _take(text: str, pos: int, after: list[_Tok], places: list[tuple[int, int]]) -> tuple[int, int] | None:
     """Up to three name words right after a cue."""
-    if not after or not re.fullmatch(r"[\s:,—–-]*", text[pos:after[0].start]):
+    if not after or not re.fullmatch(r"[\s:,—–-]*", text[pos : after[0].start]):
         return None
     picked: list[_Tok] = []
     for n, tok in enumerate(after[:3]):
@@ -175,7 +222,7 @@ def _nominative_noun(tok: _Tok) -> bool:
 
 
 def _surname_like_noun(text: str, tok: _Tok) -> bool:
-    ends = re.match(r"\s*(?:[,.;!?)]|$)", text[tok.end:]) is not None
+    ends = re.match(r"\s*(?:[,.;!?)]|$)", text[tok.end :]) is not None
     return ends and _nominative_noun(tok)
 
 
@@ -193,9 +240,11 @@ def _from_legal_forms(text: str, tokens: list[_Tok], places: list[tuple[int, int
             info = word_info(tok.text)
             capital = _title(tok) and not _inside(tok, places)
             following = after[n + 1] if n + 1 < len(after) and _gap_ok(text, tok.end, after[n + 1].start) else None
-            if info.name >= 0.3 or (capital and not info.known):
-                picked.append(tok)
-            elif capital and following and word_info(following.text).name >= 0.3:
+            if (
+                info.name >= 0.3
+                or (capital and not info.known)
+                or (capital and following and word_info(following.text).name >= 0.3)
+            ):
                 picked.append(tok)
             else:
                 break
@@ -220,8 +269,12 @@ def _from_sequences(text: str, tokens: list[_Tok]) -> list[tuple[int, int]]:
                 out.append((run[0].start, run[0].end))
 
     for tok in tokens:
-        if not _is_word(tok) and word_info(tok.text).name >= 0.05 and (
-                not run or _gap_ok(text, run[-1].end, tok.start)) and len(run) < 4:
+        if (
+            not _is_word(tok)
+            and word_info(tok.text).name >= 0.05
+            and (not run or _gap_ok(text, run[-1].end, tok.start))
+            and len(run) < 4
+        ):
             run.append(tok)
             continue
         flush()
@@ -235,7 +288,7 @@ def _from_addressing(text: str, tokens: list[_Tok]) -> list[tuple[int, int]]:
     out = []
     for verb in _ADDRESSING.finditer(text):
         nxt = next((t for t in tokens if t.start >= verb.end()), None)
-        if nxt and re.fullmatch(r"[\s,]*", text[verb.end():nxt.start]) and not _is_word(nxt):
+        if nxt and re.fullmatch(r"[\s,]*", text[verb.end() : nxt.start]) and not _is_word(nxt):
             info = word_info(nxt.text)
             if info.known and info.name >= ADDRESSED_NAME:
                 out.append((nxt.start, nxt.end))
@@ -246,17 +299,23 @@ def _before_patronymics(text: str, tokens: list[_Tok], places: list[tuple[int, i
     """«Мира Александровна»: the word before a patronymic is a first name, even one the
     dictionary knows only as a common noun, when it is capitalised."""
     out = []
-    for prev, tok in zip(tokens, tokens[1:]):
+    for prev, tok in itertools.pairwise(tokens):
         info = word_info(tok.text)
-        if "Patr" in info.top_tag and info.known and _gap_ok(text, prev.end, tok.start) and not _is_word(prev):
-            if prev.text[0].isupper() and not _inside(prev, places):
-                out.append((prev.start, tok.end))
+        if (
+            "Patr" in info.top_tag
+            and info.known
+            and _gap_ok(text, prev.end, tok.start)
+            and not _is_word(prev)
+            and prev.text[0].isupper()
+            and not _inside(prev, places)
+        ):
+            out.append((prev.start, tok.end))
     return out
 
 
 def _with_initials(text: str, start: int, end: int) -> tuple[int, int]:
     if m := _INITIALS_AFTER.match(text, end):
         end = m.end()
-    if m := _INITIALS_BEFORE.search(text[max(0, start - 8):start]):
+    if m := _INITIALS_BEFORE.search(text[max(0, start - 8) : start]):
         start -= len(m.group())
     return start, end

@@ -12,9 +12,9 @@ import re
 import statistics
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from .spans import KINDS, Span
 
@@ -61,7 +61,7 @@ def parse_line(case: str, marked: str) -> Example:
     for m in _MARK.finditer(marked):
         if m.group(2) not in KINDS:
             raise ValueError(f"unknown kind {m.group(2)!r} in: {marked}")
-        text.append(marked[pos:m.start()])
+        text.append(marked[pos : m.start()])
         offset += m.start() - pos
         gold.append(Span(offset, offset + len(m.group(1)), m.group(2)))
         text.append(m.group(1))
@@ -102,7 +102,7 @@ def score(examples: list[Example], find: Callable[[str], list[Span]]) -> Score:
         for p in spans:
             extra = _alnum(ex.text, p.start, p.end) - gold_chars
             if extra:
-                s.wrongly_masked.append((ex.text, ex.text[p.start:p.end]))
+                s.wrongly_masked.append((ex.text, ex.text[p.start : p.end]))
         if not ex.gold:
             s.clean_messages += 1
             s.clean_changed += bool(spans)
@@ -115,7 +115,7 @@ def score(examples: list[Example], find: Callable[[str], list[Span]]) -> Score:
                 kinds = [p.kind for p in spans if p.start < g.end and g.start < p.end]
                 s.right_kind += g.kind in kinds
             else:
-                s.missed.append((ex.text, ex.text[g.start:g.end]))
+                s.missed.append((ex.text, ex.text[g.start : g.end]))
     s.recall_by_case = {case: found_by_case[case] / n for case, n in sorted(total_by_case.items())}
     return s
 
@@ -131,5 +131,8 @@ def latency(examples: list[Example], mask: Callable[[str], str], rounds: int = 3
             mask(ex.text)
             times.append((time.perf_counter() - started) * 1000)
     ordered = sorted(times)
-    return {"median_ms": statistics.median(times), "p95_ms": ordered[int(0.95 * (len(ordered) - 1))],
-            "max_ms": ordered[-1]}
+    return {
+        "median_ms": statistics.median(times),
+        "p95_ms": ordered[int(0.95 * (len(ordered) - 1))],
+        "max_ms": ordered[-1],
+    }

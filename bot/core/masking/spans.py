@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # When finds overlap, the merged span takes the kind listed first (an address
 # that contains a person's name, «ул. Льва Толстого», is an address).
-KINDS = ("email", "ник", "паспорт", "карта", "счёт", "снилс", "огрн", "инн", "телефон", "дата", "адрес",
-         "имя", "номер", "id")
+KINDS = (
+    "email",
+    "ник",
+    "паспорт",
+    "карта",
+    "счёт",
+    "снилс",
+    "огрн",
+    "инн",
+    "телефон",
+    "дата",
+    "адрес",
+    "имя",
+    "номер",
+    "id",
+)
 _RANK = {kind: n for n, kind in enumerate(KINDS)}
 _GAP = re.compile(r"[\s,;:№\-–—]*")  # what may separate two finds of one kind that read as one
 
@@ -29,8 +43,11 @@ def merge(text: str, spans: list[Span]) -> list[Span]:
         if merged:
             last = merged[-1]
             touching = span.start < last.end or (
-                span.kind == last.kind and _GAP.fullmatch(text, last.end, span.start) is not None
-                and "\n" not in text[last.end:span.start] and "," not in text[last.end:span.start])
+                span.kind == last.kind
+                and _GAP.fullmatch(text, last.end, span.start) is not None
+                and "\n" not in text[last.end : span.start]
+                and "," not in text[last.end : span.start]
+            )
             if touching:
                 kind = min(last.kind, span.kind, key=_RANK.__getitem__)
                 merged[-1] = Span(last.start, max(last.end, span.end), kind)
@@ -55,7 +72,7 @@ def blank(text: str, ranges: Sequence[Span | tuple[int, int]], fill: str = "\x00
 def replace(text: str, spans: list[Span]) -> str:
     out, pos = [], 0
     for span in spans:
-        out += [text[pos:span.start], f"[{span.kind}]"]
+        out += [text[pos : span.start], f"[{span.kind}]"]
         pos = span.end
     out.append(text[pos:])
     return "".join(out)

@@ -4,15 +4,15 @@ install: an interceptor that remembers every conversation of a client
   (client → conversations, newest last; it never consumes a message), and the
   `show_history` handler.
 The summary is one timeline, newest first, with dates in the centre's time:
-questions and the topics answered (conversation histories), conversations
-with an operator, payments (bot/payments), consent actions (bot/consent
+questions and the topics answered (conversation histories; what the client
+typed into a form's step is a form answer, not a question, and is left out),
+conversations with an operator, submitted applications (bot/applications),
+callbacks (handoff), payments (bot/payments), consent actions (bot/consent
 ledger) and appointments (bot/booking). Each source is optional, so the
-view works with whichever modules are installed.
+view works with whichever modules are installed. Its words: texts.py.
 """
 
 from __future__ import annotations
-
-from bot.modules import Module
 
 import logging
 import time
@@ -20,10 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
-from bot.booking import texts
+from bot.booking.texts import when
 from bot.core.masking import mask_personal_data
 from bot.core.messages import Incoming, ReplyKind, Understanding
+from bot.core.texts import plural
+from bot.modules import Module
 from bot.store import keys
+
+from . import texts
 
 log = logging.getLogger("history")
 
@@ -36,7 +40,7 @@ QUESTION_INTENTS = {"faq", "out_of_scope"}
 @dataclass(frozen=True)
 class Item:
     ts: float
-    kind: str  # questions | handoffs | payments | consents | bookings
+    kind: str  # questions | handoffs | applications | callbacks | payments | consents | bookings
     text: str
 
 
@@ -80,6 +84,8 @@ async def collect(runtime, client_id: str) -> list[Item]:
     tz, _ = _zone(runtime)
     items: list[Item] = []
     items += await _conversations(runtime, client_id, tz)
+    items += await _applications(runtime, client_id, tz)
+    items += await _callbacks(runtime, client_id, tz)
     items += await _payments(runtime, client_id, tz)
     items += await _consents(runtime, client_id, tz)
     items += await _bookings(runtime, client_id, tz)
@@ -98,16 +104,18 @@ async def _conversations(runtime, client_id: str, tz: tzinfo) -> list[Item]:
                 items.append(Item(entry["ts"], "handoffs", texts.HISTORY_HANDOFF.format(date=_stamp(entry["ts"], tz))))
             if entry.get("from") != "client" or not entry.get("text"):
                 continue
-            answer = None
-            for reply in entries[n + 1:]:  # this turn's replies: up to the client's next message
+            answer, in_flow = None, False
+            for reply in entries[n + 1 :]:  # this turn's replies: up to the client's next message
                 if reply.get("from") == "client":
                     break
-                answer = answer or (reply.get("faq_id") if reply.get("from") == "bot" else None)
-            if not answer and entry.get("intent") not in QUESTION_INTENTS:
-                continue  # greetings, button presses, flow steps
+                if reply.get("from") == "bot":
+                    answer = answer or reply.get("faq_id")
+                    in_flow = in_flow or reply.get("kind") == ReplyKind.flow.value
+            if not answer and (in_flow or entry.get("intent") not in QUESTION_INTENTS):
+                continue  # greetings, button presses, a form's answers and other flow steps
             question = mask_personal_data(" ".join(entry["text"].split()))
             if len(question) > QUESTION_CHARS:
-                question = question[:QUESTION_CHARS - 1] + "…"
+                question = question[: QUESTION_CHARS - 1] + "…"
             date = _stamp(entry["ts"], tz)
             if answer and answer in engine.kb:
                 text = texts.HISTORY_QUESTION_ANSWERED.format(date=date, text=question, title=engine.kb[answer].title)
@@ -117,14 +125,61 @@ async def _conversations(runtime, client_id: str, tz: tzinfo) -> list[Item]:
     return items
 
 
+async def _applications(runtime, client_id: str, tz: tzinfo) -> list[Item]:
+    store = runtime.applications
+    if store is None:
+        return []
+    return [
+        Item(
+            app.created,
+            "applications",
+            texts.HISTORY_APPLICATION.format(
+                date=_stamp(app.created, tz),
+                number=app.number,
+                title=app.title,
+                status=texts.APPLICATION_STATUS.get(app.status.value, app.status.value),
+            ),
+        )
+        for app in await store.for_client(client_id, limit=MAX_LINES)
+    ]
+
+
+async def _callbacks(runtime, client_id: str, tz: tzinfo) -> list[Item]:
+    handoff = runtime.handoff
+    if handoff is None:
+        return []
+    return [
+        Item(
+            cb.created_at,
+            "callbacks",
+            texts.HISTORY_CALLBACK.format(
+                date=_stamp(cb.created_at, tz),
+                when=when(cb.slot, tz),
+                status=texts.CALLBACK_STATUS.get(cb.status, cb.status),
+            ),
+        )
+        for cb in await handoff.callbacks.upcoming(limit=10_000, include_done=True)
+        if cb.client_id == client_id
+    ]
+
+
 async def _payments(runtime, client_id: str, tz: tzinfo) -> list[Item]:
     payments = runtime.payments
     if payments is None:
         return []
-    return [Item(o.created_at, "payments", texts.HISTORY_PAYMENT.format(
-        date=_stamp(o.paid_at or o.created_at, tz), fee=o.fee_name, amount=f"{o.amount_kopecks / 100:,.0f}".replace(",", " "),
-        status=texts.PAYMENT_STATUS.get(o.status.value, o.status.value)))
-        for o in await payments.orders.for_client(client_id, limit=MAX_LINES)]
+    return [
+        Item(
+            o.created_at,
+            "payments",
+            texts.HISTORY_PAYMENT.format(
+                date=_stamp(o.paid_at or o.created_at, tz),
+                fee=o.fee_name,
+                amount=f"{o.amount_kopecks / 100:,.0f}".replace(",", " "),
+                status=texts.PAYMENT_STATUS.get(o.status.value, o.status.value),
+            ),
+        )
+        for o in await payments.orders.for_client(client_id, limit=MAX_LINES)
+    ]
 
 
 async def _consents(runtime, client_id: str, tz: tzinfo) -> list[Item]:
@@ -132,9 +187,14 @@ async def _consents(runtime, client_id: str, tz: tzinfo) -> list[Item]:
         from bot.consent.export import client_history
     except ImportError:  # the consent module is not part of this installation
         return []
-    return [Item(e["ts"], "consents", texts.HISTORY_CONSENT.format(date=_stamp(e["ts"], tz), action=e["action_title"],
-                                                                    what=e["what"]))
-            for e in await client_history(runtime.redis, client_id, tz)]
+    return [
+        Item(
+            e["ts"],
+            "consents",
+            texts.HISTORY_CONSENT.format(date=_stamp(e["ts"], tz), action=e["action_title"], what=e["what"]),
+        )
+        for e in await client_history(runtime.redis, client_id, tz)
+    ]
 
 
 async def _bookings(runtime, client_id: str, tz: tzinfo) -> list[Item]:
@@ -146,9 +206,18 @@ async def _bookings(runtime, client_id: str, tz: tzinfo) -> list[Item]:
     for appt in await booking.book.for_client(client_id):
         topic = booking.topics.by_id.get(appt.topic)
         status = "past" if appt.status == "booked" and appt.slot < now else appt.status
-        items.append(Item(appt.created_at, "bookings", texts.HISTORY_BOOKING.format(
-            date=_stamp(appt.created_at, tz), topic=topic.title if topic else appt.topic,
-            when=texts.when(appt.slot, tz), status=texts.BOOKING_STATUS.get(status, status))))
+        items.append(
+            Item(
+                appt.created_at,
+                "bookings",
+                texts.HISTORY_BOOKING.format(
+                    date=_stamp(appt.created_at, tz),
+                    topic=topic.title if topic else appt.topic,
+                    when=when(appt.slot, tz),
+                    status=texts.BOOKING_STATUS.get(status, status),
+                ),
+            )
+        )
     return items
 
 
@@ -160,12 +229,16 @@ async def render(runtime, client_id: str) -> str:
     counts: dict[str, int] = {}
     for item in items:
         counts[item.kind] = counts.get(item.kind, 0) + 1
-    parts = [f"{n} {texts.plural(n, texts.TOTAL_WORDS[kind])}" for kind, n in counts.items()]
-    lines = [texts.HISTORY_HEAD.format(zone=zone), *(f"• {i.text}" for i in items[:MAX_LINES]),
-             "", texts.HISTORY_TOTALS.format(parts=", ".join(parts))]
+    parts = [f"{n} {plural(n, *texts.TOTAL_WORDS[kind])}" for kind, n in counts.items()]
+    lines = [
+        texts.HISTORY_HEAD.format(zone=zone),
+        *(f"• {i.text}" for i in items[:MAX_LINES]),
+        "",
+        texts.HISTORY_TOTALS.format(parts=", ".join(parts)),
+    ]
     if len(items) > MAX_LINES:
         lines.append(texts.HISTORY_MORE.format(shown=MAX_LINES, total=len(items)))
     return "\n".join(lines)
 
 
-MODULE = Module("history", uses=("booking", "payments"), install=install)
+MODULE = Module("history", uses=("booking", "payments", "applications", "handoff"), install=install)

@@ -1,0 +1,1 @@
+"""Search over the centre's services and support measures (R-6)."""
