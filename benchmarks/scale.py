@@ -362,14 +362,16 @@ def main(argv: list[str] | None = None) -> int:
     if "state" in args.only:
         results["state"] = bench_state(args.conversations, 6, args.consent_clients, 5)
     if "capacity" in args.only:
-        # rows for process counts not measured now are kept (e.g. a later run with 4 processes only)
-        kept = [r for r in results.get("capacity", []) if r["processes"] not in args.processes]
-        fresh = bench_capacity(args.processes, args.levels, args.seconds)
+        # rows not measured now are kept (e.g. a later run of one more level, or of 4 processes only)
+        fresh = [{**r, "seconds": args.seconds} for r in bench_capacity(args.processes, args.levels, args.seconds)]
+        measured = {(r["processes"], r["concurrency"]) for r in fresh}
+        earlier = results.get("capacity_setup", {}).get("seconds")
+        kept = [
+            {"seconds": earlier, **r}
+            for r in results.get("capacity", [])
+            if (r["processes"], r["concurrency"]) not in measured
+        ]
         results["capacity"] = sorted(kept + fresh, key=lambda r: (r["processes"], r["concurrency"]))
-        seconds = {r["processes"]: r.get("seconds", results.get("capacity_setup", {}).get("seconds")) for r in kept}
-        seconds |= dict.fromkeys(args.processes, args.seconds)
-        for row in results["capacity"]:
-            row["seconds"] = seconds[row["processes"]]
         results["capacity_setup"] = {"cores": os.cpu_count(), "seconds": args.seconds}
     text = report(results)
     (RESULTS / "scale.md").write_text(text, encoding="utf-8")

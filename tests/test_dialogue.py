@@ -94,6 +94,21 @@ def test_fusion_combines_rasa_and_knowledge_base():
     assert fused[0].score == pytest.approx(CAL.rasa_weight * 0.7 + (1 - CAL.rasa_weight) * CAL.kb_score(0.95), abs=1e-4)
 
 
+def test_fusion_of_a_one_faq_model_lets_the_knowledge_base_pick_the_topic():
+    # a large knowledge base is trained with one `faq` intent (nlu/labels.py)
+    nlu = NluResult(ranking=[("faq", 0.6), ("help", 0.4)])
+    kb = [("usn", 0.95), ("tax_regimes", 0.94), ("patent", 0.80)]
+    fused = fuse(nlu, kb, CAL)
+    assert [(c.intent, c.faq_id) for c in fused[:2]] == [("faq", "usn"), ("faq", "tax_regimes")]
+    assert ("faq", None) not in [(c.intent, c.faq_id) for c in fused]
+    cosine = dict(kb)
+    near = {c.faq_id: c.score - (1 - CAL.rasa_weight) * CAL.kb_score(cosine[c.faq_id]) for c in fused if c.faq_id}
+    assert sum(near.values()) == pytest.approx(CAL.rasa_weight * 0.6, abs=1e-3)  # shared, nothing invented
+    assert near["usn"] > near["tax_regimes"] > near["patent"]
+    help_ = next(c for c in fused if c.intent == "help")
+    assert help_.score == pytest.approx(0.4, abs=1e-4)
+
+
 def test_fusion_without_nlu_uses_the_knowledge_base_alone():
     fused = fuse(None, [("usn", 0.95), ("patent", 0.85)], CAL)
     assert fused[0].faq_id == "usn" and fused[0].score == pytest.approx(CAL.kb_score(0.95), abs=1e-4)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from benchmarks.synthetic_topics import PREFIX, REAL_TOPICS, capacity, synthetic_topics, write_knowledge_base
 from bot.runtime import contract_topic_ids
 from knowledge_base.loader import load_knowledge_base
-from nlu import build
+from nlu import build, labels
 from nlu.labels import faq_label
 
 
@@ -50,3 +51,19 @@ def test_written_knowledge_base_passes_the_loader_and_feeds_the_nlu_build(tmp_pa
     domain = yaml.safe_load(build.domain(tmp_path))["intents"]
     assert len(domain) == len(set(domain))
     assert intents <= set(domain)
+
+
+def test_above_the_per_topic_limit_topics_are_learnt_as_one_faq_class_each_weighing_as_one_class(monkeypatch):
+    monkeypatch.setattr(labels, "PER_TOPIC_MAX", 2)
+    y = ["faq__a"] * 6 + ["faq__b"] * 2 + ["faq__c"] * 4 + ["help"] * 3 + ["pay_fee"] * 1
+    coarse = labels.coarse_training(y)
+    assert coarse is not None
+    names, weights = coarse
+    assert names == ["faq"] * 12 + ["help"] * 3 + ["pay_fee"]
+    by_class: dict[str, float] = {}
+    for label, weight in zip(y, weights, strict=True):
+        by_class[label] = by_class.get(label, 0.0) + weight
+    assert by_class == pytest.approx(dict.fromkeys(by_class, len(y) / 5))  # every topic and action weighs alike
+    faq = sum(w for n, w in zip(names, weights, strict=True) if n == "faq")
+    assert faq == pytest.approx(3 * by_class["help"])  # the FAQ class weighs as its three topics did
+    assert labels.coarse_training(y[:8] + y[12:]) is None  # two topics: per topic, as Rasa trains by default

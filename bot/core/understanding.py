@@ -45,6 +45,7 @@ class Calibration(BaseModel):
     out_of_scope: float
     short_words: int
     short_answer: float
+    topic_temperature: float  # a one-`faq` model's FAQ confidence is shared among topics this sharply
 
     @classmethod
     def load(cls, path: Path = CALIBRATION_FILE) -> Calibration:
@@ -70,6 +71,8 @@ def fuse(
     scores: dict[tuple[str, str | None], float] = {}
     weight = cal.rasa_weight if nlu is not None else 0.0
     rasa = {split_label(label): conf for label, conf in (nlu.ranking if nlu else [])}
+    if ("faq", None) in rasa:  # one `faq` intent: the retriever says which topic
+        rasa = _topics_of_faq(rasa, kb, cal.topic_temperature)
     for (intent, topic), conf in rasa.items():
         scores[(intent, topic)] = weight * conf if topic else conf
     for topic, cosine in kb:
@@ -83,6 +86,21 @@ def fuse(
         scores[("out_of_scope", None)] *= 1 - cal.kb_score(max(cosine for _, cosine in kb))
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     return [Candidate(intent=i, faq_id=t, score=round(s, 4)) for (i, t), s in ranked]
+
+
+def _topics_of_faq(
+    rasa: dict[tuple[str, str | None], float], kb: list[tuple[str, float]], temperature: float
+) -> dict[tuple[str, str | None], float]:
+    """A one-`faq` model's ranking as a topic classifier's: its FAQ confidence is shared
+    among the retriever's topics by softmax(cosine / temperature), nearer ones taking more."""
+    out = dict(rasa)
+    faq = out.pop(("faq", None))
+    if kb:
+        cosines = np.array([cosine for _, cosine in kb])
+        shares = np.exp((cosines - cosines.max()) / temperature)
+        shares /= shares.sum()
+        out.update({("faq", topic): faq * float(share) for (topic, _), share in zip(kb, shares, strict=True)})
+    return out
 
 
 # What a sentence of a long message must be to be its request (not «спасибо», not a story).

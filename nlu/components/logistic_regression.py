@@ -19,6 +19,8 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from labels import coarse_training  # nlu/labels.py (the Rasa server runs with nlu/ on its path)
+
 
 def _fortran_weights(component: LogisticRegressionClassifier) -> None:
     if hasattr(component.clf, "coef_"):
@@ -29,12 +31,23 @@ def _fortran_weights(component: LogisticRegressionClassifier) -> None:
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True
 )
 class FastLogisticRegressionClassifier(LogisticRegressionClassifier):
-    """Same training and predictions as Rasa's; ~3 ms less per parse."""
+    """Rasa's, ~3 ms less per parse; above labels.PER_TOPIC_MAX topics it learns one `faq`
+    class, each topic still weighing as one class (labels.coarse_training)."""
 
     def train(self, training_data: TrainingData) -> Resource:
-        resource = super().train(training_data)
+        X, y = self._create_training_matrix(training_data)
+        if X.shape[0] == 0:  # as Rasa's: nothing to learn
+            return self._resource
+        coarse = coarse_training(y)
+        if coarse is None:
+            self.clf.fit(X, y)
+        else:
+            labels, weights = coarse
+            self.clf.set_params(class_weight=None)  # the weights already balance the classes
+            self.clf.fit(X, labels, sample_weight=np.asarray(weights))
+        self.persist()
         _fortran_weights(self)
-        return resource
+        return self._resource
 
     @classmethod
     def load(
