@@ -102,12 +102,15 @@ def to_wav(pcm: bytes, rate: int) -> bytes:
     return out.getvalue()
 
 
-def _lowpass(x: np.ndarray, cutoff: float, taps: int = 63) -> np.ndarray:
-    """Windowed-sinc low-pass; `cutoff` is a fraction of the source rate (< 0.5)."""
+def _kernel(cutoff: float, taps: int) -> np.ndarray:
+    """Windowed-sinc low-pass taps; `cutoff` is a fraction of the source rate (< 0.5)."""
     n = np.arange(taps) - (taps - 1) / 2
     kernel = 2 * cutoff * np.sinc(2 * cutoff * n) * np.hamming(taps)
-    kernel /= kernel.sum()
-    return np.convolve(x, kernel, mode="same")
+    return kernel / kernel.sum()
+
+
+def _lowpass(x: np.ndarray, cutoff: float, taps: int = 63) -> np.ndarray:
+    return np.convolve(x, _kernel(cutoff, taps), mode="same")
 
 
 def resample(pcm: bytes, src: int, dst: int) -> bytes:
@@ -121,6 +124,44 @@ def resample(pcm: bytes, src: int, dst: int) -> bytes:
     positions = np.arange(n_out) * (src / dst)
     y = np.interp(positions, np.arange(len(x)), x)
     return np.clip(np.round(y), -32768, 32767).astype("<i2").tobytes()
+
+
+class StreamResampler:
+    """`resample` for audio that arrives in pieces (a call's frames). Resampling each piece
+    alone puts a seam at every boundary (the interpolation cannot see the next sample, the
+    filter restarts), and Whisper hears those every 60 ms: the same call chunked differently
+    was transcribed differently. Here the interpolation and the low-pass carry over from
+    piece to piece, so the output does not depend on how the stream was cut (the low-pass,
+    used going down only, is causal: it delays the audio by half its length)."""
+
+    def __init__(self, src: int, dst: int, taps: int = 63):
+        self.step = src / dst
+        self._kernel = _kernel(0.45 * dst / src, taps) if dst < src else None
+        self._history = np.zeros(taps - 1)  # the filter's last inputs
+        self._last = np.zeros(0)  # the last filtered sample: where the next interpolation starts
+        self._position = 0.0  # the next output's position, in samples from `_last`
+        self._odd = b""
+
+    def feed(self, pcm: bytes) -> np.ndarray:
+        """The piece's output samples (int16 scale, as float64)."""
+        pcm = self._odd + pcm
+        whole = len(pcm) // SAMPLE_WIDTH * SAMPLE_WIDTH
+        pcm, self._odd = pcm[:whole], pcm[whole:]  # a sample split between pieces is kept for the next
+        x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+        if self.step == 1.0 or len(x) == 0:
+            return x
+        if self._kernel is not None:
+            both = np.concatenate([self._history, x])
+            self._history = both[len(both) - len(self._history) :]
+            x = np.convolve(both, self._kernel, mode="valid")
+        buffer = np.concatenate([self._last, x])
+        end = len(buffer) - 1
+        count = int(np.floor((end - self._position) / self.step)) + 1 if end >= self._position else 0
+        positions = self._position + np.arange(count) * self.step
+        y = np.interp(positions, np.arange(len(buffer)), buffer)
+        self._position += count * self.step - end
+        self._last = buffer[end:]
+        return np.clip(np.round(y), -32768, 32767)
 
 
 def rms(pcm: bytes) -> float:

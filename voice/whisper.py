@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import SAMPLE_WIDTH, resample
+from .audio import SAMPLE_WIDTH, StreamResampler, resample
 from .recognizer import Recognition
 from .speech_text import heard_text
 from .vad import RATE, WINDOW, StreamingVad
@@ -198,6 +198,7 @@ class WhisperStream:
 
     def __init__(self, model: WhisperSpeechModel, rate: int, end_silence_ms: int):
         self.model, self.rate = model, rate
+        self._resampler = StreamResampler(rate, RATE)
         self.end_silence_ms = end_silence_ms
         self.keep_ms = min(128, end_silence_ms // 2)  # quiet kept at the end; speculation starts here
         self._vad = StreamingVad()
@@ -214,7 +215,7 @@ class WhisperStream:
         if self._closed or not pcm:
             return []
         with self._lock:
-            audio = to_float16k(pcm, self.rate)
+            audio = (self._resampler.feed(pcm) / 32768.0).astype(np.float32)
             self._pending = np.concatenate([self._pending, audio])
             out: list[Recognition] = []
             for prob in self._vad.feed(audio):
