@@ -98,12 +98,19 @@ class Node:
         self.proc = restarted.proc
 
     def stop(self) -> None:
-        if self.alive():
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process(self.proc)
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """SIGTERM, and SIGKILL for a server slow to stop (it fsyncs its AOF under load):
+    stopping a test's servers must never fail the test."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
 
 
 def _start(binary: str, args: list[str], folder: Path, port: int) -> Node:

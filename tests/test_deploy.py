@@ -231,15 +231,8 @@ async def test_the_sentinel_profile_serves_the_app_with_durable_writes():
         host, port = redis.Redis(port=s_ports[0]).sentinel_get_master_addr_by_name("assistant")
         assert (host, int(port)) in {(b"localhost", m_port), ("localhost", m_port)}
     finally:
-        # sentinels first (no failover while the servers go), then the replica, then the master;
-        # a server slow to shut down (it fsyncs its AOF) is killed: cleanup must not fail the test
-        for p in reversed(procs):
-            p.terminate()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=10)
+        for p in reversed(procs):  # sentinels first (no failover while the servers go), then replica, master
+            redis_topologies.stop_process(p)
         shutil.rmtree(root, ignore_errors=True)
 
 
